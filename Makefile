@@ -30,5 +30,34 @@ lint: ## gofmt, go vet, staticcheck (pinned in go.mod)
 unit: ## unit tests (no root, no Docker)
 	$(GO) test -count=1 ./pkg/...
 
+## ---- images ------------------------------------------------------------------------------
+.PHONY: engine instance-images dind-image images save-images images-test image-figures run shellcheck
+
+engine: ## make sure a Docker engine answers (on Debian as root: install and start dockerd if none)
+	@scripts/engine.sh
+
+instance-images: engine ## build wp-php, wp-mariadb, wp-nginx, wp-apache (cached; base images once)
+	scripts/images.sh
+
+dind-image: engine $(WPINIT) ## build wp-dind:latest (cached)
+	scripts/build-dind.sh $(WPINIT)
+
+images: instance-images dind-image ## build every image, offline (Debian mirror + npm registry)
+
+save-images: instance-images ## write the instance images to shared-images/*.tar (what wp-dind loads)
+	scripts/save-images.sh
+
+images-test: images ## contract tests of the images (images/*_test.go) against the engine
+	$(GO) test -count=1 -timeout 30m -v ./images/...
+
+image-figures: images ## build times cold and cached, sizes, MariaDB first starts (slow: rebuilds all)
+	scripts/image-figures.sh
+
+run: images save-images ## bring up wp-dind as the container wpinit, print URLs and ctl status
+	scripts/run.sh
+
+shellcheck: ## shellcheck the build scripts and the images' entrypoints
+	shellcheck -x scripts/*.sh images/*/rootfs/usr/local/bin/* images/upstream/*/wp-dind-entrypoint
+
 .PHONY: test
-test: lint unit ## every test: lint, unit, PID 1, images, instances, end to end
+test: lint unit images-test ## every test: lint, unit, PID 1, images, instances, end to end
