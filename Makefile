@@ -57,7 +57,7 @@ run: images save-images ## bring up wp-dind as the container wpinit, print URLs 
 	scripts/run.sh
 
 shellcheck: ## shellcheck the build scripts and the images' entrypoints
-	shellcheck -x scripts/*.sh images/*/rootfs/usr/local/bin/* images/upstream/*/wp-dind-entrypoint
+	shellcheck -x scripts/*.sh images/*/rootfs/usr/local/bin/* images/upstream/*/wp-dind-entrypoint images/dind/wp-dind-health
 
 .PHONY: test
 test: lint unit images-test ## every test: lint, unit, PID 1, images, instances, end to end

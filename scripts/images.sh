@@ -13,6 +13,7 @@ set -euo pipefail
 
 VERSIONS="$REPO_ROOT/images/versions.txt"
 UPSTREAM=false
+REPLACED=() # image IDs that held a tag before this run re-tagged it
 
 # variants [FILTER...]: "family version where" lines of the list that match a filter; where
 # is the Debian suite, or for --upstream "DIR ARG=VALUE".
@@ -55,7 +56,7 @@ label_and_tag() {
 # build_variant FAMILY VERSION WHERE: build, find the exact version, label and tag.
 build_variant() {
 	local family=$1 version=$2 where=$3 iid exact start=$SECONDS
-	local iidfile="$CACHE_DIR/iid/wp-$family-$version" args dir arg
+	local iidfile="$CACHE_DIR/iid/wp-$family-$version" args dir arg old
 	mkdir -p "$CACHE_DIR/iid"
 	if $UPSTREAM; then
 		read -r dir arg <<<"$where"
@@ -68,6 +69,7 @@ build_variant() {
 	docker build --iidfile "$iidfile" "${args[@]}" "$REPO_ROOT/images" >"$CACHE_DIR/iid/wp-$family-$version.log" 2>&1 ||
 		{ tail -40 "$CACHE_DIR/iid/wp-$family-$version.log" >&2; die "build wp-$family:$version failed"; }
 	iid=$(<"$iidfile")
+	old=$(docker image inspect -f '{{.Id}}' "wp-$family:$version" 2>/dev/null) && REPLACED+=("$old")
 	exact=$(docker run --rm --entrypoint wp-dind-version "$iid")
 	[[ $exact == "$version".* ]] || die "wp-$family:$version holds version $exact"
 	label_and_tag "$iid" "$family" "$version" "$exact"
@@ -92,6 +94,18 @@ tag_family() {
 	log "tagged wp-$family: $(for m in "${!by_major[@]}"; do printf '%s->%s ' "$m" "${by_major[$m]}"; done)latest->$newest"
 }
 
+# remove_replaced: images this run replaced and that no tag names any more; removing them
+# also removes their untagged parents, the unlabelled builds.
+remove_replaced() {
+	local id
+	for id in "${REPLACED[@]}"; do
+		if [[ $(docker image inspect -f '{{len .RepoTags}}' "$id" 2>/dev/null) == 0 ]]; then
+			docker image rm "$id" >/dev/null 2>&1 && log "removed the replaced image ${id:7:12}"
+		fi
+	done
+	return 0
+}
+
 main() {
 	local lines family version where suites
 	if [[ ${1:-} == --upstream ]]; then
@@ -113,6 +127,7 @@ main() {
 	awk '{print $1}' <<<"$lines" | sort -u | while read -r family; do
 		tag_family "$family"
 	done
+	remove_replaced
 }
 
 main "$@"

@@ -14,6 +14,11 @@ set -euo pipefail
 NAME="${WP_DIND_NAME:-wpinit}"
 IMAGE="${WP_DIND_IMAGE:-wp-dind:latest}"
 HEALTH_WAIT="${WP_DIND_HEALTH_WAIT:-180}"
+VOLUME="${WP_DIND_VOLUME:-wp-dind-docker}"
+# Host ports (on 127.0.0.1): the instances' range, phpMyAdmin, MailDev.
+SITE_PORTS="${WP_DIND_SITE_PORTS:-8000-8099}"
+PMA_PORT="${WP_DIND_PMA_PORT:-8080}"
+MAIL_PORT="${WP_DIND_MAIL_PORT:-1080}"
 
 # Stands in for --privileged where CAP_SYS_RESOURCE is missing (docs/images.md, "wp-dind").
 FALLBACK_FLAGS=(--cap-add ALL --cap-drop SYS_RESOURCE --security-opt seccomp=unconfined
@@ -24,8 +29,8 @@ run_args() {
 	mkdir -p "$REPO_ROOT/wordpress-instances" "$REPO_ROOT/shared-images"
 	RUN_ARGS=(-d --name "$NAME" --hostname wp-dind --label org.wp-dind.run=make-run
 		--stop-timeout 100
-		-p 127.0.0.1:8000-8099:8000-8099 -p 127.0.0.1:8080:8080 -p 127.0.0.1:1080:1080
-		-v wp-dind-docker:/var/lib/docker
+		-p "127.0.0.1:$SITE_PORTS:8000-8099" -p "127.0.0.1:$PMA_PORT:8080" -p "127.0.0.1:$MAIL_PORT:1080"
+		-v "$VOLUME:/var/lib/docker"
 		-v "$REPO_ROOT/wordpress-instances:/wordpress-instances"
 		-v "$REPO_ROOT/shared-images:/shared-images:ro"
 		-v "$REPO_ROOT/conf:/etc/wpinit:ro")
@@ -43,7 +48,8 @@ start() {
 	if [[ $out != *"operation not permitted"* ]]; then
 		die "docker run: $out"
 	fi
-	log "--privileged fails here (${out##*: }): using the equivalent flag set without CAP_SYS_RESOURCE"
+	log "--privileged fails here ($(grep -o 'unable to apply caps: operation not permitted' <<<"$out" || head -1 <<<"$out"))"
+	log "using the documented equivalent flag set instead (all capabilities but CAP_SYS_RESOURCE)"
 	docker run "${FALLBACK_FLAGS[@]}" "${RUN_ARGS[@]}" "$IMAGE" >/dev/null
 	log "started $NAME (fallback flags)"
 }
@@ -53,10 +59,12 @@ same_image() {
 	[[ $(docker inspect -f '{{.Image}} {{.State.Running}}' "$NAME" 2>/dev/null) == "$(docker image inspect -f '{{.Id}}' "$IMAGE") true" ]]
 }
 
+# wait_ready: until the image's health check passes (wpinit answers, every service ready).
 wait_ready() {
-	local i
+	local i start=$SECONDS
 	for ((i = 0; i < HEALTH_WAIT; i++)); do
-		if docker exec "$NAME" ctl status >/dev/null 2>&1; then
+		if docker exec "$NAME" wp-dind-health >/dev/null 2>&1; then
+			log "$NAME ready in $((SECONDS - start)) s"
 			return 0
 		fi
 		if [[ $(docker inspect -f '{{.State.Running}}' "$NAME") != true ]]; then
@@ -86,9 +94,9 @@ main() {
 	cat <<EOF_URLS
 
 wp-dind is up (container $NAME):
-  phpMyAdmin    http://127.0.0.1:8080/
-  MailDev       http://127.0.0.1:1080/
-  instances     http://127.0.0.1:8000-8099/ (see wordpress-instances/NAME/.instance-info)
+  phpMyAdmin    http://127.0.0.1:$PMA_PORT/
+  MailDev       http://127.0.0.1:$MAIL_PORT/
+  instances     http://127.0.0.1:$SITE_PORTS/ (see wordpress-instances/NAME/.instance-info)
   status        docker exec $NAME ctl status
   stop          docker stop -t 100 $NAME
 
