@@ -51,7 +51,7 @@ images-test: images ## contract tests of the images (images/*_test.go) against t
 	$(GO) test -count=1 -timeout 30m -v ./images/...
 
 image-figures: images ## build times cold and cached, sizes, MariaDB first starts (slow: rebuilds all)
-	scripts/image-figures.sh
+	scripts/image-figures.sh $(WPINIT)
 
 run: images save-images ## bring up wp-dind as the container wpinit, print URLs and ctl status
 	scripts/run.sh

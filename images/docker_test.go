@@ -79,6 +79,17 @@ func newVolume(t *testing.T) string {
 // the container's output is logged.
 func runContainer(t *testing.T, image string, opts ...string) string {
 	t.Helper()
+	id, err := startContainer(t, image, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+// startContainer is runContainer returning the error of docker run; a container that was
+// created is removed at cleanup either way.
+func startContainer(t *testing.T, image string, opts ...string) (string, error) {
+	t.Helper()
 	args := append([]string{"run", "-d", "--label", labelValue(t), "--health-interval", "1s"}, opts...)
 	id, err := docker(append(args, image)...)
 	if id != "" {
@@ -92,10 +103,7 @@ func runContainer(t *testing.T, image string, opts ...string) string {
 			}
 		})
 	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return id
+	return id, err
 }
 
 func shortID(id string) string {

@@ -57,7 +57,7 @@ make_rootfs() {
 }
 
 base_image() {
-	local suite=$1 image="wp-base:$1" tarball="$CACHE_DIR/rootfs/$1.tar"
+	local suite=$1 image="${WP_DIND_BASE_REPO:-wp-base}:$1" tarball="$CACHE_DIR/rootfs/$1.tar"
 	if image_exists "$image"; then
 		log "$image exists"
 		return

@@ -23,7 +23,9 @@ touch "$ctx/ca/.keep"
 
 start=$SECONDS
 log "build wp-dind:latest"
-docker build --iidfile "$ctx.iid" "$ctx" >"$ctx.log" 2>&1 ||
+no_cache=()
+[[ ${WP_DIND_NO_CACHE:-0} == 1 ]] && no_cache=(--no-cache)
+docker build "${no_cache[@]}" --iidfile "$ctx.iid" "$ctx" >"$ctx.log" 2>&1 ||
 	{ tail -40 "$ctx.log" >&2; die "build wp-dind failed (log $ctx.log)"; }
 iid=$(<"$ctx.iid")
 version=$(docker run --rm --entrypoint dpkg-query "$iid" -W -f='${Version}' docker.io)

@@ -66,6 +66,8 @@ build_variant() {
 		args=(--build-arg SUITE="$where" --build-arg VERSION="$version" -f "$REPO_ROOT/images/$family/Dockerfile")
 		log "build wp-$family:$version (Debian $where)"
 	fi
+	# WP_DIND_NO_CACHE=1: a cold build of every step (scripts/image-figures.sh).
+	[[ ${WP_DIND_NO_CACHE:-0} == 1 ]] && args+=(--no-cache)
 	docker build --iidfile "$iidfile" "${args[@]}" "$REPO_ROOT/images" >"$CACHE_DIR/iid/wp-$family-$version.log" 2>&1 ||
 		{ tail -40 "$CACHE_DIR/iid/wp-$family-$version.log" >&2; die "build wp-$family:$version failed"; }
 	iid=$(<"$iidfile")
