@@ -44,7 +44,11 @@ CONF
 # make_rootfs SUITE TARBALL: debootstrap into a scratch dir, then pack it.
 make_rootfs() {
 	local suite=$1 tarball=$2 dir
-	command -v debootstrap >/dev/null || apt-get install -y --no-install-recommends debootstrap >&2
+	if ! command -v debootstrap >/dev/null; then
+		log "install debootstrap"
+		apt-get update -qq >&2
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends debootstrap >&2
+	fi
 	dir=$(mktemp -d "${TMPDIR:-/tmp}/wp-base-$suite.XXXXXX")
 	log "debootstrap $suite into $dir"
 	debootstrap --variant=minbase "$suite" "$dir" "$DEBIAN_MIRROR" >"$dir.log" 2>&1 ||

@@ -28,7 +28,7 @@ base_figures() {
 	echo "|---|---|---|"
 	for suite in bullseye bookworm trixie; do
 		start=$SECONDS
-		WP_DIND_CACHE=$tmp WP_DIND_BASE_REPO=wp-base-figures "$REPO_ROOT/scripts/base-image.sh" "$suite" 2>/dev/null
+		WP_DIND_CACHE=$tmp WP_DIND_BASE_REPO=wp-base-figures "$REPO_ROOT/scripts/base-image.sh" "$suite"
 		echo "| $suite | $((SECONDS - start)) | $(size_mb "wp-base-figures:$suite") |"
 		docker image rm "wp-base-figures:$suite" >/dev/null
 	done
