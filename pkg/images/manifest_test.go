@@ -78,7 +78,7 @@ func TestReadArchiveCorrupt(t *testing.T) {
 		"gzip-truncated": gz[:len(gz)-10],
 		"no-manifest":    tarOf(t, map[string][]byte{"repositories": []byte("{}")}),
 		"missing-layer": tarOf(t, map[string][]byte{
-			"manifest.json": []byte(`[{"Config":"` + strings.Repeat("a", 64) + `.json","RepoTags":["x:1"],"Layers":["l/layer.tar"]}]`),
+			"manifest.json":                   []byte(`[{"Config":"` + strings.Repeat("a", 64) + `.json","RepoTags":["x:1"],"Layers":["l/layer.tar"]}]`),
 			strings.Repeat("a", 64) + ".json": []byte("{}"),
 		}),
 	}
