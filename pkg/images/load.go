@@ -19,6 +19,10 @@ import (
 // with dockerd's, load it when one differs, and check the load gave the expected IDs.
 func (l *Loader) handle(ctx context.Context, t *tarball) {
 	log := l.log.With("tarball", t.st.Name)
+	if err := ctx.Err(); err != nil {
+		l.settle(t, Failed, "", fmt.Errorf("check image tarball: %w", err))
+		return
+	}
 	l.update(t, func(st *TarballStatus) { st.State = Checking })
 	a, err := ReadArchive(t.path)
 	if err != nil {
@@ -28,6 +32,10 @@ func (l *Loader) handle(ctx context.Context, t *tarball) {
 	}
 	l.update(t, func(st *TarballStatus) { st.Images = a.Refs() })
 	differ := l.differences(ctx, a)
+	if err := ctx.Err(); err != nil {
+		l.settle(t, Failed, "", fmt.Errorf("check image tarball: %w", err))
+		return
+	}
 	if len(differ) == 0 {
 		reason := fmt.Sprintf("all %d images present with the same ID", len(a.Images))
 		log.Info("image tarball skipped", "reason", reason)

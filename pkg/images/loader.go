@@ -101,6 +101,10 @@ func (l *Loader) Run(ctx context.Context) error {
 	l.register(paths)
 	l.runAll(ctx)
 	c := l.Status().Counts()
+	if ctx.Err() != nil {
+		l.log.Warn("image loading cancelled", "dir", l.dir, "loaded", c[Loaded], "skipped", c[Skipped], "failed", c[Failed])
+		return nil
+	}
 	l.log.Info("image tarballs settled", "dir", l.dir, "loaded", c[Loaded], "skipped", c[Skipped],
 		"failed", c[Failed], "duration", time.Since(start).Round(time.Millisecond))
 	return nil
