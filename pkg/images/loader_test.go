@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -35,8 +36,13 @@ func TestLoaderLoadsThenSkips(t *testing.T) {
 
 	api := &countingAPI{API: e.c}
 	var l *Loader
+	var mu sync.Mutex // onLoad runs in the loader's goroutines, two at a time
 	var during []TarballStatus
-	api.onLoad = func() { during = append(during, l.Status().Tarballs...) }
+	api.onLoad = func() {
+		mu.Lock()
+		defer mu.Unlock()
+		during = append(during, l.Status().Tarballs...)
+	}
 	log := &logBuffer{tb: t}
 	l = New(loggerTo(log), dir, api, Options{Parallel: 2})
 	if err := l.Run(context.Background()); err != nil {
@@ -61,7 +67,9 @@ func TestLoaderLoadsThenSkips(t *testing.T) {
 			t.Errorf("%s: read %d of %d bytes, reason %q", ts.Name, ts.BytesRead, ts.Size, ts.Reason)
 		}
 	}
+	mu.Lock()
 	checkSeenLoading(t, during)
+	mu.Unlock()
 
 	api2 := &countingAPI{API: e.c}
 	_, st = runLoader(t, dir, api2, log)
