@@ -78,14 +78,17 @@ func isStale(procDir string, pf PidFile) (bool, string, error) {
 	if err != nil || pid <= 0 {
 		return true, fmt.Sprintf("unreadable pid %q", strings.TrimSpace(string(b))), nil
 	}
-	comm, err := os.ReadFile(filepath.Join(procDir, strconv.Itoa(pid), "comm"))
+	name, state, err := procState(procDir, pid)
 	if errors.Is(err, fs.ErrNotExist) {
 		return true, fmt.Sprintf("pid %d is dead", pid), nil
 	}
 	if err != nil {
 		return false, "", fmt.Errorf("inspect pid %d from %s: %w", pid, pf.Path, err)
 	}
-	name := strings.TrimSpace(string(comm))
+	if state == "Z" || state == "X" {
+		// exited, not yet reaped (its parent died with it and nobody waits): as good as dead
+		return true, fmt.Sprintf("pid %d is a dead %s (state %s)", pid, name, state), nil
+	}
 	if name != commName(pf.Program) {
 		return true, fmt.Sprintf("pid %d is %s, not %s", pid, name, pf.Program), nil
 	}
@@ -98,4 +101,23 @@ func commName(program string) string {
 		return program[:15]
 	}
 	return program
+}
+
+// procState reads a process's comm and state from /proc/PID/stat ("pid (comm) S ...";
+// comm may hold spaces and parentheses, so the state follows the last ')').
+func procState(procDir string, pid int) (comm, state string, err error) {
+	b, err := os.ReadFile(filepath.Join(procDir, strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return "", "", err
+	}
+	s := string(b)
+	open, end := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
+	if open < 0 || end < open {
+		return "", "", fmt.Errorf("parse /proc/%d/stat: %q", pid, s)
+	}
+	fields := strings.Fields(s[end+1:])
+	if len(fields) == 0 {
+		return "", "", fmt.Errorf("parse /proc/%d/stat: no state in %q", pid, s)
+	}
+	return s[open+1 : end], fields[0], nil
 }

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // startProcess runs program (a copy of sleep when renamed) and kills it at cleanup.
@@ -20,6 +21,28 @@ func startProcess(t *testing.T, program string) int {
 	}
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 	return cmd.Process.Pid
+}
+
+// zombieProcess starts program and kills it without reaping it: a zombie until cleanup.
+func zombieProcess(t *testing.T, program string) int {
+	t.Helper()
+	cmd := exec.Command(program, "300")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Wait() })
+	pid := cmd.Process.Pid
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	for range 500 {
+		if _, state, err := procState("/proc", pid); err == nil && state == "Z" {
+			return pid
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	t.Fatalf("pid %d did not become a zombie", pid)
+	return 0
 }
 
 // deadPid returns the pid of a process that has exited and been reaped.
@@ -67,12 +90,14 @@ func TestStalePidFiles(t *testing.T) {
 	dead := write("containerd.pid", strconv.Itoa(deadPid(t)))
 	garbage := write("garbage.pid", "not a pid")
 	live := write("live-docker.pid", strconv.Itoa(startProcess(t, fakeDockerd(t))))
+	zombie := write("zombie-docker.pid", strconv.Itoa(zombieProcess(t, fakeDockerd(t))))
 	missing := filepath.Join(dir, "missing.pid")
 	opts := Options{PidFiles: []PidFile{
 		{Path: other, Program: "dockerd"},
 		{Path: dead, Program: "containerd"},
 		{Path: garbage, Program: "dockerd"},
 		{Path: live, Program: "dockerd"},
+		{Path: zombie, Program: "dockerd"},
 		{Path: missing, Program: "containerd"},
 	}}
 
@@ -81,7 +106,7 @@ func TestStalePidFiles(t *testing.T) {
 		t.Fatalf("first run: %+v, %v", step, err)
 	}
 	t.Logf("detail: %s", step.Detail)
-	for _, p := range []string{other, dead, garbage} {
+	for _, p := range []string{other, dead, garbage, zombie} {
 		if _, err := os.Stat(p); !errors.Is(err, fs.ErrNotExist) {
 			t.Errorf("stale %s not removed (%v)", filepath.Base(p), err)
 		}
@@ -89,7 +114,7 @@ func TestStalePidFiles(t *testing.T) {
 	if _, err := os.Stat(live); err != nil {
 		t.Errorf("the live dockerd's pid file must stay: %v", err)
 	}
-	for _, want := range []string{"is sleep, not dockerd", "is dead", "unreadable pid", "is a live dockerd"} {
+	for _, want := range []string{"is sleep, not dockerd", "is dead", "unreadable pid", "is a live dockerd", "is a dead dockerd (state Z)"} {
 		if !strings.Contains(step.Detail, want) {
 			t.Errorf("detail lacks %q: %s", want, step.Detail)
 		}
