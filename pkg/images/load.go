@@ -92,6 +92,10 @@ func (l *Loader) difference(ctx context.Context, ref string, img ArchiveImage) s
 	case got.ID == img.ID || (img.AltIDs[ref] != "" && got.ID == img.AltIDs[ref]):
 		return ""
 	}
+	if alt := img.AltIDs[ref]; alt != "" {
+		// under the containerd image store the ID is the manifest's digest: show both
+		return fmt.Sprintf("%s is %s, tarball has %s (manifest %s)", ref, shortID(got.ID), shortID(img.ID), shortID(alt))
+	}
 	return fmt.Sprintf("%s is %s, tarball has %s", ref, shortID(got.ID), shortID(img.ID))
 }
 

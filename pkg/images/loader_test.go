@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"os"
@@ -223,13 +224,18 @@ func readSave(t *testing.T, e *engine, ref string) []byte {
 	return readFile(t, p)
 }
 
-// replaceLayers copies a docker save tarball with every layer.tar replaced by another valid
-// layer, so the manifest still holds but the layer's digest no longer matches the config.
+// replaceLayers copies a docker save tarball with every layer its manifest.json names
+// replaced by another valid layer, so the manifest still holds but the layer's digest no
+// longer matches the config. Either layout (20.10's <id>/layer.tar, 25+'s blobs/sha256/).
 func replaceLayers(t *testing.T, save []byte) []byte {
 	t.Helper()
+	type entry struct {
+		h    *tar.Header
+		body []byte
+	}
+	var entries []entry
+	layers := map[string]bool{}
 	tr := tar.NewReader(bytes.NewReader(save))
-	var out bytes.Buffer
-	tw := tar.NewWriter(&out)
 	for {
 		h, err := tr.Next()
 		if errors.Is(err, io.EOF) {
@@ -242,19 +248,38 @@ func replaceLayers(t *testing.T, save []byte) []byte {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if strings.HasSuffix(h.Name, "/layer.tar") {
-			body = layerTar(t, map[string][]byte{"etc/other": []byte("not the saved layer")})
-			h.Size = int64(len(body))
+		entries = append(entries, entry{h, body})
+		if h.Name == "manifest.json" {
+			var m []manifestEntry
+			if err := json.Unmarshal(body, &m); err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range m {
+				for _, l := range e.Layers {
+					layers[l] = true
+				}
+			}
 		}
-		if err := tw.WriteHeader(h); err != nil {
+	}
+	var out bytes.Buffer
+	tw := tar.NewWriter(&out)
+	for _, e := range entries {
+		if layers[e.h.Name] {
+			e.body = layerTar(t, map[string][]byte{"etc/other": []byte("not the saved layer")})
+			e.h.Size = int64(len(e.body))
+		}
+		if err := tw.WriteHeader(e.h); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := tw.Write(body); err != nil {
+		if _, err := tw.Write(e.body); err != nil {
 			t.Fatal(err)
 		}
 	}
 	if err := tw.Close(); err != nil {
 		t.Fatal(err)
+	}
+	if len(layers) == 0 {
+		t.Fatal("no layer in the saved tarball's manifest")
 	}
 	return out.Bytes()
 }

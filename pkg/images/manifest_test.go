@@ -52,8 +52,33 @@ func TestReadArchiveDocker26(t *testing.T) {
 	}
 }
 
+func TestReadArchiveDocker2615Real(t *testing.T) {
+	// testdata/docker-26.1.5.tar: `docker save` by a real dockerd 26.1.5 (Debian trixie's
+	// docker.io, run nested here), two imported images; its layout is the one
+	// writeOCIArchive writes, plus LayerSources and legacy v1 configs.
+	a, err := ReadArchive(filepath.Join("testdata", "docker-26.1.5.tar"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Archive{Images: []ArchiveImage{
+		{
+			ID:       "sha256:b3ff43a2b2b527d28d27e423ccccc213a8eab9e8c50b1e13bbf0398b8a9add68",
+			RepoTags: []string{"wpdind-fixture:26"},
+			AltIDs:   map[string]string{"wpdind-fixture:26": "sha256:40379c0d385553ae78ebacfea1fcb05b5984c6053f2e7fdcc9b5077c17c62ddc"},
+		},
+		{
+			ID:       "sha256:5aa2a37a7ee27aa1083924673c53c6ea0583af8373ba4cebbbd907c64f175ee5",
+			RepoTags: []string{"example.org/wp/second:1.0"},
+			AltIDs:   map[string]string{"example.org/wp/second:1.0": "sha256:978c4caf170ce4d630ef79fbc6da04f08a0b8b67c49054d3f39b0ba9a9f5e4c5"},
+		},
+	}}
+	if !reflect.DeepEqual(a, want) {
+		t.Errorf("got %+v\nwant %+v", a, want)
+	}
+}
+
 func TestReadArchiveGzip(t *testing.T) {
-	for _, name := range []string{"docker-20.10.tar", "docker-26.tar"} {
+	for _, name := range []string{"docker-20.10.tar", "docker-26.tar", "docker-26.1.5.tar"} {
 		plain, err := ReadArchive(filepath.Join("testdata", name))
 		if err != nil {
 			t.Fatal(err)

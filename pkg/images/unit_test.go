@@ -6,8 +6,10 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/client"
 )
 
@@ -100,5 +102,48 @@ func TestRunOnce(t *testing.T) {
 	}
 	if err := l.Run(context.Background()); err == nil {
 		t.Error("a second Run must be refused")
+	}
+}
+
+// inspectAPI answers ImageInspect from a map of ref → image ID; a missing ref is not found.
+type inspectAPI struct {
+	refusingAPI
+	ids map[string]string
+}
+
+func (a inspectAPI) ImageInspect(_ context.Context, ref string, _ ...client.ImageInspectOption) (client.ImageInspectResult, error) {
+	id, ok := a.ids[ref]
+	if !ok {
+		return client.ImageInspectResult{}, cerrdefs.ErrNotFound
+	}
+	var res client.ImageInspectResult
+	res.ID = id
+	return res, nil
+}
+
+// The comparison behind skipping, for both image stores dockerd may use.
+func TestDifferences(t *testing.T) {
+	cfg, man, other := "sha256:"+strings.Repeat("1", 64), "sha256:"+strings.Repeat("2", 64), "sha256:"+strings.Repeat("3", 64)
+	a := Archive{Images: []ArchiveImage{{ID: cfg, RepoTags: []string{"wp-php:8.4"}, AltIDs: map[string]string{"wp-php:8.4": man}}}}
+	tests := []struct {
+		name string
+		ids  map[string]string
+		want []string
+	}{
+		{"classic store: config digest", map[string]string{"wp-php:8.4": cfg}, nil},
+		{"containerd store: manifest digest", map[string]string{"wp-php:8.4": man}, nil},
+		{"absent", map[string]string{}, []string{"wp-php:8.4 absent"}},
+		{"moved", map[string]string{"wp-php:8.4": other}, []string{"wp-php:8.4 is 333333333333, tarball has 111111111111 (manifest 222222222222)"}},
+	}
+	for _, tt := range tests {
+		l := New(loggerTo(io.Discard), t.TempDir(), inspectAPI{ids: tt.ids}, Options{})
+		if got := l.differences(context.Background(), a); !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("%s: %q, want %q", tt.name, got, tt.want)
+		}
+	}
+	untagged := Archive{Images: []ArchiveImage{{ID: cfg}}}
+	l := New(loggerTo(io.Discard), t.TempDir(), inspectAPI{ids: map[string]string{cfg: cfg}}, Options{})
+	if got := l.differences(context.Background(), untagged); got != nil {
+		t.Errorf("untagged image present by ID: %q", got)
 	}
 }
