@@ -176,6 +176,7 @@ func (s *Service) Run(ctx context.Context) error {
 			l.exited(st)
 		case <-l.startSecs.C():
 			l.startSecs.fired()
+			l.upLong = true
 			l.promote()
 		case <-l.readyTimeout.C():
 			l.readyTimeout.fired()

@@ -17,8 +17,13 @@ import (
 )
 
 func TestKilledServiceRestarts(t *testing.T) {
-	f := startSupervisor(t, wpinitConfig(t, t.TempDir(), helperService(t, "web", "serve", nil)))
+	svc := helperService(t, "web", "serve", nil)
+	svc.StartSecs = config.Duration(200 * time.Millisecond)
+	f := startSupervisor(t, wpinitConfig(t, t.TempDir(), svc))
 	first := f.waitStatus(t, "web", "running", func(s Status) bool { return s.State == Running })
+	if up := time.Since(first.Started); up < 200*time.Millisecond {
+		t.Errorf("RUNNING after %s, before start_secs", up)
+	}
 	if err := unix.Kill(first.Pid, unix.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
