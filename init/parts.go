@@ -16,14 +16,13 @@ type part struct {
 // runParts starts the parts in order, each once the one before is ready, and stops them in
 // reverse order, each waited for, when stop is closed or any part returns. It returns the
 // first error a part returned.
-func runParts(log hclog.Logger, parts []part, stop <-chan struct{}) error {
+func runParts(log hclog.Logger, parts []part, stop <-chan struct{}) (first error) {
 	type running struct {
 		cancel context.CancelFunc
 		done   chan error
 	}
 	var started []running
 	ended := make(chan struct{}, len(parts)) // a part returned by itself
-	var first error
 	keep := func(err error) {
 		if err != nil && first == nil {
 			first = err
