@@ -88,11 +88,13 @@ func (s *Supervisor) Follow(name string, n int) (lines []Line, next <-chan Line,
 
 // Apply switches to cfg, already validated: services no longer configured are stopped,
 // new ones started, and changed ones restarted with their new definition; the others are
-// left alone. Removed and changed services are stopped dependents first.
+// left alone. Removed and changed services are stopped dependents first. The [wpinit]
+// settings of the boot config stay: they are read at boot only. Apply takes cfg over.
 func (s *Supervisor) Apply(ctx context.Context, cfg *config.Wpinit) error {
 	s.applyMu.Lock()
 	defer s.applyMu.Unlock()
 	old := s.config()
+	cfg.Wpinit = old.Wpinit
 	var gone, added []string
 	for name, svc := range old.Services {
 		if n := cfg.Services[name]; n == nil || !sameDefinition(svc, n) {

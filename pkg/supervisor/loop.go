@@ -80,6 +80,23 @@ type loop struct {
 	reason       stopReason
 	waiters      []chan error // replies due when the process has exited
 	startAfterIt bool         // start again once stopped (restart)
+	outbox       []reply      // answers sent after the next publish
+}
+
+type reply struct {
+	ch  chan error
+	err error
+}
+
+// answer queues a command's reply. Replies go out after publish, so that a caller sees
+// the state its command led to as soon as it has its answer.
+func (l *loop) answer(ch chan error, err error) { l.outbox = append(l.outbox, reply{ch, err}) }
+
+func (l *loop) flush() {
+	for _, r := range l.outbox {
+		r.ch <- r.err // buffered, one answer per command
+	}
+	l.outbox = l.outbox[:0]
 }
 
 func newLoop(s *Service) *loop {
@@ -121,7 +138,7 @@ func (l *loop) handle(c command) {
 		case Stopping:
 			l.startAfterIt = true
 		}
-		c.reply <- nil
+		l.answer(c.reply, nil)
 	case opStop, opKill:
 		l.startAfterIt = false
 		l.stop(c.op == opKill, c.reply)
@@ -135,13 +152,13 @@ func (l *loop) handle(c command) {
 		l.cancelDeps()
 		l.timer.clear()
 		l.start()
-		c.reply <- nil
+		l.answer(c.reply, nil)
 	case opSignal:
 		if l.pid == 0 {
-			c.reply <- ErrNotRunning
+			l.answer(c.reply, ErrNotRunning)
 			return
 		}
-		c.reply <- unix.Kill(l.pid, c.sig)
+		l.answer(c.reply, unix.Kill(l.pid, c.sig))
 	}
 }
 

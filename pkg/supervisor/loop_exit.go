@@ -34,7 +34,7 @@ func (l *loop) finishStop(reply chan error) {
 		l.startAfterIt = false
 		l.start()
 	}
-	reply <- nil
+	l.answer(reply, nil)
 }
 
 func (l *loop) beginStop(kill bool) {
@@ -102,7 +102,7 @@ func (l *loop) exited(st reaper.ExitStatus) {
 			if i == len(waiters)-1 {
 				l.finishStop(w) // the last restart or stop decides whether it starts again
 			} else {
-				w <- nil
+				l.answer(w, nil)
 			}
 		}
 	case was == Stopping: // stopped for not becoming ready
@@ -172,13 +172,14 @@ func (l *loop) teardown() {
 		}
 	}
 	for _, w := range l.waiters {
-		w <- nil
+		l.answer(w, nil)
 	}
 	l.startSecs.clear()
 	l.readyTimeout.clear()
 	l.timer.clear()
 	l.state, l.isReady, l.startAfterIt = Stopped, false, false
 	l.publish()
+	l.flush()
 	l.s.out.close()
 	if l.s.notify != nil {
 		l.s.notify.close()

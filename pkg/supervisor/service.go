@@ -167,6 +167,7 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 	l.publish()
 	for {
+		l.flush()
 		select {
 		case <-ctx.Done():
 			return nil
