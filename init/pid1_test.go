@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -247,4 +248,27 @@ start_secs = "0s"
 		t.Errorf("exit code %d after ctl shutdown, want 0", code)
 	}
 	_ = os.Remove(in.socket)
+}
+
+// TestPID1ChildSignalsDefault: wpinit catches PIPE rather than ignoring it, so a child that
+// does not touch its signals (sleep) ignores and blocks none; USR1 dumps the status.
+func TestPID1ChildSignalsDefault(t *testing.T) {
+	in := startWpinit(t, `version = 1
+[services.plain]
+command = "sleep"
+args    = ["1000"]
+`, true)
+	s := in.waitService("plain", "running", func(s ctl.ServiceStatus) bool { return s.Pid != 0 })
+	status := readFile(t, "/proc/"+strconv.Itoa(hostPid(in.hostPid, s.Pid))+"/status")
+	for _, field := range []string{"SigIgn", "SigBlk"} {
+		if !strings.Contains(status, field+":\t0000000000000000\n") {
+			t.Errorf("child %s not empty:\n%s", field, status)
+		}
+	}
+	if err := unix.Kill(in.hostPid, unix.SIGUSR1); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "status dump", func() bool {
+		return strings.Contains(in.stderr.String(), "service status: service=plain state=")
+	})
 }
