@@ -251,7 +251,8 @@ start_secs = "0s"
 }
 
 // TestPID1ChildSignalsDefault: wpinit catches PIPE rather than ignoring it, so a child that
-// does not touch its signals (sleep) ignores and blocks none; USR1 dumps the status.
+// does not touch its signals (sleep) ignores nothing that wpinit did not inherit itself, not
+// PIPE in particular, and blocks nothing; USR1 dumps the status.
 func TestPID1ChildSignalsDefault(t *testing.T) {
 	in := startWpinit(t, `version = 1
 [services.plain]
@@ -259,11 +260,13 @@ command = "sleep"
 args    = ["1000"]
 `, true)
 	s := in.waitService("plain", "running", func(s ctl.ServiceStatus) bool { return s.Pid != 0 })
-	status := readFile(t, "/proc/"+strconv.Itoa(hostPid(in.hostPid, s.Pid))+"/status")
-	for _, field := range []string{"SigIgn", "SigBlk"} {
-		if !strings.Contains(status, field+":\t0000000000000000\n") {
-			t.Errorf("child %s not empty:\n%s", field, status)
-		}
+	child := hostPid(in.hostPid, s.Pid)
+	ignored, inherited := sigMask(t, child, "SigIgn"), sigMask(t, in.hostPid, "SigIgn")
+	if pipe := uint64(1) << (unix.SIGPIPE - 1); ignored&pipe != 0 || ignored&^inherited != 0 {
+		t.Errorf("child ignores %#x; wpinit inherited %#x; PIPE must not be ignored", ignored, inherited)
+	}
+	if blocked := sigMask(t, child, "SigBlk"); blocked != 0 {
+		t.Errorf("child blocks %#x", blocked)
 	}
 	if err := unix.Kill(in.hostPid, unix.SIGUSR1); err != nil {
 		t.Fatal(err)
@@ -271,4 +274,20 @@ args    = ["1000"]
 	waitFor(t, "status dump", func() bool {
 		return strings.Contains(in.stderr.String(), "service status: service=plain state=")
 	})
+}
+
+// sigMask reads a signal mask line (SigIgn, SigBlk) of /proc/PID/status.
+func sigMask(t *testing.T, pid int, field string) uint64 {
+	t.Helper()
+	for _, line := range strings.Split(readFile(t, "/proc/"+strconv.Itoa(pid)+"/status"), "\n") {
+		if rest, ok := strings.CutPrefix(line, field+":"); ok {
+			v, err := strconv.ParseUint(strings.TrimSpace(rest), 16, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return v
+		}
+	}
+	t.Fatalf("no %s for pid %d", field, pid)
+	return 0
 }
