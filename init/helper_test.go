@@ -39,6 +39,12 @@ func TestMain(m *testing.M) {
 // With IGNORE_TERM it ignores TERM and leaves a grandchild doing the same in its group.
 func serve() {
 	name := os.Getenv("NAME")
+	// Catch TERM before announcing the start: a service with no readiness check may be
+	// stopped as soon as it is seen to start.
+	sigs := make(chan os.Signal, 1)
+	if os.Getenv("IGNORE_TERM") == "" {
+		signal.Notify(sigs, unix.SIGTERM)
+	}
 	record("start " + name)
 	fmt.Println("hello from " + name)
 	if os.Getenv("IGNORE_TERM") != "" {
@@ -52,8 +58,6 @@ func serve() {
 			time.Sleep(time.Hour)
 		}
 	}
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, unix.SIGTERM)
 	if d, err := time.ParseDuration(os.Getenv("READY_AFTER")); err == nil {
 		time.Sleep(d) // a slow service: its dependents must wait for it
 	}

@@ -36,6 +36,12 @@ func TestMain(m *testing.M) {
 // configured, and records its stop when TERM comes (or ignores TERM with a grandchild).
 func serve() {
 	name := os.Getenv("NAME")
+	// Catch TERM before announcing the start: a test that stops the service as soon as it
+	// sees "start" must find the handler in place.
+	sigs := make(chan os.Signal, 1)
+	if os.Getenv("IGNORE_TERM") == "" {
+		signal.Notify(sigs, unix.SIGTERM)
+	}
 	record("start " + name)
 	fmt.Println("hello stdout")
 	fmt.Fprintln(os.Stderr, "hello stderr")
@@ -57,10 +63,6 @@ func serve() {
 		if err == nil {
 			_, _ = c.Write([]byte("STATUS=up\nREADY=1"))
 		}
-	}
-	sigs := make(chan os.Signal, 1)
-	if os.Getenv("IGNORE_TERM") == "" {
-		signal.Notify(sigs, unix.SIGTERM)
 	}
 	<-sigs
 	record("stop " + name)
