@@ -30,6 +30,10 @@ lint: ## gofmt, go vet, staticcheck (pinned in go.mod)
 unit: ## unit tests (no root, no Docker)
 	$(GO) test -count=1 ./pkg/...
 
+.PHONY: pid1
+pid1: $(WPINIT) ## PID-1 tests: the real bin/wpinit as PID 1 of a new PID namespace (root), and its CLI
+	WPINIT_BIN=$(abspath $(WPINIT)) $(GO) test -count=1 -timeout 300s ./init/
+
 ## ---- images ------------------------------------------------------------------------------
 .PHONY: engine instance-images dind-image images save-images images-test image-figures run shellcheck
 
@@ -60,4 +64,10 @@ shellcheck: ## shellcheck the build scripts and the images' entrypoints
 	shellcheck -x scripts/*.sh images/*/rootfs/usr/local/bin/* images/upstream/*/wp-dind-entrypoint images/dind/wp-dind-health
 
 .PHONY: test
-test: lint unit images-test ## every test: lint, unit, PID 1, images, instances, end to end
+test: lint unit pid1 images-test ## every test: lint, unit, PID 1, images, instances, end to end
+
+## ---- benchmarks --------------------------------------------------------------------------
+.PHONY: bench-supervisor
+bench-supervisor: $(WPINIT) ## wpinit vs Debian's supervisord: restart latency, RSS, idle CPU (about 90 s)
+	@command -v supervisord >/dev/null || { apt-get update -qq && apt-get install -y -qq supervisor; }
+	$(GO) run ./scripts/bench-supervisor --wpinit $(abspath $(WPINIT)) --supervisord "$$(command -v supervisord)"

@@ -1,0 +1,132 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wp-dind/wp-dind/pkg/ctl"
+)
+
+// runBin runs the wpinit binary (or a symlink to it) and returns its output and exit code.
+func runBin(t *testing.T, path string, env []string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	cmd := exec.Command(path, args...)
+	cmd.Env = append(os.Environ(), env...)
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	if _, ok := err.(*exec.ExitError); err != nil && !ok {
+		t.Fatal(err)
+	}
+	return out.String(), errOut.String(), cmd.ProcessState.ExitCode()
+}
+
+// TestCtlCommands drives a running wpinit with the real `wpinit ctl` and a `ctl` symlink.
+func TestCtlCommands(t *testing.T) {
+	in := startWpinit(t, "version = 1\n"+webService, true)
+	in.waitService("web", "running", func(s ctl.ServiceStatus) bool { return s.State == "RUNNING" })
+	bin := wpinitBin(t)
+	link := filepath.Join(t.TempDir(), "ctl")
+	if err := os.Symlink(bin, link); err != nil {
+		t.Fatal(err)
+	}
+	sock := "WPINIT_SOCKET=" + in.socket
+	tests := []struct {
+		name    string
+		path    string
+		env     []string
+		args    []string
+		code    int
+		stdout  string // substring
+		stderr  string // substring
+		oneLine bool   // stderr is one line
+	}{
+		{"status table", bin, nil, []string{"ctl", "--socket", in.socket, "status"}, 0, "SERVICE  STATE    PID", "", false},
+		{"symlink, env socket", link, []string{sock}, []string{"status"}, 0, "web      RUNNING", "", false},
+		{"status json", link, []string{sock}, []string{"status", "--json"}, 0, `"state": "RUNNING"`, "", false},
+		{"logs", link, []string{sock}, []string{"logs", "web", "-n", "1"}, 0, "stdout hello from web", "", false},
+		{"signal", link, []string{sock}, []string{"signal", "web", "CONT"}, 0, "", "", false},
+		{"unknown service", link, []string{sock}, []string{"restart", "nope"}, 1, "", "wpinit ctl: service \"nope\": unknown service", true},
+		{"unreachable", link, []string{"WPINIT_SOCKET=/nonexistent/ctl.sock"}, []string{"status"}, 1, "", "wpinit ctl: reach wpinit at /nonexistent/ctl.sock", true},
+		{"usage", link, nil, []string{"frobnicate"}, 2, "", "usage: wpinit ctl", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, errOut, code := runBin(t, tt.path, tt.env, tt.args...)
+			if code != tt.code || !strings.Contains(out, tt.stdout) || !strings.Contains(errOut, tt.stderr) {
+				t.Errorf("exit %d, stdout %q, stderr %q; want %d, %q, %q", code, out, errOut, tt.code, tt.stdout, tt.stderr)
+			}
+			if tt.oneLine && strings.Count(errOut, "\n") != 1 {
+				t.Errorf("error is not one line: %q", errOut)
+			}
+		})
+	}
+}
+
+func TestConfigCheck(t *testing.T) {
+	bin := wpinitBin(t)
+	dir := t.TempDir()
+	good := writeConfig(t, dir, "version = 1\n"+webService)
+	out, _, code := runBin(t, bin, nil, "config", "check", good)
+	if code != 0 || out != good+": ok\n" {
+		t.Errorf("good file: exit %d, %q", code, out)
+	}
+	bad := filepath.Join(dir, "bad.toml")
+	if err := os.WriteFile(bad, []byte("version = 1\nnope = 1\n[services.a]\nstop_signal = \"TERM\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, errOut, code := runBin(t, bin, nil, "config", "check", bad)
+	want := bad + ":2: nope: unknown key\n" + bad + ":3: services.a.command: missing: every service needs a command\n"
+	if code != exitConfig || errOut != want {
+		t.Errorf("bad file: exit %d, stderr:\n%s\nwant:\n%s", code, errOut, want)
+	}
+}
+
+func TestStatusTable(t *testing.T) {
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	st := &ctl.Status{
+		Wpinit: &ctl.DaemonStatus{ConfigError: "w.toml:3: services.x: unknown key"},
+		Services: []ctl.ServiceStatus{
+			{Name: "dockerd", State: "RUNNING", Pid: 12, Ready: true, Started: now.Add(-90 * time.Minute), Restarts: 2, LastExit: "signal 9 (SIGKILL)"},
+			{Name: "nginx", State: "BACKOFF", Error: "not ready within 1s (tcp check)"},
+		},
+	}
+	var b bytes.Buffer
+	if err := writeStatusTable(&b, st, now); err != nil {
+		t.Fatal(err)
+	}
+	want := `SERVICE  STATE    PID  READY  UPTIME  RESTARTS  LAST EXIT
+dockerd  RUNNING  12   yes    1h30m   2         signal 9 (SIGKILL)
+nginx    BACKOFF  -    no     -       0         - (not ready within 1s (tcp check))
+
+config not applied (the running one stays):
+  w.toml:3: services.x: unknown key
+`
+	if got := trimLines(b.String()); got != want {
+		t.Errorf("table:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+func trimLines(s string) string {
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimRight(l, " ")
+	}
+	return strings.Join(lines, "\n")
+}
+
+func TestFormatUptime(t *testing.T) {
+	tests := map[time.Duration]string{
+		12 * time.Second: "12s", 252 * time.Second: "4m12s", 125 * time.Minute: "2h5m", 100 * time.Hour: "4d4h",
+	}
+	for d, want := range tests {
+		if got := formatUptime(d); got != want {
+			t.Errorf("formatUptime(%s) = %s, want %s", d, got, want)
+		}
+	}
+}

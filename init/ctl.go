@@ -1,0 +1,195 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/wp-dind/wp-dind/pkg/config"
+	"github.com/wp-dind/wp-dind/pkg/ctl"
+	"golang.org/x/sys/unix"
+)
+
+const ctlUsage = `usage: wpinit ctl [--socket PATH] COMMAND
+  status [--json]             every service: state, pid, ready, uptime, restarts, last exit
+  start|stop|restart NAME     control one service (stop waits for the exit)
+  signal NAME SIG             send SIG (HUP, USR1, ...) to the service's main process
+  logs NAME [-f] [-n N]       the last N lines kept (all by default); -f follows
+  reload                      reread wpinit.toml: start added, stop removed, restart changed
+  shutdown                    stop every service and wpinit (exit code 0)
+The socket is --socket, else $WPINIT_SOCKET, else ` + ctl.DefaultSocket + `.
+`
+
+// errUsage makes ctlMain answer exit code 2 after printing the usage.
+var errUsage = errors.New("usage")
+
+// ctlMain runs one ctl command and returns the exit code.
+func ctlMain(args []string) int {
+	fs := flag.NewFlagSet("ctl", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	socket := fs.String("socket", envOr("WPINIT_SOCKET", ctl.DefaultSocket), "control socket")
+	if err := fs.Parse(args); err != nil || fs.NArg() == 0 {
+		fmt.Fprint(os.Stderr, ctlUsage)
+		return exitUsage
+	}
+	ctx, cancel := signal.NotifyContext(context.Background(), unix.SIGINT, unix.SIGTERM)
+	defer cancel()
+	err := runCtl(ctx, ctl.NewClient(*socket), fs.Args(), os.Stdout)
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.Is(err, errUsage):
+		fmt.Fprint(os.Stderr, ctlUsage)
+		return exitUsage
+	default:
+		fmt.Fprintf(os.Stderr, "wpinit ctl: %s\n", oneLine(err))
+		return exitFailure
+	}
+}
+
+func oneLine(err error) string { return strings.ReplaceAll(err.Error(), "\n", "; ") }
+
+// runCtl dispatches one command.
+func runCtl(ctx context.Context, c *ctl.Client, args []string, out io.Writer) error {
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "status":
+		return ctlStatus(ctx, c, rest, out)
+	case "start", "stop", "restart":
+		if len(rest) != 1 {
+			return errUsage
+		}
+		return c.ServiceAction(ctx, rest[0], cmd)
+	case "signal":
+		if len(rest) != 2 {
+			return errUsage
+		}
+		var sig config.Signal
+		if err := sig.UnmarshalText([]byte(rest[1])); err != nil {
+			return err
+		}
+		return c.Signal(ctx, rest[0], sig.String())
+	case "logs":
+		return ctlLogs(ctx, c, rest, out)
+	case "reload":
+		return c.Reload(ctx)
+	case "shutdown":
+		return c.Shutdown(ctx)
+	case "help":
+		fmt.Fprint(out, ctlUsage)
+		return nil
+	}
+	return errUsage
+}
+
+func ctlStatus(ctx context.Context, c *ctl.Client, args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("status", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	asJSON := fs.Bool("json", false, "")
+	if fs.Parse(args) != nil || fs.NArg() > 0 {
+		return errUsage
+	}
+	st, err := c.Status(ctx)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(st)
+	}
+	return writeStatusTable(out, st, time.Now())
+}
+
+func writeStatusTable(out io.Writer, st *ctl.Status, now time.Time) error {
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "SERVICE\tSTATE\tPID\tREADY\tUPTIME\tRESTARTS\tLAST EXIT\t")
+	for _, s := range st.Services {
+		pid, uptime, ready := "-", "-", "no"
+		if s.Pid != 0 {
+			pid, uptime = strconv.Itoa(s.Pid), formatUptime(now.Sub(s.Started))
+		}
+		if s.Ready {
+			ready = "yes"
+		}
+		last := s.LastExit
+		if last == "" {
+			last = "-"
+		}
+		if s.Error != "" {
+			last += " (" + s.Error + ")"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t\n", s.Name, s.State, pid, ready, uptime, s.Restarts, last)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if st.Wpinit != nil && st.Wpinit.ConfigError != "" {
+		fmt.Fprintf(out, "\nconfig not applied (the running one stays):\n  %s\n", strings.ReplaceAll(st.Wpinit.ConfigError, "\n", "\n  "))
+	}
+	return nil
+}
+
+// formatUptime shows the two largest units: 3d4h, 2h5m, 4m12s, 12s.
+func formatUptime(d time.Duration) string {
+	s := int(d.Seconds())
+	switch {
+	case s >= 86400:
+		return fmt.Sprintf("%dd%dh", s/86400, s%86400/3600)
+	case s >= 3600:
+		return fmt.Sprintf("%dh%dm", s/3600, s%3600/60)
+	case s >= 60:
+		return fmt.Sprintf("%dm%ds", s/60, s%60)
+	}
+	return fmt.Sprintf("%ds", s)
+}
+
+func ctlLogs(ctx context.Context, c *ctl.Client, args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("logs", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	follow := fs.Bool("f", false, "")
+	n := fs.Int("n", -1, "")
+	// NAME may come before or after the flags.
+	var name string
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		name, args = args[0], args[1:]
+	}
+	if fs.Parse(args) != nil {
+		return errUsage
+	}
+	if name == "" && fs.NArg() == 1 {
+		name = fs.Arg(0)
+	} else if name == "" || fs.NArg() > 0 {
+		return errUsage
+	}
+	return c.Logs(ctx, name, *n, *follow, func(l ctl.LogLine) error {
+		_, err := fmt.Fprintf(out, "%s %s %s\n", l.Time.Local().Format("2006-01-02T15:04:05.000"), l.Stream, l.Text)
+		return err
+	})
+}
+
+// checkConfig validates a wpinit.toml: "FILE: ok" on out, or every problem on errOut.
+func checkConfig(out, errOut io.Writer, path string) error {
+	_, err := config.LoadWpinit(path)
+	if err != nil {
+		fes := config.FieldErrors(err)
+		if len(fes) == 0 {
+			fmt.Fprintln(errOut, err)
+		}
+		for _, fe := range fes {
+			fmt.Fprintln(errOut, fe.Detail())
+		}
+		return err
+	}
+	fmt.Fprintf(out, "%s: ok\n", path)
+	return nil
+}

@@ -1,0 +1,288 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/wp-dind/wp-dind/pkg/ctl"
+	"golang.org/x/sys/unix"
+)
+
+// TestMain lets the test binary play a service: WPINIT_TEST_CHILD selects what it does.
+func TestMain(m *testing.M) {
+	switch os.Getenv("WPINIT_TEST_CHILD") {
+	case "":
+		os.Exit(m.Run())
+	case "serve":
+		serve()
+	case "orphans":
+		orphans()
+	case "exit":
+		code, _ := strconv.Atoi(os.Getenv("EXIT_CODE"))
+		os.Exit(code)
+	}
+}
+
+// serve records "start NAME", becomes ready (READY=1 when NOTIFY_SOCKET is set, a TCP
+// listener on LISTEN_TCP), records "ready NAME", and on TERM records "stop NAME" and exits.
+// With IGNORE_TERM it ignores TERM and leaves a grandchild doing the same in its group.
+func serve() {
+	name := os.Getenv("NAME")
+	// Catch TERM before announcing the start: a service with no readiness check may be
+	// stopped as soon as it is seen to start.
+	sigs := make(chan os.Signal, 1)
+	if os.Getenv("IGNORE_TERM") == "" {
+		signal.Notify(sigs, unix.SIGTERM)
+	}
+	record("start " + name)
+	fmt.Println("hello from " + name)
+	if os.Getenv("IGNORE_TERM") != "" {
+		signal.Ignore(unix.SIGTERM)
+		if os.Getenv("GRANDCHILD") == "" {
+			gc := exec.Command(os.Args[0])
+			gc.Env = append(os.Environ(), "GRANDCHILD=1", "NAME="+name+"-child")
+			_ = gc.Start()
+		}
+		for {
+			time.Sleep(time.Hour)
+		}
+	}
+	if d, err := time.ParseDuration(os.Getenv("READY_AFTER")); err == nil {
+		time.Sleep(d) // a slow service: its dependents must wait for it
+	}
+	record("ready " + name)
+	if addr := os.Getenv("LISTEN_TCP"); addr != "" {
+		if _, err := net.Listen("tcp", addr); err != nil {
+			os.Exit(9)
+		}
+	}
+	if sock := os.Getenv("NOTIFY_SOCKET"); sock != "" {
+		if c, err := net.Dial("unixgram", sock); err == nil {
+			_, _ = c.Write([]byte("READY=1"))
+		}
+	}
+	<-sigs
+	record("stop " + name)
+	os.Exit(0)
+}
+
+// orphans starts ORPHANS sleeps it never waits for and exits at once with EXIT_CODE: its
+// children become orphans of init, some still running, some already zombies.
+func orphans() {
+	n, _ := strconv.Atoi(os.Getenv("ORPHANS"))
+	for i := 0; i < n; i++ {
+		p, err := os.StartProcess("/bin/sleep", []string{"sleep", "0.5"}, &os.ProcAttr{})
+		if err != nil {
+			os.Exit(10)
+		}
+		_ = p.Release()
+	}
+	code, _ := strconv.Atoi(os.Getenv("EXIT_CODE"))
+	os.Exit(code)
+}
+
+func record(event string) {
+	if path := os.Getenv("EVENTS"); path != "" {
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+		if err == nil {
+			_, _ = f.WriteString(event + "\n")
+			f.Close()
+		}
+	}
+}
+
+// wpinitBin is the binary under test; `make pid1` builds it and sets WPINIT_BIN.
+func wpinitBin(t *testing.T) string {
+	t.Helper()
+	bin := os.Getenv("WPINIT_BIN")
+	if bin == "" {
+		t.Skip("WPINIT_BIN not set: run `make pid1`")
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("PID-1 tests need root for a PID namespace")
+	}
+	return bin
+}
+
+// instance is one wpinit under test, as PID 1 of a new PID namespace or as a plain child.
+type instance struct {
+	t       *testing.T
+	dir     string
+	cfgPath string
+	socket  string
+	client  *ctl.Client
+	cmd     *exec.Cmd
+	hostPid int // wpinit's pid as seen from the test
+	stderr  *syncBuffer
+	done    chan struct{}
+	code    int
+}
+
+// writeConfig writes wpinit.toml into dir; @EXE@ stands for the test binary, @DIR@ for dir.
+func writeConfig(t *testing.T, dir, body string) string {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "wpinit.toml")
+	body = strings.NewReplacer("@EXE@", exe, "@DIR@", dir).Replace(body)
+	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// startWpinit runs wpinit on body; asPID1 puts it in a new PID namespace.
+func startWpinit(t *testing.T, body string, asPID1 bool) *instance {
+	t.Helper()
+	bin := wpinitBin(t)
+	dir := t.TempDir()
+	in := &instance{t: t, dir: dir, cfgPath: writeConfig(t, dir, body), socket: filepath.Join(dir, "ctl.sock"),
+		stderr: &syncBuffer{}, done: make(chan struct{})}
+	in.client = ctl.NewClient(in.socket)
+	args := []string{bin, "--config", in.cfgPath, "--socket", in.socket}
+	if asPID1 {
+		args = append([]string{"unshare", "--pid", "--fork", "--mount-proc"}, args...)
+	}
+	in.cmd = exec.Command(args[0], args[1:]...)
+	in.cmd.Stderr = in.stderr
+	in.cmd.SysProcAttr = &unix.SysProcAttr{Setpgid: true}
+	if err := in.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		_ = in.cmd.Wait()
+		in.code = in.cmd.ProcessState.ExitCode()
+		close(in.done)
+	}()
+	t.Cleanup(in.kill)
+	in.hostPid = in.cmd.Process.Pid
+	if asPID1 {
+		waitFor(t, "wpinit forked by unshare", func() bool {
+			kids := childrenOf(in.cmd.Process.Pid)
+			if len(kids) == 1 {
+				in.hostPid = kids[0]
+			}
+			return len(kids) == 1 || isDone(in.done) // a wpinit that exits at once
+		})
+	}
+	return in
+}
+
+// kill ends wpinit and everything in its namespace (PID 1 dying takes them all).
+func (in *instance) kill() {
+	_ = unix.Kill(in.hostPid, unix.SIGKILL)
+	_ = unix.Kill(-in.cmd.Process.Pid, unix.SIGKILL)
+	select {
+	case <-in.done:
+	case <-time.After(10 * time.Second):
+		in.t.Error("wpinit did not end within 10s of SIGKILL")
+	}
+	if in.t.Failed() {
+		in.t.Logf("wpinit stderr:\n%s", in.stderr.String())
+	}
+}
+
+// status polls until wpinit answers, then returns its status.
+func (in *instance) status() *ctl.Status {
+	in.t.Helper()
+	var st *ctl.Status
+	waitFor(in.t, "wpinit answering", func() bool {
+		var err error
+		st, err = in.client.Status(context.Background())
+		return err == nil
+	})
+	return st
+}
+
+func (in *instance) service(name string) ctl.ServiceStatus {
+	in.t.Helper()
+	for _, s := range in.status().Services {
+		if s.Name == name {
+			return s
+		}
+	}
+	in.t.Fatalf("no service %q", name)
+	return ctl.ServiceStatus{}
+}
+
+// waitService polls until cond holds for the named service and returns its status.
+func (in *instance) waitService(name, what string, cond func(ctl.ServiceStatus) bool) ctl.ServiceStatus {
+	in.t.Helper()
+	var s ctl.ServiceStatus
+	waitFor(in.t, name+" "+what, func() bool {
+		s = in.service(name)
+		return cond(s)
+	})
+	return s
+}
+
+// wait returns wpinit's exit code and how long it took, failing after d.
+func (in *instance) wait(d time.Duration) int {
+	in.t.Helper()
+	select {
+	case <-in.done:
+		return in.code
+	case <-time.After(d):
+		in.t.Fatalf("wpinit still running after %s", d)
+		return -1
+	}
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within 20s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func isDone(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	return string(data)
+}

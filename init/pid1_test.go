@@ -1,0 +1,293 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wp-dind/wp-dind/pkg/ctl"
+	"golang.org/x/sys/unix"
+)
+
+// The tests below run the real bin/wpinit as PID 1 of a new PID namespace
+// (unshare --pid --fork --mount-proc) with the test binary as its services, and look at
+// the namespace from outside through /proc.
+
+const webService = `
+[services.web]
+command = "@EXE@"
+start_secs = "100ms"
+env = { WPINIT_TEST_CHILD = "serve", NAME = "web" }
+`
+
+func TestPID1OrphansReaped(t *testing.T) {
+	in := startWpinit(t, `version = 1
+[wpinit]
+log_dir = "@DIR@/log"
+`+webService+`
+[services.orphans]
+command    = "@EXE@"
+env        = { WPINIT_TEST_CHILD = "orphans", ORPHANS = "1000", EXIT_CODE = "7" }
+restart    = "never"
+exit_codes = [7]
+start_secs = "0s"
+`, true)
+	s := in.waitService("orphans", "exited", func(s ctl.ServiceStatus) bool { return s.State == "EXITED" })
+	if s.LastExit != "exit 7" || s.ExitCode != 7 {
+		t.Errorf("orphans service: last exit %q, want exit 7 kept while 1000 orphans are reaped", s.LastExit)
+	}
+	waitFor(t, "1000 orphans reaped", func() bool { return in.status().Wpinit.Orphans >= 1000 })
+	waitFor(t, "namespace down to wpinit and web", func() bool { return len(inNamespace(in.hostPid)) == 2 })
+	if ps := inNamespace(in.hostPid); zombies(ps) != 0 {
+		t.Errorf("zombies left: %+v", ps)
+	}
+	t.Logf("reaped %d orphans", in.status().Wpinit.Orphans)
+}
+
+func TestPID1KilledServiceRestarts(t *testing.T) {
+	in := startWpinit(t, "version = 1\n"+webService, true)
+	first := in.waitService("web", "running", func(s ctl.ServiceStatus) bool { return s.State == "RUNNING" })
+	host := hostPid(in.hostPid, first.Pid)
+	if host == 0 {
+		t.Fatalf("pid %d not found in the namespace", first.Pid)
+	}
+	if err := unix.Kill(host, unix.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	s := in.waitService("web", "restarted", func(s ctl.ServiceStatus) bool { return s.Pid != first.Pid && s.Pid != 0 })
+	if s.Restarts != 1 || s.LastExit != "signal 9 (SIGKILL)" || s.ExitSignal != 9 {
+		t.Errorf("after SIGKILL: restarts %d, last exit %q (signal %d); want 1, signal 9", s.Restarts, s.LastExit, s.ExitSignal)
+	}
+}
+
+// TestPID1OrderAndTerm: b waits for a's READY=1, c for b's TCP port; TERM to PID 1 stops
+// c, b, a in that order and wpinit exits 0 within its budget.
+func TestPID1OrderAndTerm(t *testing.T) {
+	in := startWpinit(t, `version = 1
+[wpinit]
+stop_timeout = "20s"
+
+[services.a]
+command = "@EXE@"
+env = { WPINIT_TEST_CHILD = "serve", NAME = "a", EVENTS = "@DIR@/events", READY_AFTER = "200ms" }
+ready.notify = true
+
+[services.b]
+command = "@EXE@"
+env = { WPINIT_TEST_CHILD = "serve", NAME = "b", EVENTS = "@DIR@/events", LISTEN_TCP = "127.0.0.1:0" }
+depends_on = ["a"]
+ready.command = ["/bin/sh", "-c", "grep -q 'ready b' @DIR@/events"]
+ready.interval = "20ms"
+
+[services.c]
+command = "@EXE@"
+env = { WPINIT_TEST_CHILD = "serve", NAME = "c", EVENTS = "@DIR@/events" }
+depends_on = ["b"]
+`, true)
+	events := filepath.Join(in.dir, "events")
+	waitFor(t, "c ready", func() bool { return strings.Contains(readFile(t, events), "ready c\n") })
+	if got, want := readFile(t, events), "start a\nready a\nstart b\nready b\nstart c\nready c\n"; got != want {
+		t.Fatalf("start events:\n%s\nwant:\n%s", got, want)
+	}
+	start := time.Now()
+	if err := unix.Kill(in.hostPid, unix.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if code := in.wait(20 * time.Second); code != exitOK {
+		t.Errorf("exit code %d after TERM, want 0", code)
+	}
+	t.Logf("stopped in %s", time.Since(start))
+	if got := readFile(t, events); !strings.HasSuffix(got, "stop c\nstop b\nstop a\n") {
+		t.Errorf("stop events:\n%s", got)
+	}
+}
+
+func TestPID1StuckServiceKilled(t *testing.T) {
+	in := startWpinit(t, `version = 1
+[services.stuck]
+command = "@EXE@"
+env = { WPINIT_TEST_CHILD = "serve", NAME = "stuck", IGNORE_TERM = "1", EVENTS = "@DIR@/events" }
+stop_timeout = "500ms"
+`, true)
+	s := in.waitService("stuck", "running", func(s ctl.ServiceStatus) bool { return s.Pid != 0 })
+	leader := hostPid(in.hostPid, s.Pid)
+	waitFor(t, "grandchild started", func() bool { return len(group(in.hostPid, leader)) == 2 })
+	start := time.Now()
+	if err := in.client.ServiceAction(context.Background(), "stuck", "stop"); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d < 500*time.Millisecond {
+		t.Errorf("stopped after %s, before stop_timeout", d)
+	}
+	if g := group(in.hostPid, leader); len(g) != 0 {
+		t.Errorf("process group left after stop: %+v", g)
+	}
+	if s := in.service("stuck"); s.State != "STOPPED" || s.ExitSignal != 9 {
+		t.Errorf("state %s, last exit %q; want STOPPED by SIGKILL", s.State, s.LastExit)
+	}
+}
+
+// group lists the live processes of the namespace in the process group led by leader (the
+// test's /proc shows process groups by the test's pids).
+func group(wpinit, leader int) []proc {
+	var out []proc
+	for _, p := range inNamespace(wpinit) {
+		if p.pgrp == leader && p.state != "Z" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func TestPID1CriticalFatalExits4(t *testing.T) {
+	in := startWpinit(t, "version = 1\n"+webService+`
+[services.crash]
+command       = "@EXE@"
+env           = { WPINIT_TEST_CHILD = "exit", EXIT_CODE = "1" }
+critical      = true
+start_retries = 2
+backoff       = "10ms"
+`, true)
+	if code := in.wait(20 * time.Second); code != exitCritical {
+		t.Errorf("exit code %d, want %d", code, exitCritical)
+	}
+	if !strings.Contains(in.stderr.String(), `critical service failed: stopping: service=crash`) {
+		t.Errorf("no critical failure in the log:\n%s", in.stderr.String())
+	}
+}
+
+// TestPID1Reload: HUP with a broken file changes nothing and shows the error with its line;
+// a good file then restarts only the changed service and starts the added one.
+func TestPID1Reload(t *testing.T) {
+	in := startWpinit(t, "version = 1\n"+webService+strings.ReplaceAll(webService, "web", "other"), true)
+	web := in.waitService("web", "running", func(s ctl.ServiceStatus) bool { return s.State == "RUNNING" })
+	other := in.waitService("other", "running", func(s ctl.ServiceStatus) bool { return s.State == "RUNNING" })
+	writeConfig(t, in.dir, "version = 1\n"+webService+"bogus = 1\n")
+	if err := unix.Kill(in.hostPid, unix.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "config error in status", func() bool { return in.status().Wpinit.ConfigError != "" })
+	if got, want := in.status().Wpinit.ConfigError, "wpinit.toml:7: services.web.bogus: unknown key"; !strings.HasSuffix(got, want) {
+		t.Errorf("config error %q, want it to end with %q", got, want)
+	}
+	if s := in.service("web"); s.Pid != web.Pid {
+		t.Errorf("web restarted by a broken reload")
+	}
+	if s := in.service("other"); s.Pid != other.Pid {
+		t.Errorf("other touched by a broken reload")
+	}
+	changed := strings.Replace(webService, `start_secs = "100ms"`, `start_secs = "200ms"`, 1)
+	writeConfig(t, in.dir, "version = 1\n"+changed+strings.ReplaceAll(webService, "web", "added"))
+	if err := in.client.Reload(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	in.waitService("web", "restarted", func(s ctl.ServiceStatus) bool { return s.Pid != web.Pid && s.Pid != 0 })
+	in.waitService("added", "running", func(s ctl.ServiceStatus) bool { return s.State == "RUNNING" })
+	for _, s := range in.status().Services {
+		if s.Name == "other" {
+			t.Errorf("removed service still listed: %+v", s)
+		}
+	}
+	if e := in.status().Wpinit.ConfigError; e != "" {
+		t.Errorf("config error after a good reload: %q", e)
+	}
+}
+
+func TestPID1BadConfigExits3(t *testing.T) {
+	in := startWpinit(t, "version = 1\n[services.x]\nargs = [\"a\"]\n", true)
+	if code := in.wait(10 * time.Second); code != exitConfig {
+		t.Errorf("exit code %d, want %d", code, exitConfig)
+	}
+	if !strings.Contains(in.stderr.String(), "wpinit.toml:2: services.x.command: missing") {
+		t.Errorf("log does not name the key and line:\n%s", in.stderr.String())
+	}
+}
+
+// TestQuitStopsFast: QUIT kills a service that would take its 10 s stop timeout at once.
+func TestPID1QuitStopsFast(t *testing.T) {
+	in := startWpinit(t, `version = 1
+[services.stuck]
+command = "@EXE@"
+env = { WPINIT_TEST_CHILD = "serve", NAME = "stuck", IGNORE_TERM = "1" }
+stop_timeout = "10s"
+`, true)
+	in.waitService("stuck", "running", func(s ctl.ServiceStatus) bool { return s.Pid != 0 })
+	start := time.Now()
+	if err := unix.Kill(in.hostPid, unix.SIGQUIT); err != nil {
+		t.Fatal(err)
+	}
+	if code := in.wait(5 * time.Second); code != exitOK {
+		t.Errorf("exit code %d after QUIT, want 0", code)
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("QUIT took %s", d)
+	}
+}
+
+// TestSubreaper: not PID 1, wpinit says it is a subreaper and still reaps its orphans.
+func TestSubreaper(t *testing.T) {
+	in := startWpinit(t, `version = 1
+[services.orphans]
+command    = "@EXE@"
+env        = { WPINIT_TEST_CHILD = "orphans", ORPHANS = "50", EXIT_CODE = "0" }
+restart    = "never"
+start_secs = "0s"
+`, false)
+	waitFor(t, "50 orphans reaped", func() bool { return in.status().Wpinit.Orphans >= 50 })
+	if !strings.Contains(in.stderr.String(), "registered as child subreaper") {
+		t.Errorf("log does not say subreaper:\n%s", in.stderr.String())
+	}
+	if err := in.client.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if code := in.wait(10 * time.Second); code != exitOK {
+		t.Errorf("exit code %d after ctl shutdown, want 0", code)
+	}
+	_ = os.Remove(in.socket)
+}
+
+// TestPID1ChildSignalsDefault: wpinit catches PIPE rather than ignoring it, so a child that
+// does not touch its signals (sleep) ignores nothing that wpinit did not inherit itself, not
+// PIPE in particular, and blocks nothing; USR1 dumps the status.
+func TestPID1ChildSignalsDefault(t *testing.T) {
+	in := startWpinit(t, `version = 1
+[services.plain]
+command = "sleep"
+args    = ["1000"]
+`, true)
+	s := in.waitService("plain", "running", func(s ctl.ServiceStatus) bool { return s.Pid != 0 })
+	child := hostPid(in.hostPid, s.Pid)
+	ignored, inherited := sigMask(t, child, "SigIgn"), sigMask(t, in.hostPid, "SigIgn")
+	if pipe := uint64(1) << (unix.SIGPIPE - 1); ignored&pipe != 0 || ignored&^inherited != 0 {
+		t.Errorf("child ignores %#x; wpinit inherited %#x; PIPE must not be ignored", ignored, inherited)
+	}
+	if blocked := sigMask(t, child, "SigBlk"); blocked != 0 {
+		t.Errorf("child blocks %#x", blocked)
+	}
+	if err := unix.Kill(in.hostPid, unix.SIGUSR1); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "status dump", func() bool {
+		return strings.Contains(in.stderr.String(), "service status: service=plain state=")
+	})
+}
+
+// sigMask reads a signal mask line (SigIgn, SigBlk) of /proc/PID/status.
+func sigMask(t *testing.T, pid int, field string) uint64 {
+	t.Helper()
+	for _, line := range strings.Split(readFile(t, "/proc/"+strconv.Itoa(pid)+"/status"), "\n") {
+		if rest, ok := strings.CutPrefix(line, field+":"); ok {
+			v, err := strconv.ParseUint(strings.TrimSpace(rest), 16, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return v
+		}
+	}
+	t.Fatalf("no %s for pid %d", field, pid)
+	return 0
+}

@@ -1,0 +1,75 @@
+// Package ctl is wpinit's control API: HTTP+JSON over a unix socket, with its wire types,
+// the server (running inside wpinit) and the client (behind `wpinit ctl`).
+//
+// Invariant: the server holds no state of its own. Routes are added with Handle by the parts
+// that own the data, and the status is assembled at each request from sections registered
+// with StatusSection, so later parts extend the API without changing what is here.
+package ctl
+
+import (
+	"time"
+)
+
+// DefaultSocket is where wpinit listens when neither --socket, WPINIT_SOCKET nor the config
+// says otherwise.
+const DefaultSocket = "/run/wpinit/ctl.sock"
+
+// Routes of the API. Patterns use Go 1.22 method and wildcard syntax.
+const (
+	RouteStatus   = "GET /v1/status"
+	RouteService  = "POST /v1/services/{name}/{action}" // start, stop, restart
+	RouteSignal   = "POST /v1/services/{name}/signal"
+	RouteLogs     = "GET /v1/services/{name}/logs" // ?n=N&follow=1, NDJSON of LogLine
+	RouteReload   = "POST /v1/reload"
+	RouteShutdown = "POST /v1/shutdown"
+)
+
+// Status is the answer to GET /v1/status: one field per section. Sections a server does not
+// register are left empty.
+type Status struct {
+	Wpinit   *DaemonStatus   `json:"wpinit,omitempty"`
+	Services []ServiceStatus `json:"services,omitempty"`
+}
+
+// DaemonStatus is the "wpinit" section: the daemon itself.
+type DaemonStatus struct {
+	Version     string    `json:"version"`
+	Pid         int       `json:"pid"`
+	Started     time.Time `json:"started"`
+	Config      string    `json:"config"`                 // path of wpinit.toml
+	ConfigError string    `json:"config_error,omitempty"` // why the last reload was refused
+	Reaped      uint64    `json:"reaped"`                 // processes reaped
+	Orphans     uint64    `json:"orphans"`                // of which nobody had started
+}
+
+// ServiceStatus is one service in the "services" section.
+type ServiceStatus struct {
+	Name       string    `json:"name"`
+	State      string    `json:"state"`
+	Pid        int       `json:"pid"`
+	Ready      bool      `json:"ready"`
+	Started    time.Time `json:"started"` // zero when no process runs
+	Restarts   int       `json:"restarts"`
+	LastExit   string    `json:"last_exit,omitempty"` // "exit 1", "signal 9 (SIGKILL)"
+	ExitCode   int       `json:"exit_code"`           // of the last exit; -1 for a signal
+	ExitSignal int       `json:"exit_signal"`         // of the last exit; 0 for an exit code
+	Error      string    `json:"error,omitempty"`
+	Critical   bool      `json:"critical"`
+}
+
+// LogLine is one line of a service's output, as GET .../logs streams them.
+type LogLine struct {
+	Time   time.Time `json:"time"`
+	Stream string    `json:"stream"`
+	Text   string    `json:"text"`
+}
+
+// SignalRequest is the body of POST .../signal.
+type SignalRequest struct {
+	Signal string `json:"signal"` // "HUP", "SIGUSR1"
+}
+
+// ErrorResponse is the body of every answer that is not 2xx.
+type ErrorResponse struct {
+	Error string `json:"error"`
+}
