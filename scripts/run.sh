@@ -15,10 +15,11 @@ NAME="${WP_DIND_NAME:-wpinit}"
 IMAGE="${WP_DIND_IMAGE:-wp-dind:latest}"
 HEALTH_WAIT="${WP_DIND_HEALTH_WAIT:-180}"
 VOLUME="${WP_DIND_VOLUME:-wp-dind-docker}"
-# Host ports (on 127.0.0.1): the instances' range, phpMyAdmin, MailDev.
-SITE_PORTS="${WP_DIND_SITE_PORTS:-8000-8099}"
+# Host ports (on 127.0.0.1): phpMyAdmin, MailDev, and the instances' range 8000-8099, which
+# holds phpMyAdmin's 8080: it is published as 8000-8079 and 8081-8099 (host offset kept).
 PMA_PORT="${WP_DIND_PMA_PORT:-8080}"
 MAIL_PORT="${WP_DIND_MAIL_PORT:-1080}"
+SITE_BASE="${WP_DIND_SITE_BASE:-8000}"
 
 # Stands in for --privileged where CAP_SYS_RESOURCE is missing (docs/images.md, "wp-dind").
 FALLBACK_FLAGS=(--cap-add ALL --cap-drop SYS_RESOURCE --security-opt seccomp=unconfined
@@ -29,7 +30,9 @@ run_args() {
 	mkdir -p "$REPO_ROOT/wordpress-instances" "$REPO_ROOT/shared-images"
 	RUN_ARGS=(-d --name "$NAME" --hostname wp-dind --label org.wp-dind.run=make-run
 		--stop-timeout 100
-		-p "127.0.0.1:$SITE_PORTS:8000-8099" -p "127.0.0.1:$PMA_PORT:8080" -p "127.0.0.1:$MAIL_PORT:1080"
+		-p "127.0.0.1:$SITE_BASE-$((SITE_BASE + 79)):8000-8079"
+		-p "127.0.0.1:$((SITE_BASE + 81))-$((SITE_BASE + 99)):8081-8099"
+		-p "127.0.0.1:$PMA_PORT:8080" -p "127.0.0.1:$MAIL_PORT:1080"
 		-v "$VOLUME:/var/lib/docker"
 		-v "$REPO_ROOT/wordpress-instances:/wordpress-instances"
 		-v "$REPO_ROOT/shared-images:/shared-images:ro"
@@ -96,7 +99,7 @@ main() {
 wp-dind is up (container $NAME):
   phpMyAdmin    http://127.0.0.1:$PMA_PORT/
   MailDev       http://127.0.0.1:$MAIL_PORT/
-  instances     http://127.0.0.1:$SITE_PORTS/ (see wordpress-instances/NAME/.instance-info)
+  instances     http://127.0.0.1:$SITE_BASE-$((SITE_BASE + 99))/ but $((SITE_BASE + 80)) (see wordpress-instances/NAME/.instance-info)
   status        docker exec $NAME ctl status
   stop          docker stop -t 100 $NAME
 
