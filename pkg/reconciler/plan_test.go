@@ -33,7 +33,7 @@ func running(name string) []docker.Container {
 	return []docker.Container{ctr(name, "db", 0, "running"), ctr(name, "php", 0, "running"), ctr(name, "web", 0, "running")}
 }
 
-func net(id int) docker.NetworkSpec {
+func netSpec(id int) docker.NetworkSpec {
 	return docker.NetworkSpec{Name: instance.NetworkName(id), Subnet: instance.Subnet(id)}
 }
 
@@ -50,13 +50,13 @@ func TestPlan(t *testing.T) {
 	}{
 		{
 			name:     "no-op",
-			desired:  Desired{Instances: []DesiredInstance{desired("a", zero)}, Networks: []docker.NetworkSpec{net(1)}},
+			desired:  Desired{Instances: []DesiredInstance{desired("a", zero)}, Networks: []docker.NetworkSpec{netSpec(1)}},
 			actual:   Actual{Containers: running("a"), Networks: []docker.Network{{Name: "wp-network-1"}}},
 			converge: map[string][]Action{"a": nil},
 		},
 		{
 			name:    "new instance",
-			desired: Desired{Instances: []DesiredInstance{desired("a", zero)}, Networks: []docker.NetworkSpec{net(1), net(1)}},
+			desired: Desired{Instances: []DesiredInstance{desired("a", zero)}, Networks: []docker.NetworkSpec{netSpec(1), netSpec(1)}},
 			converge: map[string][]Action{"a": {
 				{Kind: Create, Instance: "a", Role: "db", Reason: "missing"},
 				{Kind: Create, Instance: "a", Role: "php", Reason: "missing"},
@@ -92,7 +92,7 @@ func TestPlan(t *testing.T) {
 		},
 		{
 			name:     "instance gone, its network too, pool kept",
-			desired:  Desired{Instances: []DesiredInstance{desired("a", zero)}, Networks: []docker.NetworkSpec{net(1), net(2)}},
+			desired:  Desired{Instances: []DesiredInstance{desired("a", zero)}, Networks: []docker.NetworkSpec{netSpec(1), netSpec(2)}},
 			actual:   Actual{Containers: append(running("a"), ctr("b", "db", 0, "running")), Networks: []docker.Network{{Name: "wp-network-1"}, {Name: "wp-network-2"}, {Name: "wp-network-9"}}},
 			converge: map[string][]Action{"a": nil},
 			gone:     map[string][]Action{"b": {{Kind: Remove, Instance: "b", Role: "db", ContainerID: "b-db-id0", Reason: "instance removed from the file"}}},
