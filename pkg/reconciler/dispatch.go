@@ -17,10 +17,11 @@ type worker struct {
 }
 
 type workerDone struct {
-	name   string
-	key    string
-	remove bool
-	err    error
+	name    string
+	key     string
+	remove  bool
+	changed bool // it changed containers: a follow-up pass refreshes their state in Status
+	err     error
 }
 
 // dispatch starts a worker for each declared instance that has work: actions, or not known
@@ -56,7 +57,7 @@ func (r *Reconciler) dispatch(ctx context.Context, cfg *config.InstancesConfig, 
 		}
 		current := containersOf(a, in.Name)
 		r.setState(in.Name, StateConverging)
-		r.start(ctx, in.Name, key, false, func(ctx context.Context) error {
+		r.start(ctx, in.Name, key, len(acts) > 0, func(ctx context.Context) error {
 			return r.converge(ctx, &in, p, acts, current)
 		})
 	}
@@ -84,8 +85,9 @@ func (r *Reconciler) removeGone(ctx context.Context, gone map[string][]Action) {
 }
 
 // start runs fn in a worker goroutine, at most Parallelism at once.
-func (r *Reconciler) start(ctx context.Context, name, key string, remove bool, fn func(context.Context) error) {
+func (r *Reconciler) start(ctx context.Context, name, key string, changes bool, fn func(context.Context) error) {
 	wctx, cancel := context.WithCancel(ctx)
+	remove := key == ""
 	r.workers[name] = &worker{key: key, cancel: cancel, remove: remove}
 	if !r.passed {
 		r.first[name] = true
@@ -100,7 +102,7 @@ func (r *Reconciler) start(ctx context.Context, name, key string, remove bool, f
 		case <-wctx.Done():
 			err = wctx.Err()
 		}
-		r.done <- workerDone{name: name, key: key, remove: remove, err: err}
+		r.done <- workerDone{name: name, key: key, remove: remove, changed: changes, err: err}
 	}()
 }
 
@@ -122,7 +124,7 @@ func (r *Reconciler) finished(d workerDone) {
 	default:
 		r.setRunning(d.name, d.key)
 	}
-	if w != nil && w.dirty {
+	if w != nil && w.dirty || d.changed {
 		r.Trigger("follow-up " + d.name)
 	}
 	if r.first[d.name] {
