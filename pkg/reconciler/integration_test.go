@@ -141,21 +141,25 @@ func TestInstancesIntegration(t *testing.T) {
 		}
 	})
 
-	t.Run("a container removed by hand comes back", func(t *testing.T) {
+	t.Run("a container removed or stopped by hand comes back", func(t *testing.T) {
 		old := containerID(b.name + "-web")
 		dockerOut(t, "rm", "-f", b.name+"-web")
 		waitFor(t, 3*time.Minute, b.name+"-web back", func() bool {
 			id := containerID(b.name + "-web")
 			return id != "" && id != old && siteOK(b.port) == nil
 		})
+		dockerOut(t, "stop", b.name+"-php")
+		waitFor(t, 3*time.Minute, b.name+"-php running again", func() bool {
+			return dockerOut(t, "inspect", "-f", "{{.State.Running}}", b.name+"-php") == "true" && siteOK(b.port) == nil
+		})
 	})
 
 	t.Run("a file with a syntax error changes nothing and shows its line", func(t *testing.T) {
 		before := ids(a.name, b.name, c.name)
-		writeFileAtomic(t, file, itFile(a, b, c)+"[[instance]\nname = \"broken\"\n")
+		writeFileAtomic(t, file, itFile(a, b, c)+"[[instance]]\nname = = \"broken\"\n")
 		waitFor(t, time.Minute, "the error in status", func() bool { return len(r.Status().FileLines) > 0 })
 		st := r.Status()
-		lines := strings.Count(itFile(a, b, c), "\n") + 1
+		lines := strings.Count(itFile(a, b, c), "\n") + 2 // the line of `name = =`
 		if fe := st.FileLines[0]; fe.Line != lines || !strings.Contains(st.FileError, fmt.Sprintf("instances.toml:%d", lines)) {
 			t.Errorf("file error = %+v (%s), want line %d", fe, st.FileError, lines)
 		}
