@@ -15,12 +15,17 @@ import (
 // itInstance is one instance of the integration file.
 type itInstance struct {
 	name, php, dbVersion, web string
+	webFlavor                 string // "" for the default, nginx
 	id, port                  int
 }
 
 func (i itInstance) toml() string {
-	return fmt.Sprintf("[[instance]]\nname = %q\nid = %d\nport = %d\nphp = %q\ndb_version = %q\nweb_version = %q\n",
+	s := fmt.Sprintf("[[instance]]\nname = %q\nid = %d\nport = %d\nphp = %q\ndb_version = %q\nweb_version = %q\n",
 		i.name, i.id, i.port, i.php, i.dbVersion, i.web)
+	if i.webFlavor != "" {
+		s += fmt.Sprintf("web = %q\n", i.webFlavor)
+	}
+	return s
 }
 
 func itFile(ins ...itInstance) string {
@@ -35,7 +40,7 @@ func itFile(ins ...itInstance) string {
 // through the scenarios, in order, on one set of instances.
 func TestInstancesIntegration(t *testing.T) {
 	eng := requireEngine(t, "WPDIND_INTEGRATION", "wp-php:7.4", "wp-php:8.2", "wp-php:8.4",
-		"wp-mariadb:10.5", "wp-mariadb:11.8", "wp-nginx:1.18", "wp-nginx:1.26")
+		"wp-mariadb:10.5", "wp-mariadb:11.8", "wp-nginx:1.18", "wp-nginx:1.26", "wp-apache:2.4")
 	ports := freePorts(t, 3)
 	dir := t.TempDir()
 	root := filepath.Join(dir, "instances")
@@ -43,7 +48,7 @@ func TestInstancesIntegration(t *testing.T) {
 	cleanupOwner(t, owner, root)
 	a := itInstance{name: "itest-a", php: "7.4", dbVersion: "10.5", web: "1.18", id: 201, port: ports[0]}
 	b := itInstance{name: "itest-b", php: "8.4", dbVersion: "11.8", web: "1.26", id: 202, port: ports[1]}
-	c := itInstance{name: "itest-c", php: "8.4", dbVersion: "11.8", web: "1.26", id: 203, port: ports[2]}
+	c := itInstance{name: "itest-c", php: "8.4", dbVersion: "11.8", web: "2.4", webFlavor: "apache", id: 203, port: ports[2]}
 	file := filepath.Join(dir, "instances.toml")
 	writeFileAtomic(t, file, itFile(a, b))
 
@@ -111,7 +116,7 @@ func TestInstancesIntegration(t *testing.T) {
 		}
 	}
 
-	t.Run("adding an instance leaves the others alone", func(t *testing.T) {
+	t.Run("adding an instance (on Apache) leaves the others alone", func(t *testing.T) {
 		before := ids(a.name, b.name)
 		writeFileAtomic(t, file, itFile(a, b, c))
 		waitFor(t, 5*time.Minute, c.name+" running", func() bool { return siteOK(c.port) == nil })
