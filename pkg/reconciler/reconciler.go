@@ -212,8 +212,8 @@ func (r *Reconciler) stopWorkers() {
 	}
 }
 
-// ReconcileOnce runs one pass and waits for the work it started, without watchers: for
-// tools (`wpinit config check --apply`), tests and benchmarks. Not to be mixed with Run.
+// ReconcileOnce runs one pass, and the follow-up passes it asks for, and waits for the work
+// they started, without watchers: for tests and benchmarks. Not to be mixed with Run.
 func (r *Reconciler) ReconcileOnce(ctx context.Context) {
 	r.pass(ctx, "once")
 	for len(r.workers) > 0 {
