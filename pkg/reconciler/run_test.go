@@ -144,3 +144,35 @@ func TestMissingImageNamesItsSource(t *testing.T) {
 		t.Error("a container was created without its image")
 	}
 }
+
+// TestAssignedSlotsPersist: an instance that omits id and port keeps what it was given, even
+// when an instance declared before it appears later in the file.
+func TestAssignedSlotsPersist(t *testing.T) {
+	f := newFakeDocker(t)
+	dir := t.TempDir()
+	file := filepath.Join(dir, "instances.toml")
+	if err := os.WriteFile(file, []byte("version = 1\n[[instance]]\nname = \"late\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := newFakeReconciler(t, f, dir)
+	r.ReconcileOnce(context.Background())
+	info, err := instance.ReadInfo(r.layout("late"))
+	if err != nil || info.ID != 1 || info.Port != 8000 {
+		t.Fatalf("assigned = %+v, %v", info, err)
+	}
+	webID := f.Container("late-web").ID
+	if err := os.WriteFile(file, []byte("version = 1\n[[instance]]\nname = \"early\"\n[[instance]]\nname = \"late\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r.ReconcileOnce(context.Background())
+	d, err := r.Detail("late", false)
+	if err != nil || d.ID != 1 || d.Port != 8000 {
+		t.Errorf("late moved to %d/%d: %v", d.ID, d.Port, err)
+	}
+	if e, _ := r.Detail("early", false); e.ID != 2 || e.Port != 8001 {
+		t.Errorf("early got %d/%d", e.ID, e.Port)
+	}
+	if f.Container("late-web").ID != webID {
+		t.Error("late was recreated")
+	}
+}
