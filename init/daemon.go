@@ -32,8 +32,8 @@ type daemon struct {
 	engine    *engine
 	loader    *loader
 	instances *instances
-	stop    chan struct{} // closed to request a graceful stop
-	once    sync.Once
+	stop      chan struct{} // closed to request a graceful stop
+	once      sync.Once
 
 	reloadMu sync.Mutex
 	mu       sync.Mutex
