@@ -142,7 +142,9 @@ func (r *Reconciler) finished(ctx context.Context, d workerDone) {
 	default:
 		r.setRunning(d.name, w.key)
 	}
-	if w.dirty || w.changes || w.job != nil && w.job.hold {
+	// A recorded Xdebug mode may already be stale: a pass that ran meanwhile compared the
+	// file with the mode recorded before; pass again to compare with this one.
+	if w.dirty || w.changes || d.out.xdebug != "" || w.job != nil && w.job.hold {
 		r.Trigger("follow-up " + d.name)
 	}
 	if r.first[d.name] {

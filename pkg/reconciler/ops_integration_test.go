@@ -61,7 +61,7 @@ func TestOpsIntegration(t *testing.T) {
 		}
 		for _, on := range []bool{true, false} { // the declaration, through the reconciler
 			writeFileAtomic(t, file, itFile(in)+fmt.Sprintf("xdebug = %v\n", on))
-			waitFor(t, time.Minute, fmt.Sprintf("xdebug = %v served", on), func() bool {
+			waitFor(t, 10*time.Second, fmt.Sprintf("xdebug = %v served", on), func() bool {
 				return modeServed(port) == instance.XdebugMode(on)
 			})
 		}
@@ -181,7 +181,7 @@ func TestOpsIntegration(t *testing.T) {
 // returns its error (once; the cleanup stops it too when the test did not).
 func runReconciler(t *testing.T, eng docker.Engine, opt Options) (*Reconciler, func() error) {
 	t.Helper()
-	opt.Logger = hclog.New(&hclog.LoggerOptions{Name: "reconciler", Level: hclog.Info, Output: testWriter{t}})
+	opt.Logger = hclog.New(&hclog.LoggerOptions{Name: "reconciler", Level: hclog.LevelFromString(os.Getenv("WPDIND_TEST_LOG")), Output: testWriter{t}})
 	r, err := New(eng, opt)
 	if err != nil {
 		t.Fatal(err)
