@@ -65,8 +65,8 @@ instances-compose:
 # images are missing, when they are not loaded. TODO(merge): depend on the images target.
 .PHONY: instances-test
 instances-test: instances-engine instances-compose ## instances on the real engine: serve, isolate, add, change, repair, remove
-	WPDIND_INTEGRATION=1 $(GO) test -count=1 -timeout 40m -v -run 'TestInstancesIntegration|TestComposeExport' \
-		./pkg/instance/ ./pkg/reconciler/
+	WPDIND_INTEGRATION=1 $(GO) test -count=1 -timeout 40m -v -run 'TestInstancesIntegration|TestComposeExport|TestOpsIntegration|TestPhpMyAdminIntegration' \
+		./pkg/instance/ ./pkg/reconciler/ ./pkg/phpmyadmin/
 
 .PHONY: bench-reconcile
 bench-reconcile: instances-engine instances-compose ## time one and ten new instances, a 100-instance no-op pass, ten with docker-compose one by one

@@ -16,6 +16,10 @@ const (
 	MaxPort       = 8099
 )
 
+// ReservedInstanceNames are folder names under the instances root that are not instances:
+// backups/ holds the backup archives (pkg/instance.BackupsDir).
+var ReservedInstanceNames = []string{"backups"}
+
 // InstancesFile is instances.toml as written: `version = 1`, a [defaults] table and one
 // [[instance]] table per WordPress site. Every field of [defaults] may be set per instance.
 type InstancesFile struct {
@@ -209,6 +213,9 @@ func (v *validator) settings(key string, s *InstanceSettings) {
 		}
 	}
 	v.iniMap(key+".php_ini", s.PHPIni)
+	if _, ok := s.PHPIni["xdebug.mode"]; ok {
+		v.addOnce(key+".php_ini.xdebug.mode", "set `xdebug = true` or `false` instead: wpinit owns xdebug.mode (`ctl xdebug` switches it)")
+	}
 	v.iniMap(key+".my_cnf", s.MyCnf)
 }
 
@@ -228,6 +235,9 @@ func (v *validator) instance(i int, e *InstanceEntry, d *InstanceSettings) Insta
 	key := fmt.Sprintf("instance[%d]", i)
 	if e.Name == "" {
 		v.add(key+".name", "missing: every instance needs a name")
+	}
+	if slices.Contains(ReservedInstanceNames, string(e.Name)) {
+		v.add(key+".name", "name %q is reserved: the instances root's %s/ folder is not an instance", e.Name, e.Name)
 	}
 	if e.ID != 0 && (e.ID < MinInstanceID || e.ID > MaxInstanceID) {
 		v.add(key+".id", "id %d out of range %d-%d", e.ID, MinInstanceID, MaxInstanceID)

@@ -96,6 +96,9 @@ func TestInstancesErrors(t *testing.T) {
 		{"settings", "version = 1\n[[instance]]\nname = \"a\"\npull = \"always\"\nadmin_email = \"nope\"\nlimits.php = { cpus = -1.0 }\nphp_ini = { \"bad key\" = \"1\" }\n",
 			[]string{"i.toml:4: instance[0].pull: unknown pull policy", "i.toml:5: instance[0].admin_email: invalid email", "i.toml:6: instance[0].limits.php.cpus: must not be negative", "i.toml:7: instance[0].php_ini.bad key: invalid setting name"}},
 		{"version", "[[instance]]\nname = \"a\"\n", []string{"version: missing"}},
+		{"reserved", "version = 1\n[[instance]]\nname = \"backups\"\n", []string{"i.toml:3: instance[0].name: name \"backups\" is reserved"}},
+		{"xdebug in php_ini", "version = 1\n[[instance]]\nname = \"a\"\nphp_ini = { \"xdebug.mode\" = \"debug\" }\n",
+			[]string{"i.toml:4: instance[0].php_ini.xdebug.mode: set `xdebug = true`"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

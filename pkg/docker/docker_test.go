@@ -51,3 +51,15 @@ func TestContainerConfigs(t *testing.T) {
 		t.Error("a bad bind address must be refused")
 	}
 }
+
+func TestTailWriterKeepsTheEnd(t *testing.T) {
+	w := &tailWriter{max: 8}
+	for _, s := range []string{"abc", "defgh", "ij", "0123456789", "xy"} {
+		if n, err := w.Write([]byte(s)); n != len(s) || err != nil {
+			t.Fatalf("Write(%q) = %d, %v", s, n, err)
+		}
+	}
+	if got := string(w.Bytes()); got != "456789xy" {
+		t.Errorf("tail = %q, want %q", got, "456789xy")
+	}
+}

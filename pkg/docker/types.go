@@ -87,6 +87,8 @@ type Engine interface {
 	StopContainer(ctx context.Context, id string, timeoutSeconds int) error
 	RemoveContainer(ctx context.Context, id string) error
 	Exec(ctx context.Context, id, user string, cmd []string) (ExecResult, error)
+	ExecStream(ctx context.Context, id string, e ExecIO) (ExecResult, error)
+	SignalContainer(ctx context.Context, id, signal string) error
 	Events(ctx context.Context, owner string) (<-chan Event, <-chan error)
 }
 

@@ -27,6 +27,12 @@ type Info struct {
 	Subnet    string            `json:"subnet"`
 	Created   time.Time         `json:"created"`
 	Generated map[string]string `json:"generated"` // path relative to the folder -> sha256 of what wpinit wrote
+
+	// XdebugDeclared is instances.toml's `xdebug` as last written into php.ini: a change of
+	// the declaration switches the file, an unchanged one leaves `ctl xdebug`'s choice.
+	XdebugDeclared *bool `json:"xdebug_declared,omitempty"`
+	// XdebugRunning is the xdebug.mode PHP-FPM last loaded (container start or reload).
+	XdebugRunning string `json:"xdebug_running,omitempty"`
 }
 
 // Slot returns the id and port the instance holds.
@@ -73,7 +79,7 @@ func Held(root string) (map[string]config.Slot, error) {
 	}
 	held := map[string]config.Slot{}
 	for _, e := range entries {
-		if !e.IsDir() || strings.HasPrefix(e.Name(), ".") || config.ValidName(e.Name()) != nil {
+		if !e.IsDir() || strings.HasPrefix(e.Name(), ".") || e.Name() == BackupsDir || config.ValidName(e.Name()) != nil {
 			continue
 		}
 		info, err := ReadInfo(Layout{Root: root, Name: e.Name()})

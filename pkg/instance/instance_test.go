@@ -147,12 +147,15 @@ func TestComposeExport(t *testing.T) {
 	for _, want := range []string{
 		`container_name: "blog-db"`, `image: "wp-mariadb:11.8"`, `MARIADB_ROOT_PASSWORD: "${DB_ROOT_PASSWORD}"`,
 		`ipv4_address: "172.20.7.3"`, `- "127.0.0.1:8007:80"`, "wp-shared: {}", "mem_limit: 1073741824",
-		`WORDPRESS_BLOCK_EXTERNAL_HTTP: "1"`, `XDEBUG_MODE: "debug"`, "condition: service_healthy",
+		`WORDPRESS_BLOCK_EXTERNAL_HTTP: "1"`, "condition: service_healthy",
 		"  wp-network-7:\n    external: true",
 	} {
 		if !strings.Contains(y, want) {
 			t.Errorf("compose lacks %q", want)
 		}
+	}
+	if strings.Contains(y, "XDEBUG_MODE") {
+		t.Error("Xdebug's mode lives in php.ini, not in the environment")
 	}
 	if strings.Count(y, "ports:") != 1 {
 		t.Error("only the web server publishes a port")

@@ -12,6 +12,7 @@ const (
 	SecretsFile  = ".env" // docker-compose reads it for ${...} in docker-compose.yml
 	ComposeFile  = "docker-compose.yml"
 	ArchiveDir   = ".archive" // under the root: instances gone from instances.toml
+	BackupsDir   = "backups"  // under the root: backup archives (never an instance: the name is reserved)
 	configDir    = "config"
 	logsDir      = "logs"
 	wordpressDir = "data/wordpress"

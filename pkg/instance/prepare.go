@@ -20,7 +20,13 @@ type Prepared struct {
 	Secrets Secrets
 	Info    *Info
 	Kept    []string // config files edited by hand whose new default was not written
+	// XdebugMode is the xdebug.mode php.ini holds now; PHP-FPM needs a reload when it is
+	// not Info.XdebugRunning.
+	XdebugMode string
 }
+
+// XdebugReload reports whether PHP-FPM runs with another Xdebug mode than php.ini's.
+func (p *Prepared) XdebugReload() bool { return p.XdebugMode != p.Info.XdebugRunning }
 
 // Service users of the images (docs/images.md): www-data for PHP and the web server, mysql
 // for the database. The data folders are given to them when created.
@@ -55,11 +61,14 @@ func Prepare(root string, in *config.Instance, o Options, now time.Time) (*Prepa
 	if in.Web.Flavor == config.FlavorApache {
 		web = apacheConf(in, phpAddr)
 	}
-	for r, content := range map[Role]string{RoleDB: myCNF(in), RolePHP: phpINI(in), RoleWeb: web} {
-		comp := map[Role]config.Component{RoleDB: in.DB, RolePHP: in.PHP, RoleWeb: in.Web}[r]
+	for r, content := range map[Role]string{RoleDB: myCNF(in), RoleWeb: web} {
+		comp := map[Role]config.Component{RoleDB: in.DB, RoleWeb: in.Web}[r]
 		if configs[r], err = p.syncGenerated(l.ConfigFile(r, comp), []byte(content)); err != nil {
 			return nil, err
 		}
+	}
+	if configs[RolePHP], err = p.syncPHPIni(l.ConfigFile(RolePHP, in.PHP), in); err != nil {
+		return nil, err
 	}
 	p.Def = build(l, in, o, configs)
 	if err := writeIfChanged(l.ComposePath(), []byte(Compose(&p.Def)), 0o644); err != nil {

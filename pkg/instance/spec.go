@@ -32,6 +32,16 @@ const (
 	DBUser = "wordpress"
 )
 
+// StopTimeout is the grace period, in seconds, of role's container between its stop signal
+// and SIGKILL: 30 s for the database (a clean InnoDB shutdown flushes the buffer pool and
+// the redo log), 10 s for PHP-FPM and the web server (requests in flight finish).
+func StopTimeout(r Role) int {
+	if r == RoleDB {
+		return 30
+	}
+	return 10
+}
+
 // Options are the machine-wide choices that shape an instance's containers.
 type Options struct {
 	Owner             string // value of the owner label
@@ -151,7 +161,11 @@ func build(l Layout, in *config.Instance, o Options, configs map[Role][]byte) De
 		if r != RoleDB {
 			c.Shared = d.Shared // the database never joins the shared network
 		}
-		c.Hash = c.hash(configs[r])
+		content := configs[r]
+		if r == RolePHP {
+			content = withoutXdebugMode(content)
+		}
+		c.Hash = c.hash(content)
 		c.Labels[docker.LabelHash] = c.Hash
 		d.Containers = append(d.Containers, c)
 	}
@@ -177,14 +191,14 @@ func baseSpec(l Layout, in *config.Instance, o Options, r Role) ContainerSpec {
 	switch r {
 	case RoleDB:
 		c.Mounts = append(c.Mounts, Mount{Source: l.MySQLDir(), Target: "/var/lib/mysql"})
-		c.StopSignal, c.StopTimeout = "SIGTERM", 30
+		c.StopSignal, c.StopTimeout = "SIGTERM", StopTimeout(r)
 	case RolePHP:
 		c.Mounts = append(c.Mounts, Mount{Source: l.WordPressDir(), Target: "/var/www/html"})
-		c.StopSignal, c.StopTimeout = "SIGQUIT", 10
+		c.StopSignal, c.StopTimeout = "SIGQUIT", StopTimeout(r)
 		c.ExtraHosts = []string{"host.docker.internal:host-gateway"}
 	case RoleWeb:
 		c.Mounts = append(c.Mounts, Mount{Source: l.WordPressDir(), Target: "/var/www/html", ReadOnly: true})
-		c.StopSignal, c.StopTimeout = "SIGQUIT", 10
+		c.StopSignal, c.StopTimeout = "SIGQUIT", StopTimeout(r)
 		if comp.Flavor == config.FlavorApache {
 			c.StopSignal = "SIGWINCH"
 		}
@@ -216,10 +230,7 @@ func roleEnv(in *config.Instance, o Options, r Role) []EnvVar {
 			{Name: "SMTP_HOST", Value: Gateway(in.ID)},
 			{Name: "SMTP_PORT", Value: "1025"},
 		}
-		if in.Xdebug {
-			env = append(env, EnvVar{Name: "XDEBUG_MODE", Value: "debug"})
-		}
-		return env
+		return env // no XDEBUG_MODE: the mode lives in php.ini (xdebug.go)
 	}
 	return nil
 }

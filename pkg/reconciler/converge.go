@@ -18,11 +18,26 @@ import (
 // converge brings one instance to its definition: the database healthy, then PHP, then the
 // web server, then WordPress installed, then the site answering 200. With no actions (an
 // instance in shape but not known to serve, after a restart of wpinit) it first just asks
-// the site, which costs no Docker call.
-func (r *Reconciler) converge(ctx context.Context, in *config.Instance, p *instance.Prepared, acts []Action, current []docker.Container) error {
-	if len(acts) == 0 && r.probe(ctx, r.siteURL(in), r.siteHost(in)) == nil {
-		return nil
+// the site, which costs no Docker call. A PHP container left as it is but running with
+// another Xdebug mode than php.ini's is reloaded (USR2), never recreated.
+func (r *Reconciler) converge(ctx context.Context, in *config.Instance, p *instance.Prepared, acts []Action, current []docker.Container) (outcome, error) {
+	var out outcome
+	if p.XdebugReload() {
+		if !hasRole(acts, instance.RolePHP) {
+			if err := r.reloadRunningPHP(ctx, in.Name, p, current); err != nil {
+				return out, err
+			}
+		}
+		out.xdebug = p.XdebugMode // a PHP container (re)started below reads the file as it is
 	}
+	if len(acts) == 0 && r.probe(ctx, r.siteURL(in), r.siteHost(in)) == nil {
+		return out, nil
+	}
+	return out, r.apply(ctx, in, p, acts, current)
+}
+
+// apply runs the actions, in start order, and waits for the site.
+func (r *Reconciler) apply(ctx context.Context, in *config.Instance, p *instance.Prepared, acts []Action, current []docker.Container) error {
 	log := r.log.With("instance", in.Name)
 	if err := r.ensureImages(ctx, in, p, acts); err != nil {
 		return err
@@ -251,11 +266,7 @@ func (r *Reconciler) removeInstance(ctx context.Context, name string, acts []Act
 	order := func(a Action) int { return -slices.Index(instance.Roles, a.Role) }
 	slices.SortFunc(acts, func(a, b Action) int { return order(a) - order(b) })
 	for _, a := range acts {
-		timeout := 10
-		if a.Role == instance.RoleDB {
-			timeout = 30
-		}
-		if err := r.stopRemove(ctx, a.ContainerID, timeout); err != nil {
+		if err := r.stopRemove(ctx, a.ContainerID, instance.StopTimeout(a.Role)); err != nil {
 			return err
 		}
 	}

@@ -6,22 +6,29 @@ import (
 	"time"
 
 	"github.com/wp-dind/wp-dind/pkg/config"
+	"github.com/wp-dind/wp-dind/pkg/instance"
 )
 
-// worker is one goroutine converging or removing one instance.
+// worker is one goroutine converging, removing or running a job on one instance.
 type worker struct {
-	key    string // definition being applied; a pass with another one cancels the worker
-	cancel context.CancelFunc
-	dirty  bool // a pass saw work while it ran: pass again when it ends
-	remove bool
+	key     string // definition being applied; a pass with another one cancels the worker
+	cancel  context.CancelFunc
+	dirty   bool // a pass saw work while it ran: pass again when it ends
+	remove  bool
+	changes bool // it changes containers: a follow-up pass refreshes their state in Status
+	job     *job // a ctl job (backup, restore, xdebug): passes never cancel it
+}
+
+// outcome is what a worker reports besides its error.
+type outcome struct {
+	xdebug string // the Xdebug mode PHP-FPM now runs with, to record in .instance-info
 }
 
 type workerDone struct {
-	name    string
-	key     string
-	remove  bool
-	changed bool // it changed containers: a follow-up pass refreshes their state in Status
-	err     error
+	name string
+	w    *worker
+	out  outcome
+	err  error
 }
 
 // dispatch starts a worker for each declared instance that has work: actions, or not known
@@ -39,13 +46,13 @@ func (r *Reconciler) dispatch(ctx context.Context, cfg *config.InstancesConfig, 
 		r.mu.Unlock()
 		key := specKey(p)
 		if w := r.workers[in.Name]; w != nil {
-			if w.key != key || w.remove {
+			if w.job == nil && (w.key != key || w.remove) {
 				w.cancel() // its definition is stale: restart with the new one
 			}
-			w.dirty = w.dirty || len(acts) > 0 || w.key != key
+			w.dirty = w.dirty || len(acts) > 0 || w.key != key || p.XdebugReload()
 			continue
 		}
-		if len(acts) == 0 && ready {
+		if len(acts) == 0 && ready && !p.XdebugReload() {
 			continue
 		}
 		if err := firstErr(netErrs[p.Def.Network], netErrs[p.Def.Shared]); err != nil {
@@ -57,7 +64,7 @@ func (r *Reconciler) dispatch(ctx context.Context, cfg *config.InstancesConfig, 
 		}
 		current := containersOf(a, in.Name)
 		r.setState(in.Name, StateConverging)
-		r.start(ctx, in.Name, key, len(acts) > 0, func(ctx context.Context) error {
+		r.start(ctx, in.Name, &worker{key: key, changes: len(acts) > 0}, func(ctx context.Context) (outcome, error) {
 			return r.converge(ctx, &in, p, acts, current)
 		})
 	}
@@ -67,7 +74,7 @@ func (r *Reconciler) dispatch(ctx context.Context, cfg *config.InstancesConfig, 
 func (r *Reconciler) removeGone(ctx context.Context, gone map[string][]Action) {
 	for name, acts := range gone {
 		if w := r.workers[name]; w != nil {
-			if !w.remove {
+			if !w.remove && w.job == nil {
 				w.cancel()
 			}
 			w.dirty = true
@@ -80,38 +87,49 @@ func (r *Reconciler) removeGone(ctx context.Context, gone map[string][]Action) {
 			r.inst[name] = &instState{state: StateRemoving, cfg: config.Instance{Name: name}}
 		}
 		r.mu.Unlock()
-		r.start(ctx, name, "", true, func(ctx context.Context) error { return r.removeInstance(ctx, name, acts) })
+		r.start(ctx, name, &worker{remove: true, changes: true}, func(ctx context.Context) (outcome, error) {
+			return outcome{}, r.removeInstance(ctx, name, acts)
+		})
 	}
 }
 
-// start runs fn in a worker goroutine, at most Parallelism at once.
-func (r *Reconciler) start(ctx context.Context, name, key string, changes bool, fn func(context.Context) error) {
+// start runs fn in a worker goroutine as w, at most Parallelism at once.
+func (r *Reconciler) start(ctx context.Context, name string, w *worker, fn func(context.Context) (outcome, error)) {
 	wctx, cancel := context.WithCancel(ctx)
-	remove := key == ""
-	r.workers[name] = &worker{key: key, cancel: cancel, remove: remove}
+	w.cancel = cancel
+	r.workers[name] = w
 	if !r.passed {
 		r.first[name] = true
 	}
 	go func() {
 		defer cancel()
+		var out outcome
 		var err error
 		select {
 		case r.sem <- struct{}{}:
-			err = fn(wctx)
+			out, err = fn(wctx)
 			<-r.sem
 		case <-wctx.Done():
 			err = wctx.Err()
 		}
-		r.done <- workerDone{name: name, key: key, remove: remove, changed: changes, err: err}
+		r.done <- workerDone{name: name, w: w, out: out, err: err}
 	}()
 }
 
-// finished records a worker's outcome, on the loop goroutine.
-func (r *Reconciler) finished(d workerDone) {
-	w := r.workers[d.name]
+// finished records a worker's outcome, on the loop goroutine, and starts the instance's next
+// queued job.
+func (r *Reconciler) finished(ctx context.Context, d workerDone) {
+	w := d.w
 	delete(r.workers, d.name)
+	if d.out.xdebug != "" { // recorded even on a later failure: PHP-FPM did load it
+		if err := instance.SetXdebugRunning(r.layout(d.name), d.out.xdebug); err != nil {
+			r.log.Error("failed to record xdebug mode", "instance", d.name, "error", err)
+		}
+	}
 	switch {
-	case d.remove && d.err == nil:
+	case w.job != nil:
+		r.jobDone(w.job, d.err)
+	case w.remove && d.err == nil:
 		r.mu.Lock()
 		delete(r.inst, d.name)
 		r.mu.Unlock()
@@ -122,15 +140,18 @@ func (r *Reconciler) finished(d workerDone) {
 		r.setFailed(d.name, d.err)
 		r.log.Error("failed to converge instance", "instance", d.name, "error", d.err)
 	default:
-		r.setRunning(d.name, d.key)
+		r.setRunning(d.name, w.key)
 	}
-	if w != nil && w.dirty || d.changed {
+	// A recorded Xdebug mode may already be stale: a pass that ran meanwhile compared the
+	// file with the mode recorded before; pass again to compare with this one.
+	if w.dirty || w.changes || d.out.xdebug != "" || w.job != nil && w.job.hold {
 		r.Trigger("follow-up " + d.name)
 	}
 	if r.first[d.name] {
 		delete(r.first, d.name)
 		r.maybeReady()
 	}
+	r.startQueued(ctx, d.name)
 }
 
 // retryDue spaces out retries of a failing instance (5 s doubling to 5 min) unless its

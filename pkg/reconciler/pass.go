@@ -3,6 +3,7 @@ package reconciler
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -21,6 +22,7 @@ func (r *Reconciler) pass(ctx context.Context, reason string) {
 	if cfg == nil {
 		return
 	}
+	r.tellInstances(cfg)
 	desired, failed := r.desired(cfg)
 	actual, err := r.list(ctx)
 	if err != nil {
@@ -29,6 +31,10 @@ func (r *Reconciler) pass(ctx context.Context, reason string) {
 	}
 	steps := Plan(desired, actual)
 	for name := range failed { // declared: never removed because its preparation failed
+		delete(steps.Converge, name)
+		delete(steps.Gone, name)
+	}
+	for name := range r.held { // a job rewrites it: neither converged nor removed now
 		delete(steps.Converge, name)
 		delete(steps.Gone, name)
 	}
@@ -100,6 +106,13 @@ func (r *Reconciler) desired(cfg *config.InstancesConfig) (Desired, map[string]b
 	now := time.Now()
 	for i := range cfg.Instances {
 		in := &cfg.Instances[i]
+		if r.held[in.Name] > 0 { // its folder is a job's; its networks stay
+			addNet(r.instanceNetwork(in.ID))
+			if in.Shared {
+				addNet(r.sharedNetwork())
+			}
+			continue
+		}
 		p, err := instance.Prepare(r.opt.Root, in, r.instanceOptions(), now)
 		r.mu.Lock()
 		st := r.inst[in.Name]
@@ -252,6 +265,22 @@ func (r *Reconciler) maybeReady() {
 			close(r.ready)
 		}
 	}
+}
+
+// tellInstances calls OnInstances when the declared instances changed since its last call.
+func (r *Reconciler) tellInstances(cfg *config.InstancesConfig) {
+	if r.opt.OnInstances == nil {
+		return
+	}
+	var b strings.Builder
+	for _, in := range cfg.Instances {
+		fmt.Fprintf(&b, "%s/%d/%d\n", in.Name, in.ID, in.Port)
+	}
+	if r.told && b.String() == r.lastSet {
+		return
+	}
+	r.told, r.lastSet = true, b.String()
+	r.opt.OnInstances(slices.Clone(cfg.Instances))
 }
 
 // specKey identifies a definition: its containers' hashes.

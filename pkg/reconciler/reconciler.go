@@ -26,6 +26,9 @@ const (
 	DefaultPoolNetworks  = 10 // wp-network-1..10 exist from boot, as in the design
 	DefaultSharedNetwork = "wp-shared"
 	DefaultSharedSubnet  = "172.21.0.0/16"
+	// DefaultStopBudget bounds StopAll: web 10 s + PHP 10 s + database 30 s, the stop
+	// timeouts of one instance's containers in order, plus the Docker calls around them.
+	DefaultStopBudget = 55 * time.Second
 )
 
 // Timeouts of one instance's convergence steps.
@@ -33,6 +36,8 @@ type Timeouts struct {
 	Healthy time.Duration // each container's wp-dind-health to pass (the database's first start is the longest)
 	Install time.Duration // wp-dind-install
 	HTTP    time.Duration // the site to answer 200 from an installed WordPress
+	Backup  time.Duration // a backup: the dump and the archive
+	Restore time.Duration // a restore: staging, import and convergence
 }
 
 // Options configure a Reconciler. File, Root and Logger are required.
@@ -52,6 +57,16 @@ type Options struct {
 	Gate              <-chan struct{} // closed when the pass may start (images loaded); nil: no wait
 	Timeouts          Timeouts
 	Logger            hclog.Logger
+
+	// StopOnExit makes Run stop every owned instance's containers when its ctx ends (web,
+	// PHP, then database, each with its stop timeout; instances in parallel) within
+	// StopBudget, so that a stopping wpinit leaves databases cleanly shut down.
+	StopOnExit bool
+	StopBudget time.Duration
+	// OnInstances is called on the loop goroutine after a pass whose declared instances
+	// (names, ids, ports, in file order) differ from the last call's, and after the first
+	// pass. It must return quickly (phpMyAdmin's server list is written there).
+	OnInstances func([]config.Instance)
 }
 
 func (o *Options) setDefaults() {
@@ -83,6 +98,15 @@ func (o *Options) setDefaults() {
 	if o.Timeouts.HTTP <= 0 {
 		o.Timeouts.HTTP = 2 * time.Minute
 	}
+	if o.Timeouts.Backup <= 0 {
+		o.Timeouts.Backup = 30 * time.Minute
+	}
+	if o.Timeouts.Restore <= 0 {
+		o.Timeouts.Restore = 30 * time.Minute
+	}
+	if o.StopBudget <= 0 {
+		o.StopBudget = DefaultStopBudget
+	}
 	if o.Logger == nil {
 		o.Logger = hclog.NewNullLogger()
 	}
@@ -95,8 +119,10 @@ type Reconciler struct {
 	log   hclog.Logger
 	probe func(ctx context.Context, url, host string) error
 
-	kick  chan struct{}
-	ready chan struct{}
+	kick    chan struct{}
+	ready   chan struct{}
+	jobs    chan *job
+	stopped chan struct{} // closed when the loop has ended: jobs are refused
 
 	mu       sync.Mutex // guards the fields below, read by Status from other goroutines
 	reasons  []string
@@ -110,6 +136,10 @@ type Reconciler struct {
 	sem     chan struct{}
 	first   map[string]bool // instances the first pass started, for Ready
 	passed  bool
+	held    map[string]int    // instances a holding job keeps out of passes
+	queued  map[string][]*job // jobs waiting for the instance's worker
+	lastSet string            // declared instances last given to OnInstances
+	told    bool
 }
 
 // New returns a reconciler over eng.
@@ -120,7 +150,8 @@ func New(eng docker.Engine, opt Options) (*Reconciler, error) {
 	opt.setDefaults()
 	r := &Reconciler{
 		eng: eng, opt: opt, log: opt.Logger,
-		kick: make(chan struct{}, 1), ready: make(chan struct{}),
+		kick: make(chan struct{}, 1), ready: make(chan struct{}), jobs: make(chan *job), stopped: make(chan struct{}),
+		held: map[string]int{}, queued: map[string][]*job{},
 		inst: map[string]*instState{}, workers: map[string]*worker{},
 		done: make(chan workerDone), sem: make(chan struct{}, opt.Parallelism), first: map[string]bool{},
 	}
@@ -169,10 +200,21 @@ func (r *Reconciler) Run(ctx context.Context) error {
 	defer func() { stopWatch(); watchers.Wait() }()
 
 	r.Trigger("boot")
-	return r.loop(ctx)
+	r.loop(ctx)
+	if !r.opt.StopOnExit {
+		return nil
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.opt.StopBudget)
+	defer cancel()
+	if err := r.StopAll(sctx); err != nil {
+		return fmt.Errorf("stop instances: %w", err)
+	}
+	return nil
 }
 
-func (r *Reconciler) loop(ctx context.Context) error {
+// loop runs passes and jobs until ctx ends, then stops the workers.
+func (r *Reconciler) loop(ctx context.Context) {
+	defer close(r.stopped)
 	resync := time.NewTicker(r.opt.Resync)
 	defer resync.Stop()
 	debounce := time.NewTimer(time.Hour)
@@ -180,8 +222,8 @@ func (r *Reconciler) loop(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
-			r.stopWorkers()
-			return nil
+			r.stopWorkers(ctx)
+			return
 		case <-r.kick:
 			debounce.Reset(r.opt.Debounce)
 		case <-debounce.C:
@@ -189,7 +231,9 @@ func (r *Reconciler) loop(ctx context.Context) error {
 		case <-resync.C:
 			r.pass(ctx, "resync")
 		case d := <-r.done:
-			r.finished(d)
+			r.finished(ctx, d)
+		case j := <-r.jobs:
+			r.acceptJob(ctx, j)
 		}
 	}
 }
@@ -202,13 +246,14 @@ func (r *Reconciler) takeReasons() string {
 	return s
 }
 
-// stopWorkers cancels every worker and waits for them.
-func (r *Reconciler) stopWorkers() {
+// stopWorkers cancels every worker, jobs included, and waits for them.
+func (r *Reconciler) stopWorkers(ctx context.Context) {
+	r.dropQueued()
 	for _, w := range r.workers {
 		w.cancel()
 	}
 	for len(r.workers) > 0 {
-		r.finished(<-r.done)
+		r.finished(ctx, <-r.done)
 	}
 }
 
@@ -217,12 +262,12 @@ func (r *Reconciler) stopWorkers() {
 func (r *Reconciler) ReconcileOnce(ctx context.Context) {
 	r.pass(ctx, "once")
 	for len(r.workers) > 0 {
-		r.finished(<-r.done)
+		r.finished(ctx, <-r.done)
 	}
 	for r.anyDirty() {
 		r.pass(ctx, "follow-up")
 		for len(r.workers) > 0 {
-			r.finished(<-r.done)
+			r.finished(ctx, <-r.done)
 		}
 	}
 }

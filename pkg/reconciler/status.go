@@ -84,7 +84,8 @@ type InstanceDetail struct {
 	Network    string            `json:"network"`
 	Subnet     string            `json:"subnet"`
 	Shared     bool              `json:"shared_network"`
-	Xdebug     bool              `json:"xdebug"`
+	Xdebug     bool              `json:"xdebug"`      // instances.toml's declaration
+	XdebugMode string            `json:"xdebug_mode"` // xdebug.mode in php.ini, as the last pass read it
 	AdminUser  string            `json:"admin_user"`
 	AdminEmail string            `json:"admin_email"`
 	Changed    time.Time         `json:"changed,omitzero"`
@@ -182,7 +183,7 @@ func (st *instState) detail(l instance.Layout) InstanceDetail {
 		AdminEmail: c.AdminEmail, Changed: st.changed,
 	}
 	if st.prepared != nil {
-		d.KeptFiles = st.prepared.Kept
+		d.KeptFiles, d.XdebugMode = st.prepared.Kept, st.prepared.XdebugMode
 	}
 	for _, ct := range st.containers {
 		role := instance.Role(ct.Labels[docker.LabelRole])
