@@ -24,6 +24,9 @@ const ctlUsage = `usage: wpinit ctl [--socket PATH] COMMAND
                               then images and instances
   status NAME [--show-secrets] [--json]
                               one instance in full; credentials only with --show-secrets
+  xdebug NAME on|off          switch Xdebug through php.ini and a PHP-FPM reload
+  backup NAME                 archive an instance (database dump and files) to ROOT/backups
+  restore NAME FILE           bring an instance back to an archive (a name in ROOT/backups or a path)
   purge NAME                  delete the archived folders (data included) of a removed instance
   start|stop|restart NAME     control one service (stop waits for the exit)
   signal NAME SIG             send SIG (HUP, USR1, ...) to the service's main process
@@ -86,6 +89,12 @@ func runCtl(ctx context.Context, c *ctl.Client, args []string, out io.Writer) er
 		return ctlLogs(ctx, c, rest, out)
 	case "purge":
 		return ctlPurge(ctx, c, rest, out)
+	case "xdebug":
+		return ctlXdebug(ctx, c, rest, out)
+	case "backup":
+		return ctlBackup(ctx, c, rest, out)
+	case "restore":
+		return ctlRestore(ctx, c, rest, out)
 	case "reload":
 		return c.Reload(ctx)
 	case "shutdown":

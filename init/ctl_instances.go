@@ -8,6 +8,7 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/wp-dind/wp-dind/pkg/ctl"
 	"github.com/wp-dind/wp-dind/pkg/images"
@@ -153,5 +154,51 @@ func ctlPurge(ctx context.Context, c *ctl.Client, args []string, out io.Writer) 
 	for _, a := range res.Purged {
 		fmt.Fprintf(out, "deleted %s\n", a.Path)
 	}
+	return nil
+}
+
+// ctlXdebug is `xdebug NAME on|off`.
+func ctlXdebug(ctx context.Context, c *ctl.Client, args []string, out io.Writer) error {
+	if len(args) != 2 || (args[1] != "on" && args[1] != "off") {
+		return errUsage
+	}
+	res, err := c.Xdebug(ctx, args[0], args[1] == "on")
+	if err != nil {
+		return err
+	}
+	switch {
+	case !res.Changed:
+		fmt.Fprintf(out, "%s: xdebug.mode was already %s\n", res.Instance, res.Mode)
+	default:
+		fmt.Fprintf(out, "%s: xdebug.mode = %s, PHP-FPM reloaded\n", res.Instance, res.Mode)
+	}
+	return nil
+}
+
+// ctlBackup is `backup NAME`.
+func ctlBackup(ctx context.Context, c *ctl.Client, args []string, out io.Writer) error {
+	if len(args) != 1 {
+		return errUsage
+	}
+	res, err := c.Backup(ctx, args[0])
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "%s (%d bytes: database dump %d bytes, %d files) in %s\n",
+		res.Path, res.Bytes, res.DumpBytes, res.Files, res.Duration.Round(time.Millisecond))
+	return nil
+}
+
+// ctlRestore is `restore NAME FILE`.
+func ctlRestore(ctx context.Context, c *ctl.Client, args []string, out io.Writer) error {
+	if len(args) != 2 {
+		return errUsage
+	}
+	res, err := c.Restore(ctx, args[0], args[1])
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "%s restored from %s in %s; its previous files are in %s\n",
+		res.Instance, res.File, res.Duration.Round(time.Millisecond), res.SetAside)
 	return nil
 }

@@ -86,7 +86,8 @@ func newDaemon(cfg *config.Wpinit, cfgPath string, stderr io.Writer) *daemon {
 	log := hclog.New(&hclog.LoggerOptions{Name: "wpinit", Level: hclog.LevelFromString(cfg.Wpinit.LogLevel), Output: stderr, Mutex: &mu})
 	// The services' own lines are shown whatever wpinit's level is.
 	output := hclog.New(&hclog.LoggerOptions{Level: hclog.Info, Output: stderr, Mutex: &mu})
-	servicesBudget, sweepGrace := stopBudgets(cfg.Wpinit.StopTimeout.D())
+	// The instances stop first (their share is set aside), then the services, then the sweep.
+	servicesBudget, sweepGrace := stopBudgets(cfg.Wpinit.StopTimeout.D() - cfg.InstancesStopBudget())
 	d := &daemon{log: log, cfgPath: cfgPath, started: time.Now(), stop: make(chan struct{})}
 	d.reaper = reaper.New(log.Named("reaper"), reaper.Options{Sweep: true, SweepGrace: sweepGrace})
 	d.sup = supervisor.New(cfg, supervisor.Options{

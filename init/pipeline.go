@@ -15,6 +15,7 @@ import (
 	"github.com/wp-dind/wp-dind/pkg/ctl"
 	"github.com/wp-dind/wp-dind/pkg/docker"
 	"github.com/wp-dind/wp-dind/pkg/images"
+	"github.com/wp-dind/wp-dind/pkg/phpmyadmin"
 	"github.com/wp-dind/wp-dind/pkg/reaper"
 	"github.com/wp-dind/wp-dind/pkg/reconciler"
 	"github.com/wp-dind/wp-dind/pkg/sysinit"
@@ -153,11 +154,17 @@ type instances struct {
 }
 
 func (p *instances) run(ctx context.Context) error {
-	rec, err := reconciler.New(p.engine.client, reconciler.Options{
+	opts := reconciler.Options{
 		File: p.cfg.File, Root: p.cfg.Root, Owner: p.cfg.Owner, BindAddress: p.cfg.BindAddress,
 		Parallelism: p.cfg.Parallel, Resync: p.cfg.Resync.D(), PoolNetworks: p.cfg.PoolNetworks,
 		BlockExternalHTTP: p.cfg.BlockExternalHTTP, Logger: p.log,
-	})
+		StopOnExit: p.cfg.StopOnExit, StopBudget: p.cfg.StopTimeout.D(),
+	}
+	if p.cfg.PhpMyAdminConfig != "" {
+		w := &phpmyadmin.Writer{Path: p.cfg.PhpMyAdminConfig, Logger: p.log.Named("phpmyadmin")}
+		opts.OnInstances = w.Update
+	}
+	rec, err := reconciler.New(p.engine.client, opts)
 	if err != nil {
 		return err
 	}

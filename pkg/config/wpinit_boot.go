@@ -39,6 +39,18 @@ type Instances struct {
 	PoolNetworks      int      `toml:"pool_networks" json:"pool_networks"`
 	BlockExternalHTTP bool     `toml:"block_external_http" json:"block_external_http"`
 	Owner             string   `toml:"owner" json:"owner"`
+	StopOnExit        bool     `toml:"stop_on_exit" json:"stop_on_exit"`
+	StopTimeout       Duration `toml:"stop_timeout" json:"stop_timeout"`
+	PhpMyAdminConfig  string   `toml:"phpmyadmin_config" json:"phpmyadmin_config"` // "" = none written
+}
+
+// InstancesStopBudget is the part of the global stop budget the instances take before the
+// services stop: nothing when instances are not managed or not stopped by wpinit.
+func (w *Wpinit) InstancesStopBudget() time.Duration {
+	if w.Instances.File == "" || !w.Instances.StopOnExit {
+		return 0
+	}
+	return w.Instances.StopTimeout.D()
 }
 
 // UsesDocker reports whether any part needs the Docker engine.
@@ -50,6 +62,7 @@ func defaultBoot(w *Wpinit) {
 	w.Instances = Instances{
 		Root: "/wordpress-instances", BindAddress: "0.0.0.0", Parallel: 3,
 		Resync: Duration(time.Minute), PoolNetworks: 10, Owner: "wpinit",
+		StopOnExit: true, StopTimeout: Duration(55 * time.Second),
 	}
 }
 
@@ -69,6 +82,11 @@ func (w *Wpinit) validateBoot(p *problems) {
 		p.add("images.parallel", "must be at least 1")
 	}
 	w.Instances.validate(p)
+	// The services need their share of the budget once the instances are stopped.
+	if left := w.Wpinit.StopTimeout.D() - w.InstancesStopBudget(); left < 10*time.Second {
+		p.add("wpinit.stop_timeout", "%s leaves %s for the services after instances.stop_timeout (%s): give at least 10s more",
+			w.Wpinit.StopTimeout.D(), left, w.Instances.StopTimeout.D())
+	}
 }
 
 func (in *Instances) validate(p *problems) {
@@ -95,5 +113,11 @@ func (in *Instances) validate(p *problems) {
 	}
 	if err := ValidName(in.Owner); err != nil {
 		p.add("instances.owner", "%v", err)
+	}
+	if in.StopOnExit && in.StopTimeout.D() < time.Second {
+		p.add("instances.stop_timeout", "must be at least 1s")
+	}
+	if in.PhpMyAdminConfig != "" && !filepath.IsAbs(in.PhpMyAdminConfig) {
+		p.add("instances.phpmyadmin_config", "must be an absolute path (or \"\" to write none)")
 	}
 }
