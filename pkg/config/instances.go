@@ -14,6 +14,8 @@ const (
 	MaxInstanceID = 254 // network wp-network-N is 172.20.N.0/24
 	MinPort       = 8000
 	MaxPort       = 8099
+	// PhpMyAdminPort is wp-dind's phpMyAdmin, inside the instances' range: never an instance's.
+	PhpMyAdminPort = 8080
 )
 
 // ReservedInstanceNames are folder names under the instances root that are not instances:
@@ -244,6 +246,9 @@ func (v *validator) instance(i int, e *InstanceEntry, d *InstanceSettings) Insta
 	}
 	if e.Port != 0 && (e.Port < MinPort || e.Port > MaxPort) {
 		v.add(key+".port", "port %d out of range %d-%d", e.Port, MinPort, MaxPort)
+	}
+	if e.Port == PhpMyAdminPort {
+		v.add(key+".port", "port %d is phpMyAdmin's: choose another in %d-%d", e.Port, MinPort, MaxPort)
 	}
 	if strings.ContainsAny(e.Title, "\n\r") || len(e.Title) > 200 {
 		v.add(key+".title", "title must be one line of at most 200 characters")

@@ -34,6 +34,9 @@ func assign(p *problems, ins []Instance, entries []InstanceEntry, held map[strin
 	}
 	for _, f := range fields {
 		a := assigner{p: p, key: f.key, min: f.min, max: f.max, owner: map[int]string{}, declared: declared}
+		if f.key == "port" {
+			a.owner[PhpMyAdminPort] = "(phpMyAdmin)" // not a valid instance name: never assigned, never kept
+		}
 		a.reserveGone(held, declared, f.get)
 		a.keepHeld(ins, held, f.get, f.ptr)
 		a.checkExplicit(ins, entries, f.ptr)

@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"path/filepath"
 	"strconv"
@@ -162,5 +163,28 @@ func TestLoadInstancesMissingFile(t *testing.T) {
 	_, err := LoadInstances(filepath.Join(t.TempDir(), "none.toml"), nil)
 	if !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// TestInstancesPhpMyAdminPort: 8080 is wp-dind's phpMyAdmin: refused when written, skipped
+// when assigned, and not kept from a record that holds it.
+func TestInstancesPhpMyAdminPort(t *testing.T) {
+	_, err := ParseInstances("i.toml", []byte("version = 1\n[[instance]]\nname = \"a\"\nport = 8080\n"), nil)
+	if got := FieldErrors(err); len(got) != 1 || !strings.Contains(got[0].Error(), "i.toml:4: instance[0].port: port 8080 is phpMyAdmin's") {
+		t.Fatalf("errors = %v", err)
+	}
+	held := map[string]Slot{"old": {ID: 1, Port: 8080}}
+	for i := 0; i < 80; i++ {
+		held[fmt.Sprintf("h%d", i)] = Slot{ID: i + 2, Port: 8000 + i}
+	}
+	src := "version = 1\n[[instance]]\nname = \"old\"\n[[instance]]\nname = \"new\"\n"
+	cfg, err := ParseInstances("i.toml", []byte(src), held)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, in := range cfg.Instances {
+		if in.Port == PhpMyAdminPort || in.Port < 8081 {
+			t.Errorf("%s got port %d, want one above 8080", in.Name, in.Port)
+		}
 	}
 }
