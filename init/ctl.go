@@ -20,7 +20,14 @@ import (
 )
 
 const ctlUsage = `usage: wpinit ctl [--socket PATH] COMMAND
-  status [--json]             every service: state, pid, ready, uptime, restarts, last exit
+  status [--json]             every service: state, pid, ready, uptime, restarts, last exit;
+                              then images and instances
+  status NAME [--show-secrets] [--json]
+                              one instance in full; credentials only with --show-secrets
+  xdebug NAME on|off          switch Xdebug through php.ini and a PHP-FPM reload
+  backup NAME                 archive an instance (database dump and files) to ROOT/backups
+  restore NAME FILE           bring an instance back to an archive (a name in ROOT/backups or a path)
+  purge NAME                  delete the archived folders (data included) of a removed instance
   start|stop|restart NAME     control one service (stop waits for the exit)
   signal NAME SIG             send SIG (HUP, USR1, ...) to the service's main process
   logs NAME [-f] [-n N]       the last N lines kept (all by default); -f follows
@@ -80,6 +87,14 @@ func runCtl(ctx context.Context, c *ctl.Client, args []string, out io.Writer) er
 		return c.Signal(ctx, rest[0], sig.String())
 	case "logs":
 		return ctlLogs(ctx, c, rest, out)
+	case "purge":
+		return ctlPurge(ctx, c, rest, out)
+	case "xdebug":
+		return ctlXdebug(ctx, c, rest, out)
+	case "backup":
+		return ctlBackup(ctx, c, rest, out)
+	case "restore":
+		return ctlRestore(ctx, c, rest, out)
 	case "reload":
 		return c.Reload(ctx)
 	case "shutdown":
@@ -92,6 +107,9 @@ func runCtl(ctx context.Context, c *ctl.Client, args []string, out io.Writer) er
 }
 
 func ctlStatus(ctx context.Context, c *ctl.Client, args []string, out io.Writer) error {
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		return ctlInstance(ctx, c, args[0], args[1:], out)
+	}
 	fs := flag.NewFlagSet("status", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	asJSON := fs.Bool("json", false, "")
@@ -136,7 +154,7 @@ func writeStatusTable(out io.Writer, st *ctl.Status, now time.Time) error {
 	if st.Wpinit != nil && st.Wpinit.ConfigError != "" {
 		fmt.Fprintf(out, "\nconfig not applied (the running one stays):\n  %s\n", strings.ReplaceAll(st.Wpinit.ConfigError, "\n", "\n  "))
 	}
-	return nil
+	return writePipelineStatus(out, st)
 }
 
 // formatUptime shows the two largest units: 3d4h, 2h5m, 4m12s, 12s.

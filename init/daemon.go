@@ -27,8 +27,13 @@ type daemon struct {
 	reaper  *reaper.Reaper
 	ctl     *ctl.Server
 	sup     *supervisor.Supervisor
-	stop    chan struct{} // closed to request a graceful stop
-	once    sync.Once
+	// Optional parts, nil when wpinit.toml does not ask for them.
+	prepare   *prepare
+	engine    *engine
+	loader    *loader
+	instances *instances
+	stop      chan struct{} // closed to request a graceful stop
+	once      sync.Once
 
 	reloadMu sync.Mutex
 	mu       sync.Mutex
@@ -81,7 +86,8 @@ func newDaemon(cfg *config.Wpinit, cfgPath string, stderr io.Writer) *daemon {
 	log := hclog.New(&hclog.LoggerOptions{Name: "wpinit", Level: hclog.LevelFromString(cfg.Wpinit.LogLevel), Output: stderr, Mutex: &mu})
 	// The services' own lines are shown whatever wpinit's level is.
 	output := hclog.New(&hclog.LoggerOptions{Level: hclog.Info, Output: stderr, Mutex: &mu})
-	servicesBudget, sweepGrace := stopBudgets(cfg.Wpinit.StopTimeout.D())
+	// The instances stop first (their share is set aside), then the services, then the sweep.
+	servicesBudget, sweepGrace := stopBudgets(cfg.Wpinit.StopTimeout.D() - cfg.InstancesStopBudget())
 	d := &daemon{log: log, cfgPath: cfgPath, started: time.Now(), stop: make(chan struct{})}
 	d.reaper = reaper.New(log.Named("reaper"), reaper.Options{Sweep: true, SweepGrace: sweepGrace})
 	d.sup = supervisor.New(cfg, supervisor.Options{
@@ -93,16 +99,54 @@ func newDaemon(cfg *config.Wpinit, cfgPath string, stderr io.Writer) *daemon {
 	d.ctl.HandleServices(d.sup)
 	d.ctl.HandleAction(ctl.RouteReload, d.reload)
 	d.ctl.HandleAction(ctl.RouteShutdown, func(context.Context) error { d.requestStop(); return nil })
+	d.addPipeline(cfg)
 	return d
 }
 
-// parts is the boot order; the stop goes the other way. Inserting a part is one line here.
-func (d *daemon) parts() []part {
-	return []part{
-		{name: "reaper", run: d.reaper.Run},
-		{name: "ctl", run: d.ctl.Run, ready: d.ctl.Ready()},
-		{name: "supervisor", run: d.sup.Run},
+// addPipeline makes the optional parts wpinit.toml asks for and their status sections.
+func (d *daemon) addPipeline(cfg *config.Wpinit) {
+	if cfg.Sysinit.Enabled {
+		d.prepare = &prepare{log: d.log.Named("sysinit"), cfg: cfg.Sysinit, spawn: d.reaper, ready: make(chan struct{})}
+		d.ctl.StatusSection("sysinit", d.prepare.status)
 	}
+	if !cfg.UsesDocker() {
+		return
+	}
+	d.engine = &engine{log: d.log.Named("docker"), host: cfg.Docker.Host, ready: make(chan struct{})}
+	d.ctl.StatusSection("docker", d.engine.status)
+	if cfg.Images.Dir != "" {
+		d.loader = &loader{log: d.log.Named("images"), cfg: cfg.Images, engine: d.engine, ready: make(chan struct{})}
+		d.ctl.StatusSection("images", d.loader.status)
+	}
+	if cfg.Instances.File != "" {
+		d.instances = &instances{log: d.log.Named("reconciler"), cfg: cfg.Instances, engine: d.engine}
+		d.ctl.StatusSection("instances", d.instances.status)
+		d.ctl.HandleInstances(func() (ctl.Instances, error) { return d.instances.reconciler() })
+	}
+}
+
+// parts is the boot order; the stop goes the other way. Inserting a part is one line here.
+// The image loader and the reconciler start once dockerd (a service) answers; the reconciler
+// once every shared tarball is settled.
+func (d *daemon) parts() []part {
+	ps := []part{{name: "reaper", run: d.reaper.Run}}
+	if d.prepare != nil {
+		ps = append(ps, part{name: "sysinit", run: d.prepare.run, ready: d.prepare.ready})
+	}
+	ps = append(ps,
+		part{name: "ctl", run: d.ctl.Run, ready: d.ctl.Ready()},
+		part{name: "supervisor", run: d.sup.Run},
+	)
+	if d.engine != nil {
+		ps = append(ps, part{name: "docker", run: d.engine.run, ready: d.engine.ready})
+	}
+	if d.loader != nil {
+		ps = append(ps, part{name: "images", run: d.loader.run, ready: d.loader.ready})
+	}
+	if d.instances != nil {
+		ps = append(ps, part{name: "instances", run: d.instances.run})
+	}
+	return ps
 }
 
 // run is the signal switch: it runs until the parts have stopped.
@@ -162,6 +206,9 @@ func (d *daemon) exitCode(err error) int {
 func (d *daemon) reload(ctx context.Context) error {
 	d.reloadMu.Lock()
 	defer d.reloadMu.Unlock()
+	if d.instances != nil {
+		d.instances.trigger("reload") // instances.toml is its own file: reread it whatever wpinit.toml holds
+	}
 	d.log.Info("reloading", "config", d.cfgPath)
 	cfg, err := config.LoadWpinit(d.cfgPath)
 	if err != nil {

@@ -25,6 +25,11 @@ type Wpinit struct {
 	Wpinit   Global              `toml:"wpinit" json:"wpinit"`
 	Services map[string]*Service `toml:"services" json:"services"`
 
+	Sysinit   Sysinit   `toml:"sysinit" json:"sysinit"`
+	Docker    Docker    `toml:"docker" json:"docker"`
+	Images    Images    `toml:"images" json:"images"`
+	Instances Instances `toml:"instances" json:"instances"`
+
 	File  string   `toml:"-" json:"-"`     // path it was loaded from
 	Order []string `toml:"-" json:"order"` // service names, every dependency before its dependents
 }
@@ -109,12 +114,14 @@ type Log struct {
 }
 
 func defaultWpinit() Wpinit {
-	return Wpinit{Wpinit: Global{
+	w := Wpinit{Wpinit: Global{
 		Socket:      "/run/wpinit/ctl.sock",
 		LogDir:      "/var/log/wpinit",
 		LogLevel:    "info",
 		StopTimeout: Duration(90 * time.Second),
 	}}
+	defaultBoot(&w)
+	return w
 }
 
 // serviceDefaults fills in every key of a service that its table leaves out. The services

@@ -25,6 +25,7 @@ func (w *Wpinit) validate(p *problems) {
 	if w.Wpinit.LogDir == "" || !filepath.IsAbs(w.Wpinit.LogDir) {
 		p.add("wpinit.log_dir", "must be an absolute path")
 	}
+	w.validateBoot(p)
 	names := w.namesInFileOrder(p.lines)
 	for _, name := range names {
 		w.Services[name].validate(p, w.Services)

@@ -8,6 +8,10 @@ package ctl
 
 import (
 	"time"
+
+	"github.com/wp-dind/wp-dind/pkg/images"
+	"github.com/wp-dind/wp-dind/pkg/reconciler"
+	"github.com/wp-dind/wp-dind/pkg/sysinit"
 )
 
 // DefaultSocket is where wpinit listens when neither --socket, WPINIT_SOCKET nor the config
@@ -27,8 +31,20 @@ const (
 // Status is the answer to GET /v1/status: one field per section. Sections a server does not
 // register are left empty.
 type Status struct {
-	Wpinit   *DaemonStatus   `json:"wpinit,omitempty"`
-	Services []ServiceStatus `json:"services,omitempty"`
+	Wpinit    *DaemonStatus      `json:"wpinit,omitempty"`
+	Services  []ServiceStatus    `json:"services,omitempty"`
+	Sysinit   *sysinit.Report    `json:"sysinit,omitempty"`
+	Docker    *DockerStatus      `json:"docker,omitempty"`
+	Images    *images.Status     `json:"images,omitempty"`
+	Instances *reconciler.Status `json:"instances,omitempty"`
+}
+
+// DockerStatus is the "docker" section: the engine images and instances live in.
+type DockerStatus struct {
+	Host       string `json:"host"`
+	Connected  bool   `json:"connected"`
+	APIVersion string `json:"api_version,omitempty"`
+	Error      string `json:"error,omitempty"` // of the last failed connection attempt
 }
 
 // DaemonStatus is the "wpinit" section: the daemon itself.

@@ -163,3 +163,32 @@ func (r *Reaper) dispatch(st ExitStatus) {
 	r.orphans.Add(1)
 	r.log.Trace("reaped orphan", "pid", st.Pid, "status", st.String())
 }
+
+// Spawner starts processes through a Reaper; tests may stand in for one.
+type Spawner interface {
+	Start(cmd *exec.Cmd) (int, <-chan ExitStatus, error)
+}
+
+// RunCmd starts cmd through s in a process group of its own and waits for its exit. When ctx
+// ends first, the group is killed and ctx's error returned. A non-zero exit is an error.
+func RunCmd(ctx context.Context, s Spawner, cmd *exec.Cmd) error {
+	if cmd.SysProcAttr == nil {
+		cmd.SysProcAttr = &unix.SysProcAttr{}
+	}
+	cmd.SysProcAttr.Setpgid = true
+	pid, exit, err := s.Start(cmd)
+	if err != nil {
+		return err
+	}
+	select {
+	case st := <-exit:
+		if !st.Exited(0) {
+			return fmt.Errorf("run %s: %s", cmd.Args[0], st)
+		}
+		return nil
+	case <-ctx.Done():
+		_ = unix.Kill(-pid, unix.SIGKILL)
+		<-exit
+		return ctx.Err()
+	}
+}

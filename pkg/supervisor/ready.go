@@ -9,19 +9,15 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"syscall"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/wp-dind/wp-dind/pkg/config"
 	"github.com/wp-dind/wp-dind/pkg/reaper"
-	"golang.org/x/sys/unix"
 )
 
 // Starter spawns processes and hands back their exit channel: the reaper.
-type Starter interface {
-	Start(cmd *exec.Cmd) (int, <-chan reaper.ExitStatus, error)
-}
+type Starter = reaper.Spawner
 
 // probe reports on ready once the service's readiness check passes, trying every interval
 // until ctx ends (the process exited, was stopped, or the readiness timeout passed). It
@@ -96,22 +92,10 @@ func httpGet(ctx context.Context, url string) error {
 func runProbe(ctx context.Context, starter Starter, path string, argv []string) error {
 	cmd := exec.Command(path, argv[1:]...)
 	cmd.Args[0] = argv[0]
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	pid, exit, err := starter.Start(cmd)
-	if err != nil {
-		return err
+	if err := reaper.RunCmd(ctx, starter, cmd); err != nil {
+		return fmt.Errorf("ready command: %w", err)
 	}
-	select {
-	case st := <-exit:
-		if !st.Exited(0) {
-			return fmt.Errorf("ready command: %s", st)
-		}
-		return nil
-	case <-ctx.Done():
-		_ = unix.Kill(-pid, unix.SIGKILL)
-		<-exit
-		return ctx.Err()
-	}
+	return nil
 }
 
 // notifySocket is the NOTIFY_SOCKET of one service: a unixgram socket on which the service

@@ -1,0 +1,204 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/wp-dind/wp-dind/pkg/ctl"
+	"github.com/wp-dind/wp-dind/pkg/images"
+	"github.com/wp-dind/wp-dind/pkg/reconciler"
+)
+
+// writePipelineStatus adds the docker, images and instances sections to the status table.
+func writePipelineStatus(out io.Writer, st *ctl.Status) error {
+	if d := st.Docker; d != nil && !d.Connected {
+		fmt.Fprintf(out, "\ndocker: not answering yet at %s", orDefault(d.Host, "the default socket"))
+		if d.Error != "" {
+			fmt.Fprintf(out, " (%s)", d.Error)
+		}
+		fmt.Fprintln(out)
+	}
+	if im := st.Images; im != nil {
+		writeImages(out, im)
+	}
+	if in := st.Instances; in != nil {
+		return writeInstances(out, in)
+	}
+	return nil
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+func writeImages(out io.Writer, im *images.Status) {
+	c := im.Counts()
+	state := "loading"
+	if im.Done {
+		state = "done"
+	}
+	fmt.Fprintf(out, "\nimages (%s): %s, %d loaded, %d skipped, %d failed, %d pending\n", im.Dir, state,
+		c[images.Loaded], c[images.Skipped], c[images.Failed], len(im.Tarballs)-c[images.Loaded]-c[images.Skipped]-c[images.Failed])
+	if im.Error != "" {
+		fmt.Fprintf(out, "  %s\n", im.Error)
+	}
+	for _, t := range im.Tarballs {
+		switch {
+		case t.State == images.Failed:
+			fmt.Fprintf(out, "  %s: failed: %s\n", t.Name, t.Error)
+		case t.State == images.Loading && t.Size > 0:
+			fmt.Fprintf(out, "  %s: loading %d%%\n", t.Name, t.BytesRead*100/t.Size)
+		}
+	}
+}
+
+func writeInstances(out io.Writer, in *reconciler.Status) error {
+	fmt.Fprintln(out)
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "INSTANCE\tID\tSTATE\tURL\tPHP\tDATABASE\tWEB\tHEALTH\tLAST ERROR\t")
+	for _, i := range in.Instances {
+		last := i.LastError
+		if last == "" {
+			last = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", i.Name, i.ID, i.State, i.URL, i.PHP, i.DB, i.Web, i.Health, last)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(in.Instances) == 0 {
+		fmt.Fprintf(out, "(no instances declared in %s)\n", in.File)
+	}
+	if in.FileError != "" {
+		fmt.Fprintf(out, "\n%s not applied (the last good one stays):\n", in.File)
+		for _, fe := range in.FileLines {
+			fmt.Fprintf(out, "  %s\n", fe.Message)
+		}
+		if len(in.FileLines) == 0 {
+			fmt.Fprintf(out, "  %s\n", in.FileError)
+		}
+	}
+	return nil
+}
+
+// ctlInstance is `status NAME [--show-secrets] [--json]`.
+func ctlInstance(ctx context.Context, c *ctl.Client, name string, args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("status", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	asJSON := fs.Bool("json", false, "")
+	secrets := fs.Bool("show-secrets", false, "")
+	if fs.Parse(args) != nil || fs.NArg() > 0 {
+		return errUsage
+	}
+	d, err := c.Instance(ctx, name, *secrets)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(d)
+	}
+	return writeInstanceDetail(out, d)
+}
+
+func writeInstanceDetail(out io.Writer, d *reconciler.InstanceDetail) error {
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	row := func(k, v string) { fmt.Fprintf(tw, "%s\t%s\n", k, v) }
+	row("name", d.Name)
+	row("state", d.State+" ("+d.Health+")")
+	row("url", d.URL)
+	row("php / database / web", d.PHP+" / "+d.DB+" / "+d.Web)
+	row("network", fmt.Sprintf("%s %s (id %d)", d.Network, d.Subnet, d.ID))
+	row("shared network", fmt.Sprint(d.Shared))
+	row("xdebug", fmt.Sprint(d.Xdebug))
+	row("folder", d.Dir)
+	row("admin", d.AdminUser+" <"+d.AdminEmail+">")
+	if d.LastError != "" {
+		row("last error", d.LastError)
+	}
+	if len(d.KeptFiles) > 0 {
+		row("edited files kept", strings.Join(d.KeptFiles, ", "))
+	}
+	for _, c := range d.Containers {
+		row("container "+c.Role, fmt.Sprintf("%s %s %s %s %s", c.Name, c.Image, c.IP, c.State, c.Health))
+	}
+	if s := d.Secrets; s != nil {
+		row("admin password", s.AdminPassword)
+		row("database", fmt.Sprintf("%s, user %s, password %s", s.DBName, s.DBUser, s.DBPassword))
+		row("database root password", s.DBRootPassword)
+	} else {
+		row("credentials", "hidden (--show-secrets shows them)")
+	}
+	return tw.Flush()
+}
+
+// ctlPurge is `purge NAME`: delete a removed instance's archived folders.
+func ctlPurge(ctx context.Context, c *ctl.Client, args []string, out io.Writer) error {
+	if len(args) != 1 {
+		return errUsage
+	}
+	res, err := c.Purge(ctx, args[0])
+	if err != nil {
+		return err
+	}
+	for _, a := range res.Purged {
+		fmt.Fprintf(out, "deleted %s\n", a.Path)
+	}
+	return nil
+}
+
+// ctlXdebug is `xdebug NAME on|off`.
+func ctlXdebug(ctx context.Context, c *ctl.Client, args []string, out io.Writer) error {
+	if len(args) != 2 || (args[1] != "on" && args[1] != "off") {
+		return errUsage
+	}
+	res, err := c.Xdebug(ctx, args[0], args[1] == "on")
+	if err != nil {
+		return err
+	}
+	switch {
+	case !res.Changed:
+		fmt.Fprintf(out, "%s: xdebug.mode was already %s\n", res.Instance, res.Mode)
+	default:
+		fmt.Fprintf(out, "%s: xdebug.mode = %s, PHP-FPM reloaded\n", res.Instance, res.Mode)
+	}
+	return nil
+}
+
+// ctlBackup is `backup NAME`.
+func ctlBackup(ctx context.Context, c *ctl.Client, args []string, out io.Writer) error {
+	if len(args) != 1 {
+		return errUsage
+	}
+	res, err := c.Backup(ctx, args[0])
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "%s (%d bytes: database dump %d bytes, %d files) in %s\n",
+		res.Path, res.Bytes, res.DumpBytes, res.Files, res.Duration.Round(time.Millisecond))
+	return nil
+}
+
+// ctlRestore is `restore NAME FILE`.
+func ctlRestore(ctx context.Context, c *ctl.Client, args []string, out io.Writer) error {
+	if len(args) != 2 {
+		return errUsage
+	}
+	res, err := c.Restore(ctx, args[0], args[1])
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "%s restored from %s in %s; its previous files are in %s\n",
+		res.Instance, res.File, res.Duration.Round(time.Millisecond), res.SetAside)
+	return nil
+}

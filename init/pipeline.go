@@ -1,0 +1,196 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/wp-dind/wp-dind/pkg/config"
+	"github.com/wp-dind/wp-dind/pkg/ctl"
+	"github.com/wp-dind/wp-dind/pkg/docker"
+	"github.com/wp-dind/wp-dind/pkg/images"
+	"github.com/wp-dind/wp-dind/pkg/phpmyadmin"
+	"github.com/wp-dind/wp-dind/pkg/reaper"
+	"github.com/wp-dind/wp-dind/pkg/reconciler"
+	"github.com/wp-dind/wp-dind/pkg/sysinit"
+)
+
+// The parts that make wpinit wp-dind's init: sysinit before any service, then, once dockerd
+// answers, the image loader and the reconciler. Each is configured by its wpinit.toml table
+// and read at boot only.
+
+// prepare is the sysinit part: it readies the container for a nested dockerd, then holds.
+type prepare struct {
+	log    hclog.Logger
+	cfg    config.Sysinit
+	spawn  reaper.Spawner
+	ready  chan struct{}
+	report atomic.Pointer[sysinit.Report]
+}
+
+func (p *prepare) run(ctx context.Context) error {
+	opts := sysinit.DefaultOptions()
+	opts.DataRoot = p.cfg.DataRoot
+	opts.Iptables.Mode = p.cfg.Iptables
+	opts.Run = func(ctx context.Context, name string, args ...string) error {
+		return reaper.RunCmd(ctx, p.spawn, exec.Command(name, args...))
+	}
+	rep, err := sysinit.Prepare(ctx, p.log, opts)
+	p.report.Store(&rep)
+	if err != nil {
+		return fmt.Errorf("prepare container for dockerd: %w", err)
+	}
+	// Every child, dockerd first, finds the chosen iptables backend first in PATH.
+	if err := os.Setenv("PATH", rep.Iptables.PrependPath(os.Getenv("PATH"))); err != nil {
+		return fmt.Errorf("set PATH for iptables: %w", err)
+	}
+	close(p.ready)
+	<-ctx.Done()
+	return nil
+}
+
+func (p *prepare) status(context.Context) (any, error) { return p.report.Load(), nil }
+
+// engine is the Docker part: it connects once the engine answers (dockerd is a service
+// started just before) and holds the client for the loader and the reconciler.
+type engine struct {
+	log    hclog.Logger
+	host   string
+	ready  chan struct{}
+	client *docker.Client // set before ready is closed
+
+	mu      sync.Mutex
+	lastErr string
+}
+
+func (e *engine) run(ctx context.Context) error {
+	start, delay, warned := time.Now(), 100*time.Millisecond, time.Now()
+	for {
+		c, err := docker.Connect(ctx, e.host)
+		if err == nil {
+			e.client = c
+			e.setErr("")
+			close(e.ready)
+			e.log.Info("docker engine answers", "api_version", c.APIVersion(), "waited", time.Since(start).Round(time.Millisecond))
+			<-ctx.Done()
+			return c.Close()
+		}
+		e.setErr(err.Error())
+		if time.Since(warned) > 10*time.Second {
+			e.log.Warn("docker engine does not answer yet", "waited", time.Since(start).Round(time.Second), "error", err)
+			warned = time.Now()
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, 2*time.Second)
+	}
+}
+
+func (e *engine) setErr(msg string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.lastErr = msg
+}
+
+func (e *engine) status(context.Context) (any, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	st := ctl.DockerStatus{Host: e.host, Error: e.lastErr}
+	select {
+	case <-e.ready:
+		st.Connected, st.APIVersion = true, e.client.APIVersion()
+	default:
+	}
+	return st, nil
+}
+
+// loader is the image-loader part: one pass over the shared tarballs, ready when every
+// tarball is settled, then it holds (a part that returns would stop wpinit).
+type loader struct {
+	log    hclog.Logger
+	cfg    config.Images
+	engine *engine
+	ready  chan struct{}
+	l      atomic.Pointer[images.Loader]
+}
+
+func (p *loader) run(ctx context.Context) error {
+	l := images.New(p.log, p.cfg.Dir, p.engine.client, images.Options{Parallel: p.cfg.Parallel})
+	p.l.Store(l)
+	if err := l.Run(ctx); err != nil {
+		// Boot goes on: instances whose images are missing say which tarball provides them.
+		p.log.Error("failed to load shared images", "dir", p.cfg.Dir, "error", err)
+	}
+	close(p.ready)
+	<-ctx.Done()
+	return nil
+}
+
+func (p *loader) status(context.Context) (any, error) {
+	if l := p.l.Load(); l != nil {
+		return l.Status(), nil
+	}
+	return images.Status{Dir: p.cfg.Dir}, nil
+}
+
+// errNotYet answers instance commands before the reconciler runs (dockerd not up yet).
+var errNotYet = errors.New("instances are not managed yet: waiting for the docker engine and the image loader")
+
+// instances is the reconciler part.
+type instances struct {
+	log    hclog.Logger
+	cfg    config.Instances
+	engine *engine
+	rec    atomic.Pointer[reconciler.Reconciler]
+}
+
+func (p *instances) run(ctx context.Context) error {
+	opts := reconciler.Options{
+		File: p.cfg.File, Root: p.cfg.Root, Owner: p.cfg.Owner, BindAddress: p.cfg.BindAddress,
+		Parallelism: p.cfg.Parallel, Resync: p.cfg.Resync.D(), PoolNetworks: p.cfg.PoolNetworks,
+		BlockExternalHTTP: p.cfg.BlockExternalHTTP, Logger: p.log,
+		StopOnExit: p.cfg.StopOnExit, StopBudget: p.cfg.StopTimeout.D(),
+	}
+	if p.cfg.PhpMyAdminConfig != "" {
+		w := &phpmyadmin.Writer{Path: p.cfg.PhpMyAdminConfig, Logger: p.log.Named("phpmyadmin")}
+		opts.OnInstances = w.Update
+	}
+	rec, err := reconciler.New(p.engine.client, opts)
+	if err != nil {
+		return err
+	}
+	p.rec.Store(rec)
+	return rec.Run(ctx)
+}
+
+// reconciler returns the running reconciler, or errNotYet.
+func (p *instances) reconciler() (*reconciler.Reconciler, error) {
+	if r := p.rec.Load(); r != nil {
+		return r, nil
+	}
+	return nil, errNotYet
+}
+
+// trigger asks for a pass, when the reconciler runs.
+func (p *instances) trigger(reason string) {
+	if r := p.rec.Load(); r != nil {
+		r.Trigger(reason)
+	}
+}
+
+func (p *instances) status(context.Context) (any, error) {
+	if r := p.rec.Load(); r != nil {
+		st := r.Status()
+		return &st, nil
+	}
+	return &reconciler.Status{File: p.cfg.File}, nil
+}

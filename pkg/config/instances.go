@@ -1,0 +1,385 @@
+package config
+
+import (
+	"fmt"
+	"maps"
+	"regexp"
+	"slices"
+	"strings"
+)
+
+// Bounds of the values instances.toml accepts.
+const (
+	MinInstanceID = 1
+	MaxInstanceID = 254 // network wp-network-N is 172.20.N.0/24
+	MinPort       = 8000
+	MaxPort       = 8099
+	// PhpMyAdminPort is wp-dind's phpMyAdmin, inside the instances' range: never an instance's.
+	PhpMyAdminPort = 8080
+)
+
+// ReservedInstanceNames are folder names under the instances root that are not instances:
+// backups/ holds the backup archives (pkg/instance.BackupsDir).
+var ReservedInstanceNames = []string{"backups"}
+
+// InstancesFile is instances.toml as written: `version = 1`, a [defaults] table and one
+// [[instance]] table per WordPress site. Every field of [defaults] may be set per instance.
+type InstancesFile struct {
+	Version  int              `toml:"version"`
+	Defaults InstanceSettings `toml:"defaults"`
+	Instance []InstanceEntry  `toml:"instance"`
+}
+
+// InstanceSettings are the fields [defaults] and [[instance]] share. Empty means "inherit".
+type InstanceSettings struct {
+	PHP           string            `toml:"php"`
+	DB            string            `toml:"db"`
+	DBVersion     string            `toml:"db_version"`
+	Web           string            `toml:"web"`
+	WebVersion    string            `toml:"web_version"`
+	SharedNetwork *bool             `toml:"shared_network"`
+	Xdebug        *bool             `toml:"xdebug"`
+	Pull          string            `toml:"pull"`
+	AdminUser     string            `toml:"admin_user"`
+	AdminEmail    string            `toml:"admin_email"`
+	Limits        LimitsEntry       `toml:"limits"`
+	PHPIni        map[string]string `toml:"php_ini"`
+	MyCnf         map[string]string `toml:"my_cnf"`
+}
+
+// InstanceEntry is one [[instance]] table.
+type InstanceEntry struct {
+	Name  Name   `toml:"name"`
+	ID    int    `toml:"id"`
+	Port  int    `toml:"port"`
+	Title string `toml:"title"`
+	InstanceSettings
+}
+
+// LimitsEntry holds per-container limits: limits.db, limits.php, limits.web.
+type LimitsEntry struct {
+	DB  LimitEntry `toml:"db"`
+	PHP LimitEntry `toml:"php"`
+	Web LimitEntry `toml:"web"`
+}
+
+// LimitEntry is one container's limits; zero inherits.
+type LimitEntry struct {
+	CPUs   float64 `toml:"cpus"`
+	Memory Size    `toml:"memory"`
+}
+
+// PullPolicy says whether wpinit may pull a missing image. The default never pulls: images
+// come from `make images` or from tarballs in /shared-images.
+type PullPolicy string
+
+const (
+	PullNever   PullPolicy = "never"
+	PullMissing PullPolicy = "missing"
+)
+
+// Limit is one container's resolved limits; 0 means unlimited.
+type Limit struct {
+	CPUs   float64
+	Memory int64
+}
+
+// Limits are the resolved limits of an instance's three containers.
+type Limits struct{ DB, PHP, Web Limit }
+
+// Instance is one instance after defaults are applied and ids and ports are assigned.
+type Instance struct {
+	Name       string
+	ID         int // network wp-network-ID, 172.20.ID.0/24
+	Port       int // host port of the web server
+	Title      string
+	PHP        Component
+	DB         Component
+	Web        Component
+	Shared     bool // also on the shared network
+	Xdebug     bool
+	Pull       PullPolicy
+	AdminUser  string
+	AdminEmail string
+	Limits     Limits
+	PHPIni     map[string]string // extra php.ini settings, appended to the generated file
+	MyCnf      map[string]string // extra [mysqld] settings, appended to the generated file
+}
+
+// URL is the site's address as WordPress knows it.
+func (in *Instance) URL() string { return fmt.Sprintf("http://localhost:%d", in.Port) }
+
+// InstancesConfig is a loaded, valid instances.toml.
+type InstancesConfig struct {
+	File      string
+	Instances []Instance // in file order
+}
+
+// Lookup returns the instance called name.
+func (c *InstancesConfig) Lookup(name string) (*Instance, bool) {
+	for i := range c.Instances {
+		if c.Instances[i].Name == name {
+			return &c.Instances[i], true
+		}
+	}
+	return nil, false
+}
+
+// builtinDefaults are used for what neither [defaults] nor the instance sets.
+var builtinDefaults = struct {
+	db, web    Flavor
+	adminUser  string
+	adminEmail string
+	limits     Limits
+}{
+	db: FlavorMariaDB, web: FlavorNginx, adminUser: "admin", adminEmail: "admin@example.com",
+	limits: Limits{
+		DB:  Limit{CPUs: 1, Memory: 1 << 30},
+		PHP: Limit{CPUs: 1, Memory: 1 << 30},
+		Web: Limit{CPUs: 0.5, Memory: 256 << 20},
+	},
+}
+
+// LoadInstances reads and validates instances.toml. held maps the names of instances that
+// exist on disk to the id and port recorded for them (.instance-info): an instance that omits
+// its id or port keeps what it holds, a new one gets the lowest free value, and no instance
+// may take a value held by another one that is still declared.
+func LoadInstances(path string, held map[string]Slot) (*InstancesConfig, error) {
+	data, err := readFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return ParseInstances(path, data, held)
+}
+
+// ParseInstances is LoadInstances on data already read; file names it in errors.
+func ParseInstances(file string, data []byte, held map[string]Slot) (*InstancesConfig, error) {
+	var f InstancesFile
+	p, md, err := decodeStrict(file, data, &f)
+	if err != nil {
+		return nil, err
+	}
+	p.checkVersion(md, f.Version)
+	v := &validator{problems: p, seen: map[string]bool{}}
+	v.settings("defaults", &f.Defaults)
+	cfg := &InstancesConfig{File: file}
+	for i := range f.Instance {
+		cfg.Instances = append(cfg.Instances, v.instance(i, &f.Instance[i], &f.Defaults))
+	}
+	v.unique(f.Instance)
+	if err := p.err(); err != nil {
+		return nil, err
+	}
+	assign(v.problems, cfg.Instances, f.Instance, held)
+	if err := p.err(); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// validator reports each problem once, though an inherited bad default shows in every instance.
+type validator struct {
+	*problems
+	seen map[string]bool
+}
+
+func (v *validator) addOnce(key, format string, args ...any) {
+	msg := key + "\x00" + fmt.Sprintf(format, args...)
+	if v.seen[msg] {
+		return
+	}
+	v.seen[msg] = true
+	v.add(key, format, args...)
+}
+
+var (
+	iniKeyRE     = regexp.MustCompile(`^[A-Za-z0-9_.\-]+$`)
+	adminUserRE  = regexp.MustCompile(`^[A-Za-z0-9_.@\-]{1,60}$`)
+	adminEmailRE = regexp.MustCompile(`^[^@\s"'\\]+@[^@\s"'\\]+$`)
+)
+
+// settings checks the fields whose validity does not depend on merging.
+func (v *validator) settings(key string, s *InstanceSettings) {
+	if s.Pull != "" && s.Pull != string(PullNever) && s.Pull != string(PullMissing) {
+		v.addOnce(key+".pull", "unknown pull policy %q: use %q or %q", s.Pull, PullNever, PullMissing)
+	}
+	if s.AdminUser != "" && !adminUserRE.MatchString(s.AdminUser) {
+		v.addOnce(key+".admin_user", "invalid user name %q: letters, digits and _.@- only", s.AdminUser)
+	}
+	if s.AdminEmail != "" && !adminEmailRE.MatchString(s.AdminEmail) {
+		v.addOnce(key+".admin_email", "invalid email address %q", s.AdminEmail)
+	}
+	for role, l := range map[string]LimitEntry{"db": s.Limits.DB, "php": s.Limits.PHP, "web": s.Limits.Web} {
+		if l.CPUs < 0 {
+			v.addOnce(key+".limits."+role+".cpus", "must not be negative")
+		}
+	}
+	v.iniMap(key+".php_ini", s.PHPIni)
+	if _, ok := s.PHPIni["xdebug.mode"]; ok {
+		v.addOnce(key+".php_ini.xdebug.mode", "set `xdebug = true` or `false` instead: wpinit owns xdebug.mode (`ctl xdebug` switches it)")
+	}
+	v.iniMap(key+".my_cnf", s.MyCnf)
+}
+
+func (v *validator) iniMap(key string, m map[string]string) {
+	for k, val := range m {
+		if !iniKeyRE.MatchString(k) {
+			v.addOnce(key+"."+k, "invalid setting name %q: letters, digits and _.- only", k)
+		}
+		if strings.ContainsAny(val, "\n\r") {
+			v.addOnce(key+"."+k, "value must be on one line")
+		}
+	}
+}
+
+// instance merges entry over defaults and validates the result.
+func (v *validator) instance(i int, e *InstanceEntry, d *InstanceSettings) Instance {
+	key := fmt.Sprintf("instance[%d]", i)
+	if e.Name == "" {
+		v.add(key+".name", "missing: every instance needs a name")
+	}
+	if slices.Contains(ReservedInstanceNames, string(e.Name)) {
+		v.add(key+".name", "name %q is reserved: the instances root's %s/ folder is not an instance", e.Name, e.Name)
+	}
+	if e.ID != 0 && (e.ID < MinInstanceID || e.ID > MaxInstanceID) {
+		v.add(key+".id", "id %d out of range %d-%d", e.ID, MinInstanceID, MaxInstanceID)
+	}
+	if e.Port != 0 && (e.Port < MinPort || e.Port > MaxPort) {
+		v.add(key+".port", "port %d out of range %d-%d", e.Port, MinPort, MaxPort)
+	}
+	if e.Port == PhpMyAdminPort {
+		v.add(key+".port", "port %d is phpMyAdmin's: choose another in %d-%d", e.Port, MinPort, MaxPort)
+	}
+	if strings.ContainsAny(e.Title, "\n\r") || len(e.Title) > 200 {
+		v.add(key+".title", "title must be one line of at most 200 characters")
+	}
+	v.settings(key, &e.InstanceSettings)
+	in := Instance{
+		Name: string(e.Name), ID: e.ID, Port: e.Port, Title: e.Title,
+		Shared:     pick(e.SharedNetwork, d.SharedNetwork),
+		Xdebug:     pick(e.Xdebug, d.Xdebug),
+		Pull:       PullPolicy(first(e.Pull, d.Pull, string(PullNever))),
+		AdminUser:  first(e.AdminUser, d.AdminUser, builtinDefaults.adminUser),
+		AdminEmail: first(e.AdminEmail, d.AdminEmail, builtinDefaults.adminEmail),
+		Limits:     mergeLimits(e.Limits, d.Limits),
+		PHPIni:     mergeMaps(d.PHPIni, e.PHPIni),
+		MyCnf:      mergeMaps(d.MyCnf, e.MyCnf),
+	}
+	if in.Title == "" {
+		in.Title = in.Name
+	}
+	in.PHP = v.component(key, "php", "", FlavorPHP, e.PHP, d.PHP)
+	in.DB = v.choose(key, "db", dbFlavors, e.DB, d.DB, e.DBVersion, d.DBVersion, builtinDefaults.db)
+	in.Web = v.choose(key, "web", webFlavors, e.Web, d.Web, e.WebVersion, d.WebVersion, builtinDefaults.web)
+	return in
+}
+
+// choose resolves a flavor with its version: the instance's own, else the defaults' version
+// when the flavor is the defaults' one too, else the flavor's newest runnable version.
+func (v *validator) choose(key, field string, allowed []Flavor, flavor, dflavor, version, dversion string, builtin Flavor) Component {
+	f := Flavor(first(flavor, dflavor, string(builtin)))
+	fkey := key + "." + field
+	if flavor == "" {
+		fkey = "defaults." + field
+	}
+	if !slices.Contains(allowed, f) {
+		v.addOnce(fkey, "unknown %s %q: use one of %s", field, f, joinFlavors(allowed))
+		return Component{Flavor: f}
+	}
+	if version == "" && dversion != "" && f == Flavor(first(dflavor, string(builtin))) {
+		return v.component("defaults", field+"_version", "", f, dversion, "")
+	}
+	return v.component(key, field+"_version", flavors[f].fallback, f, version, "")
+}
+
+// component validates a version given in key (instance) or in defaults.
+func (v *validator) component(key, field, fallback string, f Flavor, version, dversion string) Component {
+	vkey := key + "." + field
+	switch {
+	case version == "" && dversion != "":
+		version, vkey = dversion, "defaults."+field
+	case version == "" && fallback != "":
+		version = fallback
+	case version == "":
+		version = flavors[f].fallback
+	}
+	if err := checkFlavorVersion(f, version); err != nil {
+		v.addOnce(vkey, "%v", err)
+	}
+	return Component{Flavor: f, Version: version}
+}
+
+// unique reports names, ids and ports given twice, naming the instance that has them first.
+func (v *validator) unique(entries []InstanceEntry) {
+	names, ids, ports := map[Name]int{}, map[int]int{}, map[int]int{}
+	for i, e := range entries {
+		key := fmt.Sprintf("instance[%d]", i)
+		if j, dup := names[e.Name]; dup && e.Name != "" {
+			v.add(key+".name", "duplicate name %q: instance[%d] has it too", e.Name, j)
+		} else {
+			names[e.Name] = i
+		}
+		if j, dup := ids[e.ID]; dup && e.ID != 0 {
+			v.add(key+".id", "id %d is also given to instance %q", e.ID, entries[j].Name)
+		} else {
+			ids[e.ID] = i
+		}
+		if j, dup := ports[e.Port]; dup && e.Port != 0 {
+			v.add(key+".port", "port %d is also given to instance %q", e.Port, entries[j].Name)
+		} else {
+			ports[e.Port] = i
+		}
+	}
+}
+
+func pick(v, d *bool) bool {
+	if v != nil {
+		return *v
+	}
+	return d != nil && *d
+}
+
+func first(vals ...string) string {
+	for _, s := range vals {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+func mergeLimits(e, d LimitsEntry) Limits {
+	one := func(e, d LimitEntry, b Limit) Limit {
+		out := b
+		if d.CPUs != 0 {
+			out.CPUs = d.CPUs
+		}
+		if e.CPUs != 0 {
+			out.CPUs = e.CPUs
+		}
+		if d.Memory != 0 {
+			out.Memory = int64(d.Memory)
+		}
+		if e.Memory != 0 {
+			out.Memory = int64(e.Memory)
+		}
+		return out
+	}
+	b := builtinDefaults.limits
+	return Limits{DB: one(e.DB, d.DB, b.DB), PHP: one(e.PHP, d.PHP, b.PHP), Web: one(e.Web, d.Web, b.Web)}
+}
+
+func mergeMaps(d, e map[string]string) map[string]string {
+	out := map[string]string{}
+	maps.Copy(out, d)
+	maps.Copy(out, e)
+	return out
+}
+
+func joinFlavors(fs []Flavor) string {
+	s := make([]string, len(fs))
+	for i, f := range fs {
+		s[i] = string(f)
+	}
+	return strings.Join(s, ", ")
+}

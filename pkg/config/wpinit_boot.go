@@ -1,0 +1,123 @@
+package config
+
+import (
+	"net/netip"
+	"path/filepath"
+	"slices"
+	"time"
+)
+
+// The tables of wpinit.toml that turn wpinit from a plain init into wp-dind's: preparing
+// the container for a nested dockerd, loading shared images and reconciling instances. Each
+// is read at boot only; a reload applies the services and the log level.
+
+// Sysinit is [sysinit]: prepare the container for a nested dockerd before any service starts.
+type Sysinit struct {
+	Enabled  bool   `toml:"enabled" json:"enabled"`
+	DataRoot string `toml:"data_root" json:"data_root"` // dockerd's data root; refused on overlayfs
+	Iptables string `toml:"iptables" json:"iptables"`   // auto | nft | legacy
+}
+
+// Docker is [docker]: the engine that images and instances live in.
+type Docker struct {
+	Host string `toml:"host" json:"host"` // "" = DOCKER_HOST or the default socket
+}
+
+// Images is [images]: the shared image tarballs loaded once the engine answers.
+type Images struct {
+	Dir      string `toml:"dir" json:"dir"` // "" = no loading
+	Parallel int    `toml:"parallel" json:"parallel"`
+}
+
+// Instances is [instances]: the WordPress instances wpinit converges.
+type Instances struct {
+	File              string   `toml:"file" json:"file"` // "" = no reconciler
+	Root              string   `toml:"root" json:"root"`
+	BindAddress       string   `toml:"bind_address" json:"bind_address"`
+	Parallel          int      `toml:"parallel" json:"parallel"`
+	Resync            Duration `toml:"resync" json:"resync"`
+	PoolNetworks      int      `toml:"pool_networks" json:"pool_networks"`
+	BlockExternalHTTP bool     `toml:"block_external_http" json:"block_external_http"`
+	Owner             string   `toml:"owner" json:"owner"`
+	StopOnExit        bool     `toml:"stop_on_exit" json:"stop_on_exit"`
+	StopTimeout       Duration `toml:"stop_timeout" json:"stop_timeout"`
+	PhpMyAdminConfig  string   `toml:"phpmyadmin_config" json:"phpmyadmin_config"` // "" = none written
+}
+
+// InstancesStopBudget is the part of the global stop budget the instances take before the
+// services stop: nothing when instances are not managed or not stopped by wpinit.
+func (w *Wpinit) InstancesStopBudget() time.Duration {
+	if w.Instances.File == "" || !w.Instances.StopOnExit {
+		return 0
+	}
+	return w.Instances.StopTimeout.D()
+}
+
+// UsesDocker reports whether any part needs the Docker engine.
+func (w *Wpinit) UsesDocker() bool { return w.Images.Dir != "" || w.Instances.File != "" }
+
+func defaultBoot(w *Wpinit) {
+	w.Sysinit = Sysinit{DataRoot: "/var/lib/docker", Iptables: "auto"}
+	w.Images = Images{Parallel: 2}
+	w.Instances = Instances{
+		Root: "/wordpress-instances", BindAddress: "0.0.0.0", Parallel: 3,
+		Resync: Duration(time.Minute), PoolNetworks: 10, Owner: "wpinit",
+		StopOnExit: true, StopTimeout: Duration(55 * time.Second),
+	}
+}
+
+var iptablesModes = []string{"auto", "nft", "legacy"}
+
+func (w *Wpinit) validateBoot(p *problems) {
+	if w.Sysinit.Enabled && !filepath.IsAbs(w.Sysinit.DataRoot) {
+		p.add("sysinit.data_root", "must be an absolute path")
+	}
+	if !slices.Contains(iptablesModes, w.Sysinit.Iptables) {
+		p.add("sysinit.iptables", "unknown mode %q: use auto, nft or legacy", w.Sysinit.Iptables)
+	}
+	if w.Images.Dir != "" && !filepath.IsAbs(w.Images.Dir) {
+		p.add("images.dir", "must be an absolute path (or \"\" to load nothing)")
+	}
+	if w.Images.Parallel < 1 {
+		p.add("images.parallel", "must be at least 1")
+	}
+	w.Instances.validate(p)
+	// The services need their share of the budget once the instances are stopped.
+	if left := w.Wpinit.StopTimeout.D() - w.InstancesStopBudget(); left < 10*time.Second {
+		p.add("wpinit.stop_timeout", "%s leaves %s for the services after instances.stop_timeout (%s): give at least 10s more",
+			w.Wpinit.StopTimeout.D(), left, w.Instances.StopTimeout.D())
+	}
+}
+
+func (in *Instances) validate(p *problems) {
+	if in.File == "" {
+		return
+	}
+	if !filepath.IsAbs(in.File) {
+		p.add("instances.file", "must be an absolute path (or \"\" for no instances)")
+	}
+	if !filepath.IsAbs(in.Root) {
+		p.add("instances.root", "must be an absolute path")
+	}
+	if _, err := netip.ParseAddr(in.BindAddress); err != nil {
+		p.add("instances.bind_address", "invalid address %q: use an IP like \"0.0.0.0\" or \"127.0.0.1\"", in.BindAddress)
+	}
+	if in.Parallel < 1 {
+		p.add("instances.parallel", "must be at least 1")
+	}
+	if in.Resync.D() < time.Second {
+		p.add("instances.resync", "must be at least 1s")
+	}
+	if in.PoolNetworks < 0 || in.PoolNetworks > 254 {
+		p.add("instances.pool_networks", "must be between 0 and 254")
+	}
+	if err := ValidName(in.Owner); err != nil {
+		p.add("instances.owner", "%v", err)
+	}
+	if in.StopOnExit && in.StopTimeout.D() < time.Second {
+		p.add("instances.stop_timeout", "must be at least 1s")
+	}
+	if in.PhpMyAdminConfig != "" && !filepath.IsAbs(in.PhpMyAdminConfig) {
+		p.add("instances.phpmyadmin_config", "must be an absolute path (or \"\" to write none)")
+	}
+}

@@ -1,0 +1,185 @@
+package ctl
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io/fs"
+	"net/http"
+	"net/url"
+
+	"github.com/wp-dind/wp-dind/pkg/backup"
+	"github.com/wp-dind/wp-dind/pkg/instance"
+	"github.com/wp-dind/wp-dind/pkg/reconciler"
+)
+
+// Routes of the instance commands.
+const (
+	RouteInstance = "GET /v1/instances/{name}" // ?secrets=1 adds the credentials
+	RoutePurge    = "POST /v1/instances/{name}/purge"
+	RouteXdebug   = "POST /v1/instances/{name}/xdebug"  // XdebugRequest
+	RouteBackup   = "POST /v1/instances/{name}/backup"  // answers backup.Result
+	RouteRestore  = "POST /v1/instances/{name}/restore" // RestoreRequest
+)
+
+// XdebugRequest is the body of POST .../xdebug.
+type XdebugRequest struct {
+	On bool `json:"on"`
+}
+
+// RestoreRequest is the body of POST .../restore: a file name in the backups folder or a path.
+type RestoreRequest struct {
+	File string `json:"file"`
+}
+
+// Instances is what the instance routes need: *reconciler.Reconciler.
+type Instances interface {
+	Detail(name string, showSecrets bool) (reconciler.InstanceDetail, error)
+	Purge(name string) ([]instance.Archived, error)
+	Xdebug(ctx context.Context, name string, on bool) (*reconciler.XdebugResult, error)
+	Backup(ctx context.Context, name string) (*backup.Result, error)
+	Restore(ctx context.Context, name, file string) (*reconciler.RestoreResult, error)
+}
+
+// PurgeResponse lists the archived folders a purge deleted.
+type PurgeResponse struct {
+	Purged []instance.Archived `json:"purged"`
+}
+
+// HandleInstances adds the instance routes. get returns the reconciler once it runs; before
+// that (dockerd not up yet) its error is answered as a conflict.
+func (s *Server) HandleInstances(get func() (Instances, error)) {
+	h := instanceHandlers{get}
+	s.mux.HandleFunc(RouteInstance, h.detail)
+	s.mux.HandleFunc(RoutePurge, h.purge)
+	s.mux.HandleFunc(RouteXdebug, h.xdebug)
+	s.mux.HandleFunc(RouteBackup, h.backup)
+	s.mux.HandleFunc(RouteRestore, h.restore)
+}
+
+type instanceHandlers struct {
+	get func() (Instances, error)
+}
+
+func (h instanceHandlers) instances(w http.ResponseWriter) (Instances, bool) {
+	in, err := h.get()
+	if err != nil {
+		WriteError(w, Mark(err, ErrConflict))
+		return nil, false
+	}
+	return in, true
+}
+
+func (h instanceHandlers) detail(w http.ResponseWriter, r *http.Request) {
+	in, ok := h.instances(w)
+	if !ok {
+		return
+	}
+	d, err := in.Detail(r.PathValue("name"), r.URL.Query().Get("secrets") == "1")
+	if err != nil {
+		WriteError(w, classifyInstance(err))
+		return
+	}
+	WriteJSON(w, http.StatusOK, d)
+}
+
+func (h instanceHandlers) purge(w http.ResponseWriter, r *http.Request) {
+	in, ok := h.instances(w)
+	if !ok {
+		return
+	}
+	list, err := in.Purge(r.PathValue("name"))
+	if err != nil {
+		WriteError(w, classifyInstance(err))
+		return
+	}
+	WriteJSON(w, http.StatusOK, PurgeResponse{Purged: list})
+}
+
+// job runs one instance command and answers its result.
+func (h instanceHandlers) job(w http.ResponseWriter, fn func(Instances) (any, error)) {
+	in, ok := h.instances(w)
+	if !ok {
+		return
+	}
+	res, err := fn(in)
+	if err != nil {
+		WriteError(w, classifyInstance(err))
+		return
+	}
+	WriteJSON(w, http.StatusOK, res)
+}
+
+func (h instanceHandlers) xdebug(w http.ResponseWriter, r *http.Request) {
+	var req XdebugRequest
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+		WriteError(w, badRequest("decode xdebug request: "+err.Error()))
+		return
+	}
+	h.job(w, func(in Instances) (any, error) { return in.Xdebug(r.Context(), r.PathValue("name"), req.On) })
+}
+
+func (h instanceHandlers) backup(w http.ResponseWriter, r *http.Request) {
+	h.job(w, func(in Instances) (any, error) { return in.Backup(r.Context(), r.PathValue("name")) })
+}
+
+func (h instanceHandlers) restore(w http.ResponseWriter, r *http.Request) {
+	var req RestoreRequest
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil || req.File == "" {
+		WriteError(w, badRequest("restore needs a file: a name in the backups folder or a path"))
+		return
+	}
+	h.job(w, func(in Instances) (any, error) { return in.Restore(r.Context(), r.PathValue("name"), req.File) })
+}
+
+func classifyInstance(err error) error {
+	switch {
+	case errors.Is(err, reconciler.ErrNoInstance), errors.Is(err, fs.ErrNotExist):
+		return Mark(err, ErrNotFound)
+	case errors.Is(err, reconciler.ErrStopping):
+		return Mark(err, ErrConflict)
+	case errors.Is(err, backup.ErrCorrupt):
+		return Mark(err, ErrInvalid)
+	}
+	return err
+}
+
+// Instance fetches one instance in full; the credentials only with secrets.
+func (c *Client) Instance(ctx context.Context, name string, secrets bool) (*reconciler.InstanceDetail, error) {
+	path := "/v1/instances/" + url.PathEscape(name)
+	if secrets {
+		path += "?secrets=1"
+	}
+	var d reconciler.InstanceDetail
+	if err := c.do(ctx, http.MethodGet, path, nil, &d); err != nil {
+		return nil, err
+	}
+	return &d, nil
+}
+
+// Purge deletes the archived folders of a removed instance.
+func (c *Client) Purge(ctx context.Context, name string) (*PurgeResponse, error) {
+	var out PurgeResponse
+	if err := c.do(ctx, http.MethodPost, "/v1/instances/"+url.PathEscape(name)+"/purge", nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Xdebug switches Xdebug on or off in an instance, through php.ini and a PHP-FPM reload.
+func (c *Client) Xdebug(ctx context.Context, name string, on bool) (*reconciler.XdebugResult, error) {
+	var out reconciler.XdebugResult
+	return &out, c.do(ctx, http.MethodPost, "/v1/instances/"+url.PathEscape(name)+"/xdebug", XdebugRequest{On: on}, &out)
+}
+
+// Backup writes an archive of an instance (database dump and files) to the backups folder.
+func (c *Client) Backup(ctx context.Context, name string) (*backup.Result, error) {
+	var out backup.Result
+	return &out, c.do(ctx, http.MethodPost, "/v1/instances/"+url.PathEscape(name)+"/backup", nil, &out)
+}
+
+// Restore brings an instance back to an archive written by Backup.
+func (c *Client) Restore(ctx context.Context, name, file string) (*reconciler.RestoreResult, error) {
+	var out reconciler.RestoreResult
+	return &out, c.do(ctx, http.MethodPost, "/v1/instances/"+url.PathEscape(name)+"/restore", RestoreRequest{File: file}, &out)
+}

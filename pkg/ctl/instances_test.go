@@ -1,0 +1,99 @@
+package ctl
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/wp-dind/wp-dind/pkg/backup"
+	"github.com/wp-dind/wp-dind/pkg/instance"
+	"github.com/wp-dind/wp-dind/pkg/reconciler"
+)
+
+// fakeInstances knows one instance, "site"; "busy" is refused as stopping.
+type fakeInstances struct{}
+
+func (fakeInstances) check(name string) error {
+	switch name {
+	case "site":
+		return nil
+	case "busy":
+		return fmt.Errorf("job on %q: %w", name, reconciler.ErrStopping)
+	}
+	return fmt.Errorf("status of %q: %w", name, reconciler.ErrNoInstance)
+}
+
+func (f fakeInstances) Detail(name string, secrets bool) (reconciler.InstanceDetail, error) {
+	d := reconciler.InstanceDetail{InstanceStatus: reconciler.InstanceStatus{Name: name}}
+	if secrets {
+		d.Secrets = &reconciler.SecretsView{DBPassword: "s3cret"}
+	}
+	return d, f.check(name)
+}
+
+func (f fakeInstances) Purge(name string) ([]instance.Archived, error) {
+	return []instance.Archived{{Name: name, Path: "/x/.archive/" + name}}, f.check(name)
+}
+
+func (f fakeInstances) Xdebug(_ context.Context, name string, on bool) (*reconciler.XdebugResult, error) {
+	return &reconciler.XdebugResult{Instance: name, Mode: map[bool]string{true: "debug", false: "off"}[on], Changed: true}, f.check(name)
+}
+
+func (f fakeInstances) Backup(_ context.Context, name string) (*backup.Result, error) {
+	return &backup.Result{Path: "/x/backups/" + name + ".tar.gz", Bytes: 10}, f.check(name)
+}
+
+func (f fakeInstances) Restore(_ context.Context, name, file string) (*reconciler.RestoreResult, error) {
+	if file == "bad.tar.gz" {
+		return nil, fmt.Errorf("restore %q: %w", name, backup.ErrCorrupt)
+	}
+	return &reconciler.RestoreResult{Instance: name, File: file}, f.check(name)
+}
+
+func TestInstanceHandlers(t *testing.T) {
+	running := true
+	s := NewServer("/unused", hclog.NewNullLogger())
+	s.HandleInstances(func() (Instances, error) {
+		if !running {
+			return nil, errors.New("instances are not managed yet")
+		}
+		return fakeInstances{}, nil
+	})
+	tests := []struct {
+		method, path, body string
+		want               int
+		contains           string
+	}{
+		{"GET", "/v1/instances/site", "", 200, `"name":"site"`},
+		{"GET", "/v1/instances/site?secrets=1", "", 200, `"db_password":"s3cret"`},
+		{"GET", "/v1/instances/nope", "", 404, "no such instance"},
+		{"POST", "/v1/instances/site/purge", "", 200, `"purged"`},
+		{"POST", "/v1/instances/site/xdebug", `{"on":true}`, 200, `"mode":"debug"`},
+		{"POST", "/v1/instances/site/xdebug", `not json`, 400, "decode xdebug request"},
+		{"POST", "/v1/instances/busy/xdebug", `{"on":false}`, 409, "stopping"},
+		{"POST", "/v1/instances/site/backup", "", 200, `"bytes":10`},
+		{"POST", "/v1/instances/site/restore", `{"file":"a.tar.gz"}`, 200, `"file":"a.tar.gz"`},
+		{"POST", "/v1/instances/site/restore", `{}`, 400, "restore needs a file"},
+		{"POST", "/v1/instances/site/restore", `{"file":"bad.tar.gz"}`, 422, "not a usable wp-dind backup"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.method+" "+tt.path+" "+tt.body, func(t *testing.T) {
+			rec := httptest.NewRecorder()
+			s.Handler().ServeHTTP(rec, httptest.NewRequest(tt.method, tt.path, strings.NewReader(tt.body)))
+			if rec.Code != tt.want || !strings.Contains(rec.Body.String(), tt.contains) {
+				t.Errorf("got %d %s, want %d containing %q", rec.Code, rec.Body, tt.want, tt.contains)
+			}
+		})
+	}
+	running = false
+	rec := httptest.NewRecorder()
+	s.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/v1/instances/site", nil))
+	if rec.Code != http.StatusConflict {
+		t.Errorf("before the reconciler runs: got %d, want 409", rec.Code)
+	}
+}

@@ -1,0 +1,65 @@
+package docker
+
+import (
+	"testing"
+
+	"github.com/moby/moby/api/types/container"
+)
+
+func TestHealthOf(t *testing.T) {
+	for status, want := range map[string]string{
+		"Up 3 minutes (healthy)":          "healthy",
+		"Up 3 seconds (health: starting)": "starting",
+		"Up 1 hour (unhealthy)":           "unhealthy",
+		"Up 1 hour":                       "",
+		"Exited (0) 2 minutes ago":        "",
+	} {
+		if got := healthOf(status); got != want {
+			t.Errorf("healthOf(%q) = %q, want %q", status, got, want)
+		}
+	}
+}
+
+func TestContainerConfigs(t *testing.T) {
+	conf, host, err := containerConfigs(ContainerConfig{
+		Name: "a-web", Image: "wp-nginx:1.26", Network: "wp-network-3", IP: "172.20.3.4",
+		HostIP: "127.0.0.1", HostPort: 8003, ContainerPort: 80, CPUs: 0.5, Memory: 256 << 20,
+		StopSignal: "SIGQUIT", StopTimeout: 10, Binds: []string{"/x:/var/www/html:ro"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if host.NanoCPUs != 5e8 || host.Memory != 256<<20 || host.RestartPolicy.Name != container.RestartPolicyUnlessStopped {
+		t.Errorf("resources/restart = %d %d %s", host.NanoCPUs, host.Memory, host.RestartPolicy.Name)
+	}
+	if string(host.NetworkMode) != "wp-network-3" || *conf.StopTimeout != 10 || conf.StopSignal != "SIGQUIT" {
+		t.Errorf("network %s, stop %s/%d", host.NetworkMode, conf.StopSignal, *conf.StopTimeout)
+	}
+	if len(host.PortBindings) != 1 || len(conf.ExposedPorts) != 1 {
+		t.Fatalf("ports = %v / %v", host.PortBindings, conf.ExposedPorts)
+	}
+	for p, b := range host.PortBindings {
+		if p.String() != "80/tcp" || b[0].HostIP.String() != "127.0.0.1" || b[0].HostPort != "8003" {
+			t.Errorf("binding %s -> %+v", p, b)
+		}
+	}
+	_, host, err = containerConfigs(ContainerConfig{Name: "a-db", Image: "wp-mariadb:11.8", Network: "n", IP: "172.20.3.2"})
+	if err != nil || len(host.PortBindings) != 0 {
+		t.Errorf("a database publishes nothing: %v, %v", host.PortBindings, err)
+	}
+	if _, _, err := containerConfigs(ContainerConfig{HostPort: 8000, ContainerPort: 80, HostIP: "not-an-ip"}); err == nil {
+		t.Error("a bad bind address must be refused")
+	}
+}
+
+func TestTailWriterKeepsTheEnd(t *testing.T) {
+	w := &tailWriter{max: 8}
+	for _, s := range []string{"abc", "defgh", "ij", "0123456789", "xy"} {
+		if n, err := w.Write([]byte(s)); n != len(s) || err != nil {
+			t.Fatalf("Write(%q) = %d, %v", s, n, err)
+		}
+	}
+	if got := string(w.Bytes()); got != "456789xy" {
+		t.Errorf("tail = %q, want %q", got, "456789xy")
+	}
+}

@@ -1,0 +1,114 @@
+package docker
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	cerrdefs "github.com/containerd/errdefs"
+)
+
+// Container is a container as the reconciler sees it in one list call.
+type Container struct {
+	ID     string
+	Name   string // without the leading '/'
+	Labels map[string]string
+	State  string // created, running, paused, restarting, removing, exited, dead
+	Health string // healthy, unhealthy, starting, or "" when the image has no health check
+}
+
+// Running reports whether the container is up (or being restarted by its restart policy).
+func (c *Container) Running() bool { return c.State == "running" || c.State == "restarting" }
+
+// Network is a network as listed.
+type Network struct {
+	ID     string
+	Name   string
+	Subnet string // first IPv4 subnet, "" if none
+	Labels map[string]string
+}
+
+// NetworkSpec describes a bridge network to create.
+type NetworkSpec struct {
+	Name    string
+	Subnet  string
+	Gateway string
+	Labels  map[string]string
+}
+
+// ContainerConfig describes a container to create. The first network is attached at create
+// time with its static address; Also are connected after create and before start, which
+// works on every API version (a create request takes one network before API 1.44).
+type ContainerConfig struct {
+	Name          string
+	Image         string
+	Env           []string
+	Binds         []string // "source:target[:ro]"
+	Labels        map[string]string
+	Network       string
+	IP            string
+	Also          []string // further networks, dynamic addresses
+	HostIP        string   // publish ContainerPort on HostIP:HostPort when HostPort != 0
+	HostPort      int
+	ContainerPort int
+	CPUs          float64
+	Memory        int64
+	StopSignal    string
+	StopTimeout   int
+	ExtraHosts    []string
+}
+
+// ExecResult is the outcome of a command run in a container.
+type ExecResult struct {
+	ExitCode int
+	Output   string // stdout and stderr, interleaved, trimmed to the last few KiB
+}
+
+// Event is a container event on an owned container.
+type Event struct {
+	Action      string // die, destroy, oom, start...
+	ContainerID string
+	Instance    string
+	Role        string
+}
+
+// Engine is what the reconciler needs from Docker. The list calls cost one request each,
+// whatever the number of objects, which keeps a no-op reconcile constant in cost.
+type Engine interface {
+	ListContainers(ctx context.Context, owner string) ([]Container, error)
+	ListNetworks(ctx context.Context, owner string) ([]Network, error)
+	NetworkByName(ctx context.Context, name string) (*Network, error)
+	CreateNetwork(ctx context.Context, spec NetworkSpec) (string, error)
+	RemoveNetwork(ctx context.Context, id string) error
+	ImageTags(ctx context.Context) (map[string]bool, error)
+	PullImage(ctx context.Context, ref string) error
+	CreateContainer(ctx context.Context, cfg ContainerConfig) (string, error)
+	StartContainer(ctx context.Context, id string) error
+	StopContainer(ctx context.Context, id string, timeoutSeconds int) error
+	RemoveContainer(ctx context.Context, id string) error
+	Exec(ctx context.Context, id, user string, cmd []string) (ExecResult, error)
+	ExecStream(ctx context.Context, id string, e ExecIO) (ExecResult, error)
+	SignalContainer(ctx context.Context, id, signal string) error
+	Events(ctx context.Context, owner string) (<-chan Event, <-chan error)
+}
+
+// IsNotFound reports whether err says the object does not exist.
+func IsNotFound(err error) bool { return cerrdefs.IsNotFound(err) }
+
+// IsConflict reports whether err says the object is in a conflicting state (a name in use,
+// a removal already in progress).
+func IsConflict(err error) bool { return cerrdefs.IsConflict(err) }
+
+// ErrNotOwned is returned when a name wpinit must use belongs to an object it does not own.
+var ErrNotOwned = errors.New("exists and is not owned by this wpinit")
+
+// healthOf reads the health from a container list entry's status text ("Up 3 minutes
+// (healthy)"): API versions before 1.52 have no separate health field in lists.
+func healthOf(status string) string {
+	for _, h := range []string{"unhealthy", "healthy", "health: starting"} {
+		if strings.Contains(status, "("+h+")") {
+			return strings.TrimPrefix(h, "health: ")
+		}
+	}
+	return ""
+}

@@ -1,0 +1,243 @@
+package instance
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+
+	"github.com/wp-dind/wp-dind/pkg/config"
+	"github.com/wp-dind/wp-dind/pkg/docker"
+)
+
+// Network addressing of instance N: network wp-network-N on 172.20.N.0/24, gateway .1 (the
+// wp-dind container itself, where MailDev listens), database .2, PHP .3, web server .4.
+func NetworkName(id int) string { return "wp-network-" + strconv.Itoa(id) }
+func Subnet(id int) string      { return fmt.Sprintf("172.20.%d.0/24", id) }
+func Gateway(id int) string     { return fmt.Sprintf("172.20.%d.1", id) }
+
+var hostByRole = map[Role]int{RoleDB: 2, RolePHP: 3, RoleWeb: 4}
+
+// IP is the static address of role's container in instance id's network.
+func IP(id int, r Role) string { return fmt.Sprintf("172.20.%d.%d", id, hostByRole[r]) }
+
+// ContainerName is the name of the instance's container for role: "blog-db".
+func ContainerName(instance string, r Role) string { return instance + "-" + string(r) }
+
+// Database name and user every instance uses (in its own database server).
+const (
+	DBName = "wordpress"
+	DBUser = "wordpress"
+)
+
+// StopTimeout is the grace period, in seconds, of role's container between its stop signal
+// and SIGKILL: 30 s for the database (a clean InnoDB shutdown flushes the buffer pool and
+// the redo log), 10 s for PHP-FPM and the web server (requests in flight finish).
+func StopTimeout(r Role) int {
+	if r == RoleDB {
+		return 30
+	}
+	return 10
+}
+
+// Options are the machine-wide choices that shape an instance's containers.
+type Options struct {
+	Owner             string // value of the owner label
+	BindAddress       string // host address the web port is published on ("0.0.0.0", "127.0.0.1")
+	SharedNetwork     string // name of the shared network instances with shared_network join
+	BlockExternalHTTP bool   // WORDPRESS_BLOCK_EXTERNAL_HTTP=1 (tests, benchmarks)
+}
+
+// EnvVar is one environment variable. A secret one takes its value from the secrets file
+// under the key Secret; docker-compose.yml writes it as ${Secret}, and hashes never see it.
+type EnvVar struct {
+	Name   string
+	Value  string
+	Secret string
+}
+
+// Mount binds a host folder into the container.
+type Mount struct {
+	Source   string
+	Target   string
+	ReadOnly bool
+}
+
+// ContainerSpec is everything wpinit runs for one container. The reconciler turns it into a
+// Docker create request; Compose turns it into docker-compose.yml: one model, two outputs.
+type ContainerSpec struct {
+	Instance    string
+	Role        Role
+	Name        string
+	Image       string
+	Component   config.Component
+	Env         []EnvVar
+	Mounts      []Mount
+	Network     string // the instance network
+	IP          string // static address on it
+	Shared      string // shared network to join as well, "" for none
+	HostIP      string // web only: published address
+	HostPort    int    // web only: published port -> 80
+	CPUs        float64
+	Memory      int64
+	StopSignal  string
+	StopTimeout int // seconds
+	ExtraHosts  []string
+	Labels      map[string]string // ownership, instance, role and hash
+	ConfigFile  string            // the generated config file the container reads
+	Hash        string            // LabelHash: the definition and the config file's content
+}
+
+// hash covers every field that shapes the container and the content of its config file, so
+// that any change to either recreates it. Secret values are left out (they never change).
+func (c *ContainerSpec) hash(configContent []byte) string {
+	h := sha256.New()
+	w := func(k string, v any) { fmt.Fprintf(h, "%s=%v\n", k, v) }
+	w("name", c.Name)
+	w("image", c.Image)
+	for _, e := range c.Env {
+		if e.Secret != "" {
+			w("env."+e.Name, "${"+e.Secret+"}")
+		} else {
+			w("env."+e.Name, e.Value)
+		}
+	}
+	for _, m := range c.Mounts {
+		w("mount", fmt.Sprintf("%s:%s:%v", m.Source, m.Target, m.ReadOnly))
+	}
+	w("net", c.Network+"/"+c.IP+"/"+c.Shared)
+	w("publish", c.HostIP+":"+strconv.Itoa(c.HostPort))
+	w("limits", fmt.Sprintf("%g/%d", c.CPUs, c.Memory))
+	w("stop", c.StopSignal+"/"+strconv.Itoa(c.StopTimeout))
+	w("hosts", c.ExtraHosts)
+	keys := make([]string, 0, len(c.Labels))
+	for k := range c.Labels {
+		if k != docker.LabelHash {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		w("label."+k, c.Labels[k])
+	}
+	_, _ = io.WriteString(h, "config\n")
+	_, _ = h.Write(configContent)
+	return hex.EncodeToString(h.Sum(nil))[:32]
+}
+
+// Definition is the three containers of an instance, in start order.
+type Definition struct {
+	Name       string
+	ID         int
+	Port       int
+	Network    string
+	Subnet     string
+	Shared     string // shared network, "" when the instance does not join it
+	Containers []ContainerSpec
+}
+
+// Container returns the spec of role.
+func (d *Definition) Container(r Role) *ContainerSpec {
+	for i := range d.Containers {
+		if d.Containers[i].Role == r {
+			return &d.Containers[i]
+		}
+	}
+	return nil
+}
+
+// build describes the instance's containers; configs maps each role to its config file's
+// current content, which enters the hash.
+func build(l Layout, in *config.Instance, o Options, configs map[Role][]byte) Definition {
+	d := Definition{Name: in.Name, ID: in.ID, Port: in.Port, Network: NetworkName(in.ID), Subnet: Subnet(in.ID)}
+	if in.Shared {
+		d.Shared = o.SharedNetwork
+	}
+	for _, r := range Roles {
+		c := baseSpec(l, in, o, r)
+		c.Env = roleEnv(in, o, r)
+		if r != RoleDB {
+			c.Shared = d.Shared // the database never joins the shared network
+		}
+		content := configs[r]
+		if r == RolePHP {
+			content = withoutXdebugMode(content)
+		}
+		c.Hash = c.hash(content)
+		c.Labels[docker.LabelHash] = c.Hash
+		d.Containers = append(d.Containers, c)
+	}
+	return d
+}
+
+func baseSpec(l Layout, in *config.Instance, o Options, r Role) ContainerSpec {
+	comp := map[Role]config.Component{RoleDB: in.DB, RolePHP: in.PHP, RoleWeb: in.Web}[r]
+	limit := map[Role]config.Limit{RoleDB: in.Limits.DB, RolePHP: in.Limits.PHP, RoleWeb: in.Limits.Web}[r]
+	c := ContainerSpec{
+		Instance: in.Name, Role: r, Name: ContainerName(in.Name, r), Image: comp.Image(), Component: comp,
+		Network: NetworkName(in.ID), IP: IP(in.ID, r), CPUs: limit.CPUs, Memory: limit.Memory,
+		ConfigFile: l.ConfigFile(r, comp),
+		Labels: map[string]string{
+			docker.LabelManagedBy: docker.ManagedBy, docker.LabelOwner: o.Owner,
+			docker.LabelInstance: in.Name, docker.LabelRole: string(r),
+		},
+	}
+	c.Mounts = []Mount{
+		{Source: l.ConfigDir(comp), Target: "/etc/wp-dind", ReadOnly: true},
+		{Source: l.LogDir(comp), Target: "/var/log/wp-dind"},
+	}
+	switch r {
+	case RoleDB:
+		c.Mounts = append(c.Mounts, Mount{Source: l.MySQLDir(), Target: "/var/lib/mysql"})
+		c.StopSignal, c.StopTimeout = "SIGTERM", StopTimeout(r)
+	case RolePHP:
+		c.Mounts = append(c.Mounts, Mount{Source: l.WordPressDir(), Target: "/var/www/html"})
+		c.StopSignal, c.StopTimeout = "SIGQUIT", StopTimeout(r)
+		c.ExtraHosts = []string{"host.docker.internal:host-gateway"}
+	case RoleWeb:
+		c.Mounts = append(c.Mounts, Mount{Source: l.WordPressDir(), Target: "/var/www/html", ReadOnly: true})
+		c.StopSignal, c.StopTimeout = "SIGQUIT", StopTimeout(r)
+		if comp.Flavor == config.FlavorApache {
+			c.StopSignal = "SIGWINCH"
+		}
+		c.HostIP, c.HostPort = o.BindAddress, in.Port
+	}
+	return c
+}
+
+func roleEnv(in *config.Instance, o Options, r Role) []EnvVar {
+	switch r {
+	case RoleDB:
+		p := "MARIADB_"
+		if in.DB.Flavor == config.FlavorMySQL {
+			p = "MYSQL_"
+		}
+		return []EnvVar{
+			{Name: p + "ROOT_PASSWORD", Secret: SecretDBRoot},
+			{Name: p + "DATABASE", Value: DBName},
+			{Name: p + "USER", Value: DBUser},
+			{Name: p + "PASSWORD", Secret: SecretDB},
+		}
+	case RolePHP:
+		env := []EnvVar{
+			{Name: "WORDPRESS_DB_HOST", Value: IP(in.ID, RoleDB) + ":3306"},
+			{Name: "WORDPRESS_DB_NAME", Value: DBName},
+			{Name: "WORDPRESS_DB_USER", Value: DBUser},
+			{Name: "WORDPRESS_DB_PASSWORD", Secret: SecretDB},
+			{Name: "WORDPRESS_BLOCK_EXTERNAL_HTTP", Value: boolEnv(o.BlockExternalHTTP)},
+			{Name: "SMTP_HOST", Value: Gateway(in.ID)},
+			{Name: "SMTP_PORT", Value: "1025"},
+		}
+		return env // no XDEBUG_MODE: the mode lives in php.ini (xdebug.go)
+	}
+	return nil
+}
+
+func boolEnv(b bool) string {
+	if b {
+		return "1"
+	}
+	return "0"
+}

@@ -1,0 +1,203 @@
+package reconciler
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/wp-dind/wp-dind/pkg/backup"
+	"github.com/wp-dind/wp-dind/pkg/config"
+	"github.com/wp-dind/wp-dind/pkg/docker"
+	"github.com/wp-dind/wp-dind/pkg/instance"
+)
+
+// The database client commands run in the database container. The root password comes
+// from the container's own environment (MARIADB_ROOT_PASSWORD, or MYSQL_ROOT_PASSWORD for
+// the MySQL flavour), so no secret travels in a Docker request or shows in a process list.
+const (
+	dbAuth = `MYSQL_PWD="${MARIADB_ROOT_PASSWORD:-$MYSQL_ROOT_PASSWORD}"; export MYSQL_PWD; `
+	// --single-transaction: one consistent snapshot of the InnoDB tables while the site
+	// runs; --quick streams rows instead of buffering each table.
+	dumpCmd = dbAuth + `exec "$(command -v mariadb-dump || command -v mysqldump)" --user=root --single-transaction --quick --routines --triggers --hex-blob --default-character-set=utf8mb4 "$1"`
+	sqlCmd  = dbAuth + `exec "$(command -v mariadb || command -v mysql)" --user=root --default-character-set=utf8mb4 "$1"`
+)
+
+// Backup writes a backup archive of the instance (`ctl backup NAME`) to the root's
+// backups/ folder: a dump of its database taken while it runs, and its files. It waits for
+// a convergence of the instance in progress, and needs its database container running.
+func (r *Reconciler) Backup(ctx context.Context, name string) (*backup.Result, error) {
+	var res *backup.Result
+	err := r.runJob(ctx, &job{name: name, what: "backup", fn: func(ctx context.Context, in config.Instance) (outcome, error) {
+		ctx, cancel := context.WithTimeout(ctx, r.opt.Timeouts.Backup)
+		defer cancel()
+		db, err := r.runningContainer(ctx, in.Name, instance.RoleDB)
+		if err != nil {
+			return outcome{}, err
+		}
+		if db == nil {
+			return outcome{}, fmt.Errorf("back up %q: its database container is not running", in.Name)
+		}
+		res, err = backup.Create(ctx, r.layout(in.Name), backup.Dir(r.opt.Root), time.Now(), r.dumper(db.ID))
+		if err == nil {
+			r.log.Info("backed up instance", "instance", in.Name, "path", res.Path, "bytes", res.Bytes, "duration", res.Duration)
+		}
+		return outcome{}, err
+	}})
+	return res, err
+}
+
+// dumper streams mariadb-dump's output from the database container.
+func (r *Reconciler) dumper(id string) backup.Dumper {
+	return func(ctx context.Context, w io.Writer) error {
+		res, err := r.eng.ExecStream(ctx, id, docker.ExecIO{Cmd: []string{"sh", "-c", dumpCmd, "sh", instance.DBName}, Stdout: w})
+		if err != nil {
+			return err
+		}
+		if res.ExitCode != 0 {
+			return fmt.Errorf("mariadb-dump exit %d: %s", res.ExitCode, lastLine(res.Output))
+		}
+		return nil
+	}
+}
+
+// RestoreResult is the outcome of `ctl restore NAME FILE`.
+type RestoreResult struct {
+	Instance string          `json:"instance"`
+	File     string          `json:"file"`
+	SetAside string          `json:"set_aside"` // where the instance's previous files went
+	Manifest backup.Manifest `json:"manifest"`
+	Duration time.Duration   `json:"duration"`
+}
+
+// Restore brings the instance back to the archive FILE (a name in backups/ or a path):
+// the archive is checked whole and unpacked first, and nothing changes when it is corrupt
+// or belongs to another instance. Then, with passes kept off the instance: its containers
+// are stopped and removed, its files (document root, config, secrets, database files) are
+// set aside in the archive folder .archive/NAME-<time>, the archive's files take their
+// place, a new database server starts on an empty data folder with the archive's
+// credentials, the dump is streamed into it, and the instance converges and serves again.
+//
+// The archive's secrets are restored with it: the database is rebuilt with them and the
+// restored WordPress admin password matches them, so wp-config (which reads them from the
+// environment), the database and `ctl status --show-secrets` agree.
+func (r *Reconciler) Restore(ctx context.Context, name, file string) (*RestoreResult, error) {
+	start := time.Now()
+	if _, ok := r.declared(name); !ok {
+		return nil, fmt.Errorf("restore %q: %w", name, ErrNoInstance)
+	}
+	path := backup.Resolve(backup.Dir(r.opt.Root), file)
+	staged, err := backup.Stage(ctx, path, name, r.opt.Root)
+	if err != nil {
+		return nil, err
+	}
+	res := &RestoreResult{Instance: name, File: path, Manifest: staged.Manifest}
+	err = r.runJob(ctx, &job{
+		name: name, what: "restore", hold: true, preempt: true, state: true,
+		cleanup: func() { _ = staged.Cleanup() },
+		fn: func(ctx context.Context, in config.Instance) (outcome, error) {
+			ctx, cancel := context.WithTimeout(ctx, r.opt.Timeouts.Restore)
+			defer cancel()
+			out, err := r.restore(ctx, in, staged, res)
+			if err != nil && res.SetAside != "" {
+				err = fmt.Errorf("%w (the instance's previous files are in %s)", err, res.SetAside)
+			}
+			return out, err
+		},
+	})
+	res.Duration = time.Since(start)
+	return res, err
+}
+
+func (r *Reconciler) restore(ctx context.Context, in config.Instance, staged *backup.Staged, res *RestoreResult) (outcome, error) {
+	log := r.log.With("instance", in.Name)
+	if err := r.removeContainers(ctx, in.Name); err != nil {
+		return outcome{}, err
+	}
+	aside, err := instance.Replace(r.layout(in.Name), staged.Dir, time.Now())
+	res.SetAside = aside
+	if err != nil {
+		return outcome{}, err
+	}
+	log.Info("restoring instance", "file", res.File, "set_aside", aside)
+	p, err := instance.Prepare(r.opt.Root, &in, r.instanceOptions(), time.Now())
+	if err != nil {
+		return outcome{}, err
+	}
+	r.mu.Lock()
+	if st := r.inst[in.Name]; st != nil {
+		st.prepared, st.state = p, StateConverging
+	}
+	r.mu.Unlock()
+	db, err := r.restoreDatabase(ctx, &in, p, staged)
+	if err != nil {
+		return outcome{}, err
+	}
+	acts := []Action{{Kind: Create, Instance: in.Name, Role: instance.RolePHP, Reason: "restore"}, {Kind: Create, Instance: in.Name, Role: instance.RoleWeb, Reason: "restore"}}
+	return r.converge(ctx, &in, p, acts, []docker.Container{db})
+}
+
+// removeContainers stops and removes the instance's containers, web server first.
+func (r *Reconciler) removeContainers(ctx context.Context, name string) error {
+	cs, err := r.eng.ListContainers(ctx, r.opt.Owner)
+	if err != nil {
+		return err
+	}
+	for _, role := range stopOrder {
+		for _, c := range cs {
+			if c.Labels[docker.LabelInstance] == name && c.Labels[docker.LabelRole] == string(role) {
+				if err := r.stopRemove(ctx, c.ID, instance.StopTimeout(role)); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// restoreDatabase starts a database server on the empty data folder and imports the dump.
+func (r *Reconciler) restoreDatabase(ctx context.Context, in *config.Instance, p *instance.Prepared, staged *backup.Staged) (docker.Container, error) {
+	spec := *p.Def.Container(instance.RoleDB)
+	create := []Action{{Kind: Create, Instance: in.Name, Role: instance.RoleDB, Reason: "restore"}}
+	if err := r.ensureImages(ctx, in, p, create); err != nil {
+		return docker.Container{}, err
+	}
+	id, err := r.applyRole(ctx, r.log.With("instance", in.Name), p, spec, create, nil)
+	if err != nil {
+		return docker.Container{}, err
+	}
+	if err := r.waitHealthy(ctx, id, spec); err != nil {
+		return docker.Container{}, err
+	}
+	dump, err := os.Open(staged.DumpPath)
+	if err != nil {
+		return docker.Container{}, fmt.Errorf("open dump: %w", err)
+	}
+	defer dump.Close()
+	if err := r.runSQL(ctx, id, dump); err != nil {
+		return docker.Container{}, fmt.Errorf("import dump: %w", err)
+	}
+	if staged.Manifest.Port != 0 && staged.Manifest.Port != in.Port {
+		// WordPress redirects to the address it knows: give it the instance's own.
+		q := fmt.Sprintf("UPDATE wp_options SET option_value = '%s' WHERE option_name IN ('siteurl', 'home');\n", in.URL())
+		if err := r.runSQL(ctx, id, strings.NewReader(q)); err != nil {
+			return docker.Container{}, fmt.Errorf("set site address: %w", err)
+		}
+	}
+	return docker.Container{ID: id, Name: spec.Name, Labels: maps.Clone(spec.Labels), State: "running"}, nil
+}
+
+// runSQL streams SQL into the database client as root, in the instance's database.
+func (r *Reconciler) runSQL(ctx context.Context, id string, sql io.Reader) error {
+	res, err := r.eng.ExecStream(ctx, id, docker.ExecIO{Cmd: []string{"sh", "-c", sqlCmd, "sh", instance.DBName}, Stdin: sql})
+	if err != nil {
+		return err
+	}
+	if res.ExitCode != 0 {
+		return fmt.Errorf("mariadb exit %d: %s", res.ExitCode, lastLine(res.Output))
+	}
+	return nil
+}

@@ -1,0 +1,313 @@
+package reconciler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/wp-dind/wp-dind/pkg/config"
+	"github.com/wp-dind/wp-dind/pkg/docker"
+	"github.com/wp-dind/wp-dind/pkg/instance"
+)
+
+// converge brings one instance to its definition: the database healthy, then PHP, then the
+// web server, then WordPress installed, then the site answering 200. With no actions (an
+// instance in shape but not known to serve, after a restart of wpinit) it first just asks
+// the site, which costs no Docker call. A PHP container left as it is but running with
+// another Xdebug mode than php.ini's is reloaded (USR2), never recreated.
+func (r *Reconciler) converge(ctx context.Context, in *config.Instance, p *instance.Prepared, acts []Action, current []docker.Container) (outcome, error) {
+	var out outcome
+	if p.XdebugReload() {
+		if !hasRole(acts, instance.RolePHP) {
+			if err := r.reloadRunningPHP(ctx, in.Name, p, current); err != nil {
+				return out, err
+			}
+		}
+		out.xdebug = p.XdebugMode // a PHP container (re)started below reads the file as it is
+	}
+	if len(acts) == 0 && r.probe(ctx, r.siteURL(in), r.siteHost(in)) == nil {
+		return out, nil
+	}
+	return out, r.apply(ctx, in, p, acts, current)
+}
+
+// apply runs the actions, in start order, and waits for the site.
+func (r *Reconciler) apply(ctx context.Context, in *config.Instance, p *instance.Prepared, acts []Action, current []docker.Container) error {
+	log := r.log.With("instance", in.Name)
+	if err := r.ensureImages(ctx, in, p, acts); err != nil {
+		return err
+	}
+	ids := map[instance.Role]string{}
+	for _, spec := range p.Def.Containers {
+		id, err := r.applyRole(ctx, log, p, spec, acts, current)
+		if err != nil {
+			return err
+		}
+		ids[spec.Role] = id
+		if err := r.waitHealthy(ctx, id, spec); err != nil {
+			return err
+		}
+	}
+	if err := r.install(ctx, in, p, ids[instance.RolePHP]); err != nil {
+		return err
+	}
+	return r.waitSite(ctx, in)
+}
+
+// applyRole runs the role's actions and returns the ID of the container that now serves it.
+func (r *Reconciler) applyRole(ctx context.Context, log logger, p *instance.Prepared, spec instance.ContainerSpec, acts []Action, current []docker.Container) (string, error) {
+	var main *Action
+	for i := range acts {
+		a := &acts[i]
+		if a.Role != spec.Role {
+			continue
+		}
+		if a.Kind == Remove {
+			if err := r.stopRemove(ctx, a.ContainerID, spec.StopTimeout); err != nil {
+				return "", err
+			}
+			continue
+		}
+		main = a
+	}
+	if main == nil {
+		for _, c := range current {
+			if c.Labels[docker.LabelRole] == string(spec.Role) && c.Labels[docker.LabelHash] == spec.Hash {
+				return c.ID, nil
+			}
+		}
+		return "", fmt.Errorf("%s container vanished during the pass", spec.Role)
+	}
+	log.Info("converging container", "container", spec.Name, "action", main.Kind, "reason", main.Reason)
+	switch main.Kind {
+	case Start:
+		return main.ContainerID, r.eng.StartContainer(ctx, main.ContainerID)
+	case Recreate:
+		if err := r.stopRemove(ctx, main.ContainerID, spec.StopTimeout); err != nil {
+			return "", err
+		}
+	}
+	id, err := r.eng.CreateContainer(ctx, r.containerConfig(p, spec))
+	if err != nil {
+		if id != "" {
+			_ = r.eng.RemoveContainer(context.WithoutCancel(ctx), id)
+		}
+		return "", err
+	}
+	return id, r.eng.StartContainer(ctx, id)
+}
+
+type logger interface {
+	Info(msg string, args ...any)
+}
+
+func (r *Reconciler) stopRemove(ctx context.Context, id string, timeout int) error {
+	if err := r.eng.StopContainer(ctx, id, timeout); err != nil {
+		return err
+	}
+	return r.eng.RemoveContainer(ctx, id)
+}
+
+// containerConfig turns a spec into a create request, with the secrets filled in.
+func (r *Reconciler) containerConfig(p *instance.Prepared, s instance.ContainerSpec) docker.ContainerConfig {
+	cfg := docker.ContainerConfig{
+		Name: s.Name, Image: s.Image, Labels: s.Labels, Network: s.Network, IP: s.IP,
+		HostIP: s.HostIP, HostPort: s.HostPort, ContainerPort: 80, CPUs: s.CPUs, Memory: s.Memory,
+		StopSignal: s.StopSignal, StopTimeout: s.StopTimeout, ExtraHosts: s.ExtraHosts,
+	}
+	if s.Shared != "" {
+		cfg.Also = []string{s.Shared}
+	}
+	for _, e := range s.Env {
+		v := e.Value
+		if e.Secret != "" {
+			v = p.Secrets.Value(e.Secret)
+		}
+		cfg.Env = append(cfg.Env, e.Name+"="+v)
+	}
+	for _, m := range s.Mounts {
+		b := m.Source + ":" + m.Target
+		if m.ReadOnly {
+			b += ":ro"
+		}
+		cfg.Binds = append(cfg.Binds, b)
+	}
+	return cfg
+}
+
+// ensureImages checks the images of the containers to create: one list call. A missing one
+// is pulled only when the instance's pull policy allows it; otherwise the error names the
+// make target or tarball that provides it.
+func (r *Reconciler) ensureImages(ctx context.Context, in *config.Instance, p *instance.Prepared, acts []Action) error {
+	var need []instance.ContainerSpec
+	for _, a := range acts {
+		if a.Kind == Create || a.Kind == Recreate {
+			need = append(need, *p.Def.Container(a.Role))
+		}
+	}
+	if len(need) == 0 {
+		return nil
+	}
+	tags, err := r.eng.ImageTags(ctx)
+	if err != nil {
+		return err
+	}
+	for _, s := range need {
+		if tags[s.Image] {
+			continue
+		}
+		if in.Pull != config.PullMissing {
+			return fmt.Errorf("image %s is not loaded and pull = %q: %s", s.Image, in.Pull, s.Component.Source())
+		}
+		r.log.Info("pulling image", "instance", in.Name, "image", s.Image)
+		if err := r.eng.PullImage(ctx, s.Image); err != nil {
+			return fmt.Errorf("%w (%s)", err, s.Component.Source())
+		}
+	}
+	return nil
+}
+
+// waitHealthy runs the image's wp-dind-health through docker exec until it passes.
+func (r *Reconciler) waitHealthy(ctx context.Context, id string, spec instance.ContainerSpec) error {
+	ctx, cancel := context.WithTimeout(ctx, r.opt.Timeouts.Healthy)
+	defer cancel()
+	var last string
+	for {
+		ectx, ecancel := context.WithTimeout(ctx, 20*time.Second)
+		res, err := r.eng.Exec(ectx, id, "", []string{"wp-dind-health"})
+		ecancel()
+		switch {
+		case err == nil && res.ExitCode == 0:
+			return nil
+		case err != nil:
+			last = err.Error()
+		default:
+			last = fmt.Sprintf("exit %d: %s", res.ExitCode, lastLine(res.Output))
+		}
+		if err := sleep(ctx, 500*time.Millisecond); err != nil {
+			return fmt.Errorf("wait for %s to be healthy: %w (last check: %s)", spec.Name, err, last)
+		}
+	}
+}
+
+// install runs the PHP image's wp-dind-install as www-data (idempotent: 0 when installed).
+func (r *Reconciler) install(ctx context.Context, in *config.Instance, p *instance.Prepared, phpID string) error {
+	ctx, cancel := context.WithTimeout(ctx, r.opt.Timeouts.Install)
+	defer cancel()
+	pw := p.Secrets.AdminPassword
+	res, err := r.eng.Exec(ctx, phpID, "www-data", []string{
+		"wp-dind-install", "--url", in.URL(), "--title", in.Title, "--admin-user", in.AdminUser,
+		"--admin-password", pw, "--admin-email", in.AdminEmail,
+	})
+	if err != nil {
+		return fmt.Errorf("install wordpress: %w", err)
+	}
+	if res.ExitCode != 0 {
+		out := strings.ReplaceAll(res.Output, pw, "[redacted]")
+		return fmt.Errorf("install wordpress: wp-dind-install exit %d: %s", res.ExitCode, lastLine(out))
+	}
+	return nil
+}
+
+func (r *Reconciler) siteURL(in *config.Instance) string {
+	return fmt.Sprintf("http://%s:%d/", r.opt.ProbeAddress, in.Port)
+}
+
+func (r *Reconciler) siteHost(in *config.Instance) string {
+	return fmt.Sprintf("localhost:%d", in.Port)
+}
+
+// waitSite asks the site until it answers 200 from an installed WordPress.
+func (r *Reconciler) waitSite(ctx context.Context, in *config.Instance) error {
+	ctx, cancel := context.WithTimeout(ctx, r.opt.Timeouts.HTTP)
+	defer cancel()
+	for {
+		err := r.probe(ctx, r.siteURL(in), r.siteHost(in))
+		if err == nil {
+			return nil
+		}
+		if serr := sleep(ctx, 500*time.Millisecond); serr != nil {
+			return fmt.Errorf("wait for %s: %w", in.URL(), err)
+		}
+	}
+}
+
+// probeWordPress is one GET of the site's home page with the Host WordPress knows; redirects
+// are not followed (an install page redirects), and the page must come from WordPress.
+func probeWordPress(ctx context.Context, client *http.Client, url, host string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	req.Host = host
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: status %d %s", url, resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if !strings.Contains(string(body), `content="WordPress`) {
+		return fmt.Errorf("GET %s: 200 but not a WordPress page", url)
+	}
+	return nil
+}
+
+// removeInstance stops and removes a removed instance's containers, web server first, then
+// archives its folder (data and config kept).
+func (r *Reconciler) removeInstance(ctx context.Context, name string, acts []Action) error {
+	order := func(a Action) int { return -slices.Index(instance.Roles, a.Role) }
+	slices.SortFunc(acts, func(a, b Action) int { return order(a) - order(b) })
+	for _, a := range acts {
+		if err := r.stopRemove(ctx, a.ContainerID, instance.StopTimeout(a.Role)); err != nil {
+			return err
+		}
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	_, err := instance.Archive(r.layout(name), time.Now())
+	if err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	return nil
+}
+
+func containersOf(a Actual, name string) []docker.Container {
+	var out []docker.Container
+	for _, c := range a.Containers {
+		if c.Labels[docker.LabelInstance] == name {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func lastLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
+		s = s[i+1:]
+	}
+	if len(s) > 300 {
+		s = s[len(s)-300:]
+	}
+	return s
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}

@@ -1,0 +1,216 @@
+package reconciler
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/wp-dind/wp-dind/pkg/config"
+	"github.com/wp-dind/wp-dind/pkg/instance"
+)
+
+// worker is one goroutine converging, removing or running a job on one instance.
+type worker struct {
+	key     string // definition being applied; a pass with another one cancels the worker
+	cancel  context.CancelFunc
+	dirty   bool // a pass saw work while it ran: pass again when it ends
+	remove  bool
+	changes bool // it changes containers: a follow-up pass refreshes their state in Status
+	job     *job // a ctl job (backup, restore, xdebug): passes never cancel it
+}
+
+// outcome is what a worker reports besides its error.
+type outcome struct {
+	xdebug string // the Xdebug mode PHP-FPM now runs with, to record in .instance-info
+}
+
+type workerDone struct {
+	name string
+	w    *worker
+	out  outcome
+	err  error
+}
+
+// dispatch starts a worker for each declared instance that has work: actions, or not known
+// to serve yet. An instance that is in shape and known ready costs nothing.
+func (r *Reconciler) dispatch(ctx context.Context, cfg *config.InstancesConfig, steps Steps, a Actual, netErrs map[string]error) {
+	for i := range cfg.Instances {
+		in := cfg.Instances[i]
+		acts, ok := steps.Converge[in.Name]
+		if !ok {
+			continue // preparation failed, already reported
+		}
+		r.mu.Lock()
+		st := r.inst[in.Name]
+		p, ready := st.prepared, st.ready
+		r.mu.Unlock()
+		key := specKey(p)
+		if w := r.workers[in.Name]; w != nil {
+			if w.job == nil && (w.key != key || w.remove) {
+				w.cancel() // its definition is stale: restart with the new one
+			}
+			w.dirty = w.dirty || len(acts) > 0 || w.key != key || p.XdebugReload()
+			continue
+		}
+		if len(acts) == 0 && ready && !p.XdebugReload() {
+			continue
+		}
+		if err := firstErr(netErrs[p.Def.Network], netErrs[p.Def.Shared]); err != nil {
+			r.setFailed(in.Name, err)
+			continue
+		}
+		if !r.retryDue(in.Name, key) {
+			continue
+		}
+		current := containersOf(a, in.Name)
+		r.setState(in.Name, StateConverging)
+		r.start(ctx, in.Name, &worker{key: key, changes: len(acts) > 0}, func(ctx context.Context) (outcome, error) {
+			return r.converge(ctx, &in, p, acts, current)
+		})
+	}
+}
+
+// removeGone starts a removal worker for each instance gone from the file.
+func (r *Reconciler) removeGone(ctx context.Context, gone map[string][]Action) {
+	for name, acts := range gone {
+		if w := r.workers[name]; w != nil {
+			if !w.remove && w.job == nil {
+				w.cancel()
+			}
+			w.dirty = true
+			continue
+		}
+		r.mu.Lock()
+		if st := r.inst[name]; st != nil {
+			st.state, st.ready = StateRemoving, false
+		} else {
+			r.inst[name] = &instState{state: StateRemoving, cfg: config.Instance{Name: name}}
+		}
+		r.mu.Unlock()
+		r.start(ctx, name, &worker{remove: true, changes: true}, func(ctx context.Context) (outcome, error) {
+			return outcome{}, r.removeInstance(ctx, name, acts)
+		})
+	}
+}
+
+// start runs fn in a worker goroutine as w, at most Parallelism at once.
+func (r *Reconciler) start(ctx context.Context, name string, w *worker, fn func(context.Context) (outcome, error)) {
+	wctx, cancel := context.WithCancel(ctx)
+	w.cancel = cancel
+	r.workers[name] = w
+	if !r.passed {
+		r.first[name] = true
+	}
+	go func() {
+		defer cancel()
+		var out outcome
+		var err error
+		select {
+		case r.sem <- struct{}{}:
+			out, err = fn(wctx)
+			<-r.sem
+		case <-wctx.Done():
+			err = wctx.Err()
+		}
+		r.done <- workerDone{name: name, w: w, out: out, err: err}
+	}()
+}
+
+// finished records a worker's outcome, on the loop goroutine, and starts the instance's next
+// queued job.
+func (r *Reconciler) finished(ctx context.Context, d workerDone) {
+	w := d.w
+	delete(r.workers, d.name)
+	if d.out.xdebug != "" { // recorded even on a later failure: PHP-FPM did load it
+		if err := instance.SetXdebugRunning(r.layout(d.name), d.out.xdebug); err != nil {
+			r.log.Error("failed to record xdebug mode", "instance", d.name, "error", err)
+		}
+	}
+	switch {
+	case w.job != nil:
+		r.jobDone(w.job, d.err)
+	case w.remove && d.err == nil:
+		r.mu.Lock()
+		delete(r.inst, d.name)
+		r.mu.Unlock()
+		r.log.Info("instance removed and archived", "instance", d.name)
+	case errors.Is(d.err, context.Canceled):
+		r.log.Debug("instance worker cancelled", "instance", d.name)
+	case d.err != nil:
+		r.setFailed(d.name, d.err)
+		r.log.Error("failed to converge instance", "instance", d.name, "error", d.err)
+	default:
+		r.setRunning(d.name, w.key)
+	}
+	// A recorded Xdebug mode may already be stale: a pass that ran meanwhile compared the
+	// file with the mode recorded before; pass again to compare with this one.
+	if w.dirty || w.changes || d.out.xdebug != "" || w.job != nil && w.job.hold {
+		r.Trigger("follow-up " + d.name)
+	}
+	if r.first[d.name] {
+		delete(r.first, d.name)
+		r.maybeReady()
+	}
+	r.startQueued(ctx, d.name)
+}
+
+// retryDue spaces out retries of a failing instance (5 s doubling to 5 min) unless its
+// definition changed since it failed.
+func (r *Reconciler) retryDue(name, key string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	st := r.inst[name]
+	if st.failures == 0 || st.failKey != key {
+		return true
+	}
+	backoff := 5 * time.Second << min(st.failures-1, 6)
+	return time.Since(st.errAt) >= min(backoff, 5*time.Minute)
+}
+
+func (r *Reconciler) setState(name, state string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if st := r.inst[name]; st != nil {
+		st.state = state
+	}
+}
+
+func (r *Reconciler) setFailed(name string, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if st := r.inst[name]; st != nil {
+		st.fail(err)
+		if st.prepared != nil {
+			st.failKey = specKey(st.prepared)
+		}
+	}
+}
+
+func (r *Reconciler) setRunning(name, key string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	st := r.inst[name]
+	if st == nil {
+		return
+	}
+	if st.state != StateRunning {
+		r.log.Info("instance running", "instance", name, "url", st.cfg.URL())
+	}
+	st.state, st.ready, st.lastErr, st.failures, st.changed = StateRunning, true, "", 0, time.Now()
+	st.failKey = key
+}
+
+func (st *instState) fail(err error) {
+	st.state, st.ready = StateFailed, false
+	st.lastErr, st.errAt = err.Error(), time.Now()
+	st.failures++
+}
+
+func firstErr(errs ...error) error {
+	for _, e := range errs {
+		if e != nil {
+			return e
+		}
+	}
+	return nil
+}

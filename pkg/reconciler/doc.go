@@ -1,0 +1,15 @@
+// Package reconciler makes the Docker engine agree with instances.toml: every declared
+// instance runs its database, PHP and web containers on its own network and serves an
+// installed WordPress; every instance gone from the file is stopped and archived.
+//
+// Plan(desired, actual) is pure: it compares the declared containers (with the hash of their
+// whole definition) with one listing of the owned containers and networks and returns the
+// actions. Run applies plans on triggers (boot, file change, HUP or ctl reload, Docker
+// events, periodic resync). Instances converge in parallel, bounded, each in its own worker:
+// one failing instance never blocks or tears down another.
+//
+// Invariants: only objects labelled with this reconciler's owner are changed; a file that
+// does not load changes nothing that runs; a pass with nothing to do costs a constant
+// number of Docker calls (one container list, one network list), whatever the number of
+// instances; data/ and config/ of a removed instance are archived, deleted only by Purge.
+package reconciler

@@ -1,0 +1,253 @@
+package reconciler
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/moby/moby/api/types/container"
+)
+
+// fakeDocker is an httptest server speaking the Engine API paths the moby client uses for
+// what the reconciler does, holding containers and networks in memory and counting requests.
+type fakeDocker struct {
+	t          *testing.T
+	srv        *httptest.Server
+	mu         sync.Mutex
+	containers map[string]*fakeContainer
+	networks   map[string]*fakeNetwork
+	images     []string
+	calls      map[string]int
+	next       int
+}
+
+type fakeContainer struct {
+	ID, Name, State string
+	Labels          map[string]string
+	Create          container.CreateRequest
+}
+
+type fakeNetwork struct {
+	ID, Name, Subnet string
+	Labels           map[string]string
+}
+
+func newFakeDocker(t *testing.T) *fakeDocker {
+	f := &fakeDocker{t: t, containers: map[string]*fakeContainer{}, networks: map[string]*fakeNetwork{}, calls: map[string]int{}}
+	f.images = []string{"wp-php:7.4", "wp-php:8.4", "wp-mariadb:10.5", "wp-mariadb:11.8", "wp-nginx:1.26"}
+	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
+	t.Cleanup(f.srv.Close)
+	return f
+}
+
+// Host is the DOCKER_HOST form of the server's address.
+func (f *fakeDocker) Host() string { return "tcp://" + strings.TrimPrefix(f.srv.URL, "http://") }
+
+// Calls returns the requests counted so far (pings and the event stream excluded) and resets.
+func (f *fakeDocker) Calls() (int, map[string]int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n, by := 0, f.calls
+	for _, c := range by {
+		n += c
+	}
+	f.calls = map[string]int{}
+	return n, by
+}
+
+var versionPrefix = regexp.MustCompile(`^/v[0-9.]+`)
+
+func (f *fakeDocker) serve(w http.ResponseWriter, req *http.Request) {
+	path := versionPrefix.ReplaceAllString(req.URL.Path, "")
+	parts := strings.Split(strings.Trim(path, "/"), "/")
+	route := req.Method + " /" + parts[0]
+	if len(parts) > 2 {
+		route += "/{id}/" + parts[2]
+	} else if len(parts) == 2 {
+		route += "/" + map[bool]string{true: parts[1], false: "{id}"}[parts[1] == "json" || parts[1] == "create"]
+	}
+	if parts[0] != "_ping" && parts[0] != "events" {
+		f.mu.Lock()
+		f.calls[route]++
+		f.mu.Unlock()
+	}
+	switch route {
+	case "HEAD /_ping", "GET /_ping":
+		w.Header().Set("Api-Version", "1.41")
+		w.WriteHeader(http.StatusOK)
+	case "GET /events":
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusOK)
+		w.(http.Flusher).Flush()
+		<-req.Context().Done()
+	case "GET /exec/{id}/json":
+		fmt.Fprintf(w, `{"ID":%q,"Running":false,"ExitCode":0}`, parts[1])
+	case "POST /exec/{id}/start":
+		f.hijackExec(w)
+	default:
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.objects(w, req, route, parts)
+	}
+}
+
+func (f *fakeDocker) objects(w http.ResponseWriter, req *http.Request, route string, parts []string) {
+	id := ""
+	if len(parts) > 1 {
+		id = parts[1]
+	}
+	switch route {
+	case "GET /containers/json":
+		f.listContainers(w, req)
+	case "POST /containers/create":
+		f.createContainer(w, req)
+	case "POST /containers/{id}/start", "POST /containers/{id}/stop":
+		c, ok := f.containers[id]
+		if !ok {
+			http.Error(w, `{"message":"no such container"}`, http.StatusNotFound)
+			return
+		}
+		c.State = map[string]string{"start": "running", "stop": "exited"}[parts[2]]
+		w.WriteHeader(http.StatusNoContent)
+	case "DELETE /containers/{id}":
+		delete(f.containers, id)
+		w.WriteHeader(http.StatusNoContent)
+	case "POST /containers/{id}/exec":
+		fmt.Fprintf(w, `{"Id":"exec-%s"}`, id)
+	case "GET /networks":
+		f.listNetworks(w, req)
+	case "POST /networks/create":
+		var body struct {
+			Name   string
+			Labels map[string]string
+			IPAM   struct{ Config []struct{ Subnet string } }
+		}
+		_ = json.NewDecoder(req.Body).Decode(&body)
+		f.next++
+		n := &fakeNetwork{ID: fmt.Sprintf("net%d", f.next), Name: body.Name, Labels: body.Labels, Subnet: body.IPAM.Config[0].Subnet}
+		f.networks[n.ID] = n
+		fmt.Fprintf(w, `{"Id":%q}`, n.ID)
+	case "DELETE /networks/{id}":
+		delete(f.networks, id)
+		w.WriteHeader(http.StatusNoContent)
+	case "POST /networks/{id}/connect":
+		w.WriteHeader(http.StatusOK)
+	case "GET /images/json":
+		var out []map[string]any
+		for _, img := range f.images {
+			out = append(out, map[string]any{"Id": "sha256:" + img, "RepoTags": []string{img}})
+		}
+		_ = json.NewEncoder(w).Encode(out)
+	default:
+		f.t.Errorf("fake docker: unexpected %s %s", req.Method, req.URL.Path)
+		http.Error(w, `{"message":"not implemented"}`, http.StatusNotImplemented)
+	}
+}
+
+// filterValues decodes the `filters` query parameter: {"label":{"k=v":true}}.
+func filterValues(req *http.Request, key string) []string {
+	var f map[string]map[string]bool
+	_ = json.Unmarshal([]byte(req.URL.Query().Get("filters")), &f)
+	var out []string
+	for v := range f[key] {
+		out = append(out, v)
+	}
+	return out
+}
+
+func hasLabels(labels map[string]string, want []string) bool {
+	for _, kv := range want {
+		k, v, _ := strings.Cut(kv, "=")
+		if labels[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+func (f *fakeDocker) listContainers(w http.ResponseWriter, req *http.Request) {
+	var out []map[string]any
+	for _, c := range f.containers {
+		if hasLabels(c.Labels, filterValues(req, "label")) {
+			out = append(out, map[string]any{"Id": c.ID, "Names": []string{"/" + c.Name}, "Labels": c.Labels, "State": c.State, "Status": "Up (healthy)"})
+		}
+	}
+	_ = json.NewEncoder(w).Encode(out)
+}
+
+func (f *fakeDocker) createContainer(w http.ResponseWriter, req *http.Request) {
+	name := req.URL.Query().Get("name")
+	for _, c := range f.containers {
+		if c.Name == name {
+			http.Error(w, `{"message":"name in use"}`, http.StatusConflict)
+			return
+		}
+	}
+	var body container.CreateRequest
+	if err := json.NewDecoder(req.Body).Decode(&body); err != nil {
+		f.t.Errorf("fake docker: decode create: %v", err)
+	}
+	f.next++
+	c := &fakeContainer{ID: fmt.Sprintf("c%06d", f.next), Name: name, State: "created", Labels: body.Labels, Create: body}
+	f.containers[c.ID] = c
+	fmt.Fprintf(w, `{"Id":%q}`, c.ID)
+}
+
+func (f *fakeDocker) listNetworks(w http.ResponseWriter, req *http.Request) {
+	var out []map[string]any
+	names := filterValues(req, "name")
+	for _, n := range f.networks {
+		if !hasLabels(n.Labels, filterValues(req, "label")) || (len(names) > 0 && !strings.Contains(n.Name, names[0])) {
+			continue
+		}
+		out = append(out, map[string]any{"Id": n.ID, "Name": n.Name, "Labels": n.Labels,
+			"IPAM": map[string]any{"Config": []map[string]string{{"Subnet": n.Subnet}}}})
+	}
+	_ = json.NewEncoder(w).Encode(out)
+}
+
+// hijackExec answers an attached exec start: 101, then "ok" on stdout in the multiplexed
+// stream format, then end of stream.
+func (f *fakeDocker) hijackExec(w http.ResponseWriter) {
+	conn, buf, err := w.(http.Hijacker).Hijack()
+	if err != nil {
+		f.t.Errorf("hijack: %v", err)
+		return
+	}
+	defer conn.Close()
+	_, _ = buf.WriteString("HTTP/1.1 101 UPGRADED\r\nContent-Type: application/vnd.docker.multiplexed-stream\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n")
+	frame := make([]byte, 8)
+	frame[0] = 1
+	binary.BigEndian.PutUint32(frame[4:], 3)
+	_, _ = buf.Write(append(frame, "ok\n"...))
+	_ = buf.Flush()
+}
+
+// Container returns the container called name.
+func (f *fakeDocker) Container(name string) *fakeContainer {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, c := range f.containers {
+		if c.Name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+// RemoveByName deletes a container behind the reconciler's back.
+func (f *fakeDocker) RemoveByName(name string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for id, c := range f.containers {
+		if c.Name == name {
+			delete(f.containers, id)
+		}
+	}
+}

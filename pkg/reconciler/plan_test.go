@@ -1,0 +1,129 @@
+package reconciler
+
+import (
+	"fmt"
+	"reflect"
+	"testing"
+
+	"github.com/wp-dind/wp-dind/pkg/docker"
+	"github.com/wp-dind/wp-dind/pkg/instance"
+)
+
+// desired builds a declared instance whose containers have hashes "<name>-<role>-<gen>".
+func desired(name string, gen map[instance.Role]int) DesiredInstance {
+	di := DesiredInstance{Name: name}
+	for _, r := range instance.Roles {
+		di.Containers = append(di.Containers, instance.ContainerSpec{Role: r, Hash: fmt.Sprintf("%s-%s-%d", name, r, gen[r])})
+	}
+	return di
+}
+
+// ctr is a container-list fixture entry.
+func ctr(name string, r instance.Role, gen int, state string) docker.Container {
+	return docker.Container{
+		ID: fmt.Sprintf("%s-%s-id%d", name, r, gen), Name: instance.ContainerName(name, r), State: state,
+		Labels: map[string]string{
+			docker.LabelInstance: name, docker.LabelRole: string(r),
+			docker.LabelHash: fmt.Sprintf("%s-%s-%d", name, r, gen),
+		},
+	}
+}
+
+func running(name string) []docker.Container {
+	return []docker.Container{ctr(name, "db", 0, "running"), ctr(name, "php", 0, "running"), ctr(name, "web", 0, "running")}
+}
+
+func netSpec(id int) docker.NetworkSpec {
+	return docker.NetworkSpec{Name: instance.NetworkName(id), Subnet: instance.Subnet(id)}
+}
+
+func TestPlan(t *testing.T) {
+	zero := map[instance.Role]int{}
+	tests := []struct {
+		name     string
+		desired  Desired
+		actual   Actual
+		converge map[string][]Action
+		gone     map[string][]Action
+		netsAdd  []string
+		netsDel  []string
+	}{
+		{
+			name:     "no-op",
+			desired:  Desired{Instances: []DesiredInstance{desired("a", zero)}, Networks: []docker.NetworkSpec{netSpec(1)}},
+			actual:   Actual{Containers: running("a"), Networks: []docker.Network{{Name: "wp-network-1"}}},
+			converge: map[string][]Action{"a": nil},
+		},
+		{
+			name:    "new instance",
+			desired: Desired{Instances: []DesiredInstance{desired("a", zero)}, Networks: []docker.NetworkSpec{netSpec(1), netSpec(1)}},
+			converge: map[string][]Action{"a": {
+				{Kind: Create, Instance: "a", Role: "db", Reason: "missing"},
+				{Kind: Create, Instance: "a", Role: "php", Reason: "missing"},
+				{Kind: Create, Instance: "a", Role: "web", Reason: "missing"},
+			}},
+			netsAdd: []string{"wp-network-1"},
+		},
+		{
+			name:    "php changed: only php recreated",
+			desired: Desired{Instances: []DesiredInstance{desired("a", map[instance.Role]int{"php": 1})}},
+			actual:  Actual{Containers: running("a")},
+			converge: map[string][]Action{"a": {
+				{Kind: Recreate, Instance: "a", Role: "php", ContainerID: "a-php-id0", Reason: "definition changed"},
+			}},
+		},
+		{
+			name:    "stopped and removed behind our back",
+			desired: Desired{Instances: []DesiredInstance{desired("a", zero)}},
+			actual:  Actual{Containers: []docker.Container{ctr("a", "db", 0, "exited"), ctr("a", "web", 0, "dead")}},
+			converge: map[string][]Action{"a": {
+				{Kind: Start, Instance: "a", Role: "db", ContainerID: "a-db-id0", Reason: "container exited"},
+				{Kind: Create, Instance: "a", Role: "php", Reason: "missing"},
+				{Kind: Recreate, Instance: "a", Role: "web", ContainerID: "a-web-id0", Reason: "container dead"},
+			}},
+		},
+		{
+			name:    "duplicate keeps the current one",
+			desired: Desired{Instances: []DesiredInstance{desired("a", map[instance.Role]int{"db": 1})}},
+			actual:  Actual{Containers: append(running("a"), ctr("a", "db", 1, "running"))},
+			converge: map[string][]Action{"a": {
+				{Kind: Remove, Instance: "a", Role: "db", ContainerID: "a-db-id0", Reason: "duplicate container"},
+			}},
+		},
+		{
+			name:     "instance gone, its network too, pool kept",
+			desired:  Desired{Instances: []DesiredInstance{desired("a", zero)}, Networks: []docker.NetworkSpec{netSpec(1), netSpec(2)}},
+			actual:   Actual{Containers: append(running("a"), ctr("b", "db", 0, "running")), Networks: []docker.Network{{Name: "wp-network-1"}, {Name: "wp-network-2"}, {Name: "wp-network-9"}}},
+			converge: map[string][]Action{"a": nil},
+			gone:     map[string][]Action{"b": {{Kind: Remove, Instance: "b", Role: "db", ContainerID: "b-db-id0", Reason: "instance removed from the file"}}},
+			netsDel:  []string{"wp-network-9"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := Plan(tt.desired, tt.actual)
+			if tt.gone == nil {
+				tt.gone = map[string][]Action{}
+			}
+			if !reflect.DeepEqual(p.Converge, tt.converge) {
+				t.Errorf("converge:\n got %+v\nwant %+v", p.Converge, tt.converge)
+			}
+			if !reflect.DeepEqual(p.Gone, tt.gone) {
+				t.Errorf("gone:\n got %+v\nwant %+v", p.Gone, tt.gone)
+			}
+			var add, del []string
+			for _, n := range p.CreateNetworks {
+				add = append(add, n.Name)
+			}
+			for _, n := range p.RemoveNetworks {
+				del = append(del, n.Name)
+			}
+			if !reflect.DeepEqual(add, tt.netsAdd) || !reflect.DeepEqual(del, tt.netsDel) {
+				t.Errorf("networks: add %v del %v, want add %v del %v", add, del, tt.netsAdd, tt.netsDel)
+			}
+			if p.Empty() != (tt.name == "no-op") {
+				t.Errorf("Empty() = %v", p.Empty())
+			}
+		})
+	}
+}

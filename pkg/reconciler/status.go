@@ -1,0 +1,217 @@
+package reconciler
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"sort"
+	"time"
+
+	"github.com/wp-dind/wp-dind/pkg/config"
+	"github.com/wp-dind/wp-dind/pkg/docker"
+	"github.com/wp-dind/wp-dind/pkg/instance"
+)
+
+// States of an instance in Status.
+const (
+	StateConverging = "converging" // a worker is bringing it to its declaration
+	StateRunning    = "running"    // converged: serves 200 from its installed WordPress
+	StateFailed     = "failed"     // the last convergence failed; retried on the next pass
+	StateRemoving   = "removing"   // gone from the file: stopping and archiving
+	StatePending    = "pending"    // declared, not yet handled
+)
+
+// fileState is the outcome of the last load of instances.toml.
+type fileState struct {
+	good   *config.InstancesConfig // last file that loaded; what runs
+	err    error                   // the last load's error, nil when it loaded
+	errAt  time.Time
+	loaded time.Time
+}
+
+// instState is what the reconciler knows of one instance between passes.
+type instState struct {
+	cfg        config.Instance
+	prepared   *instance.Prepared
+	state      string
+	ready      bool // converged and answered 200; a pass with no actions leaves it alone
+	lastErr    string
+	errAt      time.Time
+	changed    time.Time
+	containers []docker.Container
+	failures   int    // consecutive failed convergences
+	failKey    string // definition that failed
+}
+
+// Status is the reconciler's view for `ctl status`.
+type Status struct {
+	File      string              `json:"file"`
+	FileError string              `json:"file_error,omitempty"` // with file:line, when the last load failed
+	FileLines []FileError         `json:"file_errors,omitempty"`
+	LastPass  time.Time           `json:"last_pass"`
+	Ready     bool                `json:"ready"`
+	Instances []InstanceStatus    `json:"instances"`
+	Archived  []instance.Archived `json:"archived,omitempty"`
+}
+
+// FileError is one problem of instances.toml, located.
+type FileError struct {
+	Key     string `json:"key,omitempty"`
+	Line    int    `json:"line,omitempty"`
+	Message string `json:"message"`
+}
+
+// InstanceStatus is one line of `ctl status`.
+type InstanceStatus struct {
+	Name      string    `json:"name"`
+	ID        int       `json:"id"`
+	State     string    `json:"state"`
+	URL       string    `json:"url"`
+	PHP       string    `json:"php"`
+	DB        string    `json:"db"`
+	Web       string    `json:"web"`
+	Health    string    `json:"health"` // healthy, starting, unhealthy, down
+	LastError string    `json:"last_error,omitempty"`
+	ErrorAt   time.Time `json:"error_at,omitzero"`
+}
+
+// InstanceDetail is `ctl status NAME`: everything about one instance. Secrets is set only
+// when asked for (`--show-secrets`).
+type InstanceDetail struct {
+	InstanceStatus
+	Port       int               `json:"port"`
+	Dir        string            `json:"dir"`
+	Network    string            `json:"network"`
+	Subnet     string            `json:"subnet"`
+	Shared     bool              `json:"shared_network"`
+	Xdebug     bool              `json:"xdebug"`      // instances.toml's declaration
+	XdebugMode string            `json:"xdebug_mode"` // xdebug.mode in php.ini, as the last pass read it
+	AdminUser  string            `json:"admin_user"`
+	AdminEmail string            `json:"admin_email"`
+	Changed    time.Time         `json:"changed,omitzero"`
+	KeptFiles  []string          `json:"kept_files,omitempty"` // edited config files whose new default was not applied
+	Containers []ContainerStatus `json:"containers"`
+	Secrets    *SecretsView      `json:"secrets,omitempty"`
+}
+
+// ContainerStatus is one container of an instance.
+type ContainerStatus struct {
+	Role   string `json:"role"`
+	Name   string `json:"name"`
+	ID     string `json:"id"`
+	Image  string `json:"image"`
+	State  string `json:"state"`
+	Health string `json:"health,omitempty"`
+	IP     string `json:"ip"`
+}
+
+// SecretsView holds an instance's credentials, shown only on request.
+type SecretsView struct {
+	AdminUser      string `json:"admin_user"`
+	AdminPassword  string `json:"admin_password"`
+	DBName         string `json:"db_name"`
+	DBUser         string `json:"db_user"`
+	DBPassword     string `json:"db_password"`
+	DBRootPassword string `json:"db_root_password"`
+}
+
+// ErrNoInstance is returned by Detail for a name that is not declared.
+var ErrNoInstance = errors.New("no such instance")
+
+// Status returns the list view. Safe from any goroutine.
+func (r *Reconciler) Status() Status {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s := Status{File: r.opt.File, LastPass: r.lastPass}
+	select {
+	case <-r.ready:
+		s.Ready = true
+	default:
+	}
+	if r.file.err != nil {
+		s.FileError = r.file.err.Error()
+		for _, fe := range config.FieldErrors(r.file.err) {
+			s.FileLines = append(s.FileLines, FileError{Key: fe.Key, Line: fe.Line, Message: fe.Error()})
+		}
+	}
+	for _, st := range r.inst {
+		s.Instances = append(s.Instances, st.summary())
+	}
+	sort.Slice(s.Instances, func(i, j int) bool { return s.Instances[i].Name < s.Instances[j].Name })
+	s.Archived, _ = instance.ListArchived(r.opt.Root, "")
+	return s
+}
+
+// Detail returns one instance in full; secrets only when showSecrets.
+func (r *Reconciler) Detail(name string, showSecrets bool) (InstanceDetail, error) {
+	r.mu.Lock()
+	st, ok := r.inst[name]
+	var d InstanceDetail
+	if ok {
+		d = st.detail(r.layout(name))
+	}
+	r.mu.Unlock()
+	if !ok {
+		return d, fmt.Errorf("status of %q: %w", name, ErrNoInstance)
+	}
+	if showSecrets {
+		sec, err := instance.ReadSecrets(r.layout(name))
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return d, err
+		}
+		d.Secrets = &SecretsView{
+			AdminUser: d.AdminUser, AdminPassword: sec.AdminPassword, DBName: instance.DBName,
+			DBUser: instance.DBUser, DBPassword: sec.DBPassword, DBRootPassword: sec.DBRootPassword,
+		}
+	}
+	return d, nil
+}
+
+func (st *instState) summary() InstanceStatus {
+	c := &st.cfg
+	return InstanceStatus{
+		Name: c.Name, ID: c.ID, State: st.state, URL: c.URL(), PHP: c.PHP.String(), DB: c.DB.String(),
+		Web: c.Web.String(), Health: st.health(), LastError: st.lastErr, ErrorAt: st.errAt,
+	}
+}
+
+func (st *instState) detail(l instance.Layout) InstanceDetail {
+	c := &st.cfg
+	d := InstanceDetail{
+		InstanceStatus: st.summary(), Port: c.Port, Dir: l.Dir(), Network: instance.NetworkName(c.ID),
+		Subnet: instance.Subnet(c.ID), Shared: c.Shared, Xdebug: c.Xdebug, AdminUser: c.AdminUser,
+		AdminEmail: c.AdminEmail, Changed: st.changed,
+	}
+	if st.prepared != nil {
+		d.KeptFiles, d.XdebugMode = st.prepared.Kept, st.prepared.XdebugMode
+	}
+	for _, ct := range st.containers {
+		role := instance.Role(ct.Labels[docker.LabelRole])
+		d.Containers = append(d.Containers, ContainerStatus{
+			Role: string(role), Name: ct.Name, ID: ct.ID, State: ct.State, Health: ct.Health, IP: instance.IP(c.ID, role),
+			Image: map[instance.Role]string{instance.RoleDB: c.DB.Image(), instance.RolePHP: c.PHP.Image(), instance.RoleWeb: c.Web.Image()}[role],
+		})
+	}
+	sort.Slice(d.Containers, func(i, j int) bool { return d.Containers[i].Role < d.Containers[j].Role })
+	return d
+}
+
+// health sums up the containers: down when one is missing or stopped, unhealthy when one
+// says so, starting while one is starting, healthy otherwise.
+func (st *instState) health() string {
+	if len(st.containers) < len(instance.Roles) {
+		return "down"
+	}
+	out := "healthy"
+	for _, c := range st.containers {
+		switch {
+		case !c.Running():
+			return "down"
+		case c.Health == "unhealthy":
+			out = "unhealthy"
+		case c.Health == "starting" && out == "healthy":
+			out = "starting"
+		}
+	}
+	return out
+}
