@@ -34,8 +34,37 @@ unit: ## unit tests (no root, no Docker)
 pid1: $(WPINIT) ## PID-1 tests: the real bin/wpinit as PID 1 of a new PID namespace (root), and its CLI
 	WPINIT_BIN=$(abspath $(WPINIT)) $(GO) test -count=1 -timeout 300s ./init/
 
+## ---- images ------------------------------------------------------------------------------
+.PHONY: engine instance-images dind-image images save-images images-test image-figures run shellcheck
+
+engine: ## make sure a Docker engine answers (on Debian as root: install and start dockerd if none)
+	@scripts/engine.sh
+
+instance-images: engine ## build wp-php, wp-mariadb, wp-nginx, wp-apache (cached; base images once)
+	scripts/images.sh
+
+dind-image: engine $(WPINIT) ## build wp-dind:latest (cached)
+	scripts/build-dind.sh $(WPINIT)
+
+images: instance-images dind-image ## build every image, offline (Debian mirror + npm registry)
+
+save-images: instance-images ## write the instance images to shared-images/*.tar (what wp-dind loads)
+	scripts/save-images.sh
+
+images-test: images ## contract tests of the images (images/*_test.go) against the engine
+	$(GO) test -count=1 -timeout 30m -v ./images/...
+
+image-figures: images ## build times cold and cached, sizes, MariaDB first starts (slow: rebuilds all)
+	scripts/image-figures.sh $(WPINIT)
+
+run: images save-images ## bring up wp-dind as the container wpinit, print URLs and ctl status
+	scripts/run.sh
+
+shellcheck: ## shellcheck the build scripts and the images' entrypoints
+	shellcheck -x scripts/*.sh images/*/rootfs/usr/local/bin/* images/upstream/*/wp-dind-entrypoint images/dind/wp-dind-health
+
 .PHONY: test
-test: lint unit pid1 instances-test ## every test: lint, unit, PID 1, images, instances, end to end
+test: lint unit pid1 images-test instances-test ## every test: lint, unit, PID 1, images, instances, end to end
 
 ## ---- benchmarks --------------------------------------------------------------------------
 .PHONY: bench-supervisor
@@ -62,9 +91,9 @@ instances-compose:
 	@command -v docker-compose >/dev/null || { apt-get update -qq && apt-get install -y docker-compose; }
 
 # Real engine, real images (wp-php, wp-mariadb, wp-nginx): the tests skip, saying which
-# images are missing, when they are not loaded. TODO(merge): depend on the images target.
+# images are missing, when they are not loaded; instance-images builds them (cached).
 .PHONY: instances-test
-instances-test: instances-engine instances-compose ## instances on the real engine: serve, isolate, add, change, repair, remove
+instances-test: instances-engine instances-compose instance-images ## instances on the real engine: serve, isolate, add, change, repair, remove
 	WPDIND_INTEGRATION=1 $(GO) test -count=1 -timeout 40m -v -run 'TestInstancesIntegration|TestComposeExport|TestOpsIntegration|TestPhpMyAdminIntegration' \
 		./pkg/instance/ ./pkg/reconciler/ ./pkg/phpmyadmin/
 

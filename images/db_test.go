@@ -1,0 +1,91 @@
+package images_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// Credentials of the test databases; quotes and a backslash prove they are passed as data.
+const (
+	rootPassword = `r00t'pa"ss\word`
+	appUser      = "wpuser"
+	appPassword  = `app'pa"ss\word`
+	appDatabase  = "wp_test"
+)
+
+func TestDatabase(t *testing.T) {
+	for _, im := range byRole(images(t), "db") {
+		t.Run(im.Ref, func(t *testing.T) {
+			t.Parallel()
+			testDatabase(t, im)
+		})
+	}
+}
+
+// dbEnv is the docker run environment of a database with the test credentials.
+func dbEnv() []string {
+	return []string{"-e", "MARIADB_ROOT_PASSWORD=" + rootPassword, "-e", "MARIADB_DATABASE=" + appDatabase,
+		"-e", "MARIADB_USER=" + appUser, "-e", "MARIADB_PASSWORD=" + appPassword,
+		"-e", "MYSQL_ROOT_PASSWORD=" + rootPassword, "-e", "MYSQL_DATABASE=" + appDatabase,
+		"-e", "MYSQL_USER=" + appUser, "-e", "MYSQL_PASSWORD=" + appPassword}
+}
+
+func testDatabase(t *testing.T, im image) {
+	config, logs := instanceDirs(t, "my.cnf", readFile(t, "testdata/my.cnf"))
+	data := t.TempDir()
+	opts := append(dbEnv(), "-v", config+":/etc/wp-dind:ro", "-v", logs+":/var/log/wp-dind",
+		"-v", data+":/var/lib/mysql")
+	id := runContainer(t, im.Ref, opts...)
+	took := mustHealthy(t, id, 120*time.Second)
+	t.Logf("%s (%s): empty data dir to healthy in %s", im.Ref, im.Version, took.Round(time.Millisecond))
+
+	got := query(t, id, appUser, appPassword, "SELECT CURRENT_USER(), DATABASE(), @@max_connections, VERSION()")
+	f := strings.Split(got, "\t")
+	if len(f) != 4 || f[0] != appUser+"@%" || f[1] != appDatabase || f[2] != "123" ||
+		!strings.HasPrefix(f[3], im.Version) {
+		t.Errorf("as %s: %q, want %s@%%, %s, max_connections 123 (my.cnf), version %s",
+			appUser, got, appUser, appDatabase, im.Version)
+	}
+	if got := query(t, id, appUser, appPassword, "CREATE TABLE t (i INT); INSERT INTO t VALUES (7); SELECT i FROM t"); got != "7" {
+		t.Errorf("app user writes: %q", got)
+	}
+	if got := query(t, id, "root", rootPassword, "SELECT COUNT(*) FROM mysql.user WHERE user = ''"); got != "0" {
+		t.Errorf("anonymous users: %q", got)
+	}
+	if out, err := execIn(id, "", "sh", "-c", "id -u mysql; stat -c %u /proc/1"); err != nil ||
+		strings.Fields(out)[0] != "999" || strings.Fields(out)[1] != "999" {
+		t.Errorf("mysql uid and server uid: %q, want 999 999 (%v)", out, err)
+	}
+	checkOwned(t, logs, 999, "error.log")
+	checkOwned(t, data, 999)
+	testRestart(t, im, id)
+}
+
+// testRestart: a clean stop (the image's stop signal) and a start on the same, now
+// non-empty, data directory keep the data and the credentials.
+func testRestart(t *testing.T, im image, id string) {
+	t.Helper()
+	mustDocker(t, "stop", "-t", "30", id)
+	if code := mustDocker(t, "inspect", "-f", "{{.State.ExitCode}}", id); code != "0" {
+		t.Errorf("%s exited %s on stop", im.Ref, code)
+	}
+	mustDocker(t, "start", id)
+	took := mustHealthy(t, id, 60*time.Second)
+	t.Logf("%s: restart on its data dir to healthy in %s", im.Ref, took.Round(time.Millisecond))
+	if got := query(t, id, appUser, appPassword, "SELECT i FROM t"); got != "7" {
+		t.Errorf("after restart: %q, want 7", got)
+	}
+}
+
+// query runs SQL in the database container over TCP on 127.0.0.1 as user.
+func query(t *testing.T, id, user, password, sql string) string {
+	t.Helper()
+	out, err := execIn(id, sql, "sh", "-c",
+		`client=$(command -v mariadb || command -v mysql); MYSQL_PWD="$1" exec "$client" --protocol=tcp -h127.0.0.1 -P3306 -u"$2" -N -B "$3"`,
+		"query", password, user, appDatabase)
+	if err != nil {
+		t.Fatalf("query as %s: %v", user, err)
+	}
+	return strings.TrimSpace(out)
+}
