@@ -158,7 +158,7 @@ func (p *instances) run(ctx context.Context) error {
 		File: p.cfg.File, Root: p.cfg.Root, Owner: p.cfg.Owner, BindAddress: p.cfg.BindAddress,
 		Parallelism: p.cfg.Parallel, Resync: p.cfg.Resync.D(), PoolNetworks: p.cfg.PoolNetworks,
 		BlockExternalHTTP: p.cfg.BlockExternalHTTP, Logger: p.log,
-		StopOnExit: p.cfg.StopOnExit, StopBudget: p.cfg.StopTimeout.D(),
+		StopOnExit: p.cfg.StopOnExit, StopBudget: p.cfg.StopTimeout.D(), ReservedPorts: p.cfg.ReservedPorts,
 	}
 	if p.cfg.PhpMyAdminConfig != "" {
 		w := &phpmyadmin.Writer{Path: p.cfg.PhpMyAdminConfig, Logger: p.log.Named("phpmyadmin")}

@@ -14,8 +14,6 @@ const (
 	MaxInstanceID = 254 // network wp-network-N is 172.20.N.0/24
 	MinPort       = 8000
 	MaxPort       = 8099
-	// PhpMyAdminPort is wp-dind's phpMyAdmin, inside the instances' range: never an instance's.
-	PhpMyAdminPort = 8080
 )
 
 // ReservedInstanceNames are folder names under the instances root that are not instances:
@@ -143,17 +141,18 @@ var builtinDefaults = struct {
 // LoadInstances reads and validates instances.toml. held maps the names of instances that
 // exist on disk to the id and port recorded for them (.instance-info): an instance that omits
 // its id or port keeps what it holds, a new one gets the lowest free value, and no instance
-// may take a value held by another one that is still declared.
-func LoadInstances(path string, held map[string]Slot) (*InstancesConfig, error) {
+// may take a value held by another one that is still declared. reserved are ports something
+// else of the machine listens on (wp-dind's phpMyAdmin on 8080): never an instance's.
+func LoadInstances(path string, held map[string]Slot, reserved ...int) (*InstancesConfig, error) {
 	data, err := readFile(path)
 	if err != nil {
 		return nil, err
 	}
-	return ParseInstances(path, data, held)
+	return ParseInstances(path, data, held, reserved...)
 }
 
 // ParseInstances is LoadInstances on data already read; file names it in errors.
-func ParseInstances(file string, data []byte, held map[string]Slot) (*InstancesConfig, error) {
+func ParseInstances(file string, data []byte, held map[string]Slot, reserved ...int) (*InstancesConfig, error) {
 	var f InstancesFile
 	p, md, err := decodeStrict(file, data, &f)
 	if err != nil {
@@ -170,7 +169,7 @@ func ParseInstances(file string, data []byte, held map[string]Slot) (*InstancesC
 	if err := p.err(); err != nil {
 		return nil, err
 	}
-	assign(v.problems, cfg.Instances, f.Instance, held)
+	assign(v.problems, cfg.Instances, f.Instance, held, reserved)
 	if err := p.err(); err != nil {
 		return nil, err
 	}
@@ -246,9 +245,6 @@ func (v *validator) instance(i int, e *InstanceEntry, d *InstanceSettings) Insta
 	}
 	if e.Port != 0 && (e.Port < MinPort || e.Port > MaxPort) {
 		v.add(key+".port", "port %d out of range %d-%d", e.Port, MinPort, MaxPort)
-	}
-	if e.Port == PhpMyAdminPort {
-		v.add(key+".port", "port %d is phpMyAdmin's: choose another in %d-%d", e.Port, MinPort, MaxPort)
 	}
 	if strings.ContainsAny(e.Title, "\n\r") || len(e.Title) > 200 {
 		v.add(key+".title", "title must be one line of at most 200 characters")

@@ -18,7 +18,7 @@ type Slot struct {
 // the value keeps the one it holds; the others get the lowest value nobody uses or holds,
 // including instances still on disk but gone from the file (they are being archived, and a
 // value is never reused while its instance exists).
-func assign(p *problems, ins []Instance, entries []InstanceEntry, held map[string]Slot) {
+func assign(p *problems, ins []Instance, entries []InstanceEntry, held map[string]Slot, reserved []int) {
 	declared := map[string]bool{}
 	for _, in := range ins {
 		declared[in.Name] = true
@@ -35,7 +35,7 @@ func assign(p *problems, ins []Instance, entries []InstanceEntry, held map[strin
 	for _, f := range fields {
 		a := assigner{p: p, key: f.key, min: f.min, max: f.max, owner: map[int]string{}, declared: declared}
 		if f.key == "port" {
-			a.owner[PhpMyAdminPort] = "(phpMyAdmin)" // not a valid instance name: never assigned, never kept
+			a.reserve(ins, entries, reserved)
 		}
 		a.reserveGone(held, declared, f.get)
 		a.keepHeld(ins, held, f.get, f.ptr)
@@ -64,6 +64,21 @@ func (a *assigner) reserveGone(held map[string]Slot, declared map[string]bool, g
 			if _, taken := a.owner[v]; !taken {
 				a.owner[v] = n
 			}
+		}
+	}
+}
+
+// reserveOwner owns the reserved ports; it is no valid instance name, so no instance keeps them.
+const reserveOwner = "(reserved)"
+
+// reserve refuses reserved ports written in the file and keeps them from being assigned.
+func (a *assigner) reserve(ins []Instance, entries []InstanceEntry, reserved []int) {
+	for _, port := range reserved {
+		a.owner[port] = reserveOwner
+	}
+	for i := range ins {
+		if e := entries[i].Port; e != 0 && a.owner[e] == reserveOwner {
+			a.p.add(fmt.Sprintf("instance[%d].port", i), "port %d is reserved for another service of this machine (instances.reserved_ports in wpinit.toml): choose another", e)
 		}
 	}
 }

@@ -166,11 +166,11 @@ func TestLoadInstancesMissingFile(t *testing.T) {
 	}
 }
 
-// TestInstancesPhpMyAdminPort: 8080 is wp-dind's phpMyAdmin: refused when written, skipped
-// when assigned, and not kept from a record that holds it.
-func TestInstancesPhpMyAdminPort(t *testing.T) {
-	_, err := ParseInstances("i.toml", []byte("version = 1\n[[instance]]\nname = \"a\"\nport = 8080\n"), nil)
-	if got := FieldErrors(err); len(got) != 1 || !strings.Contains(got[0].Error(), "i.toml:4: instance[0].port: port 8080 is phpMyAdmin's") {
+// TestInstancesReservedPort: a reserved port (wp-dind's phpMyAdmin on 8080) is refused when
+// written, skipped when assigned, and not kept from a record that holds it.
+func TestInstancesReservedPort(t *testing.T) {
+	_, err := ParseInstances("i.toml", []byte("version = 1\n[[instance]]\nname = \"a\"\nport = 8080\n"), nil, 8080)
+	if got := FieldErrors(err); len(got) != 1 || !strings.Contains(got[0].Error(), "i.toml:4: instance[0].port: port 8080 is reserved") {
 		t.Fatalf("errors = %v", err)
 	}
 	held := map[string]Slot{"old": {ID: 1, Port: 8080}}
@@ -178,12 +178,12 @@ func TestInstancesPhpMyAdminPort(t *testing.T) {
 		held[fmt.Sprintf("h%d", i)] = Slot{ID: i + 2, Port: 8000 + i}
 	}
 	src := "version = 1\n[[instance]]\nname = \"old\"\n[[instance]]\nname = \"new\"\n"
-	cfg, err := ParseInstances("i.toml", []byte(src), held)
+	cfg, err := ParseInstances("i.toml", []byte(src), held, 8080)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, in := range cfg.Instances {
-		if in.Port == PhpMyAdminPort || in.Port < 8081 {
+		if in.Port < 8081 {
 			t.Errorf("%s got port %d, want one above 8080", in.Name, in.Port)
 		}
 	}

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"net/netip"
 	"path/filepath"
 	"slices"
@@ -42,6 +43,7 @@ type Instances struct {
 	StopOnExit        bool     `toml:"stop_on_exit" json:"stop_on_exit"`
 	StopTimeout       Duration `toml:"stop_timeout" json:"stop_timeout"`
 	PhpMyAdminConfig  string   `toml:"phpmyadmin_config" json:"phpmyadmin_config"` // "" = none written
+	ReservedPorts     []int    `toml:"reserved_ports" json:"reserved_ports"`       // never an instance's
 }
 
 // InstancesStopBudget is the part of the global stop budget the instances take before the
@@ -116,6 +118,11 @@ func (in *Instances) validate(p *problems) {
 	}
 	if in.StopOnExit && in.StopTimeout.D() < time.Second {
 		p.add("instances.stop_timeout", "must be at least 1s")
+	}
+	for i, port := range in.ReservedPorts {
+		if port < 1 || port > 65535 {
+			p.add(fmt.Sprintf("instances.reserved_ports[%d]", i), "port %d out of range 1-65535", port)
+		}
 	}
 	if in.PhpMyAdminConfig != "" && !filepath.IsAbs(in.PhpMyAdminConfig) {
 		p.add("instances.phpmyadmin_config", "must be an absolute path (or \"\" to write none)")

@@ -54,6 +54,7 @@ type Options struct {
 	SharedNetwork     string          // name of the shared network
 	SharedSubnet      string          // its subnet
 	BlockExternalHTTP bool            // WORDPRESS_BLOCK_EXTERNAL_HTTP=1 in every instance (tests)
+	ReservedPorts     []int           // host ports other services listen on (wp-dind's phpMyAdmin)
 	Gate              <-chan struct{} // closed when the pass may start (images loaded); nil: no wait
 	Timeouts          Timeouts
 	Logger            hclog.Logger
@@ -311,5 +312,5 @@ func (r *Reconciler) loadConfig() (*config.InstancesConfig, error) {
 	if err != nil {
 		return nil, err
 	}
-	return config.LoadInstances(r.opt.File, held)
+	return config.LoadInstances(r.opt.File, held, r.opt.ReservedPorts...)
 }
