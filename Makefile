@@ -73,17 +73,6 @@ bench-supervisor: $(WPINIT) ## wpinit vs Debian's supervisord: restart latency, 
 	$(GO) run ./scripts/bench-supervisor --wpinit $(abspath $(WPINIT)) --supervisord "$$(command -v supervisord)"
 
 ## ---- instances ---------------------------------------------------------------------------
-# A Docker engine for the real-engine targets: started (logging to /var/log/dockerd.log) only
-# when `docker info` fails, then waited for.
-.PHONY: instances-engine
-instances-engine:
-	@docker info >/dev/null 2>&1 || { \
-		command -v dockerd >/dev/null || { apt-get update -qq && apt-get install -y docker.io iptables; }; \
-		echo "starting dockerd (log: /var/log/dockerd.log)"; \
-		nohup dockerd >/var/log/dockerd.log 2>&1 & \
-		for i in $$(seq 60); do docker info >/dev/null 2>&1 && break; sleep 1; done; \
-		docker info >/dev/null; }
-
 # Debian's docker-compose 1.29.2 validates the exported docker-compose.yml files and runs the
 # old design's way in bench-reconcile.
 .PHONY: instances-compose
@@ -93,12 +82,12 @@ instances-compose:
 # Real engine, real images (wp-php, wp-mariadb, wp-nginx): the tests skip, saying which
 # images are missing, when they are not loaded; instance-images builds them (cached).
 .PHONY: instances-test
-instances-test: instances-engine instances-compose instance-images ## instances on the real engine: serve, isolate, add, change, repair, remove
+instances-test: engine instances-compose instance-images ## instances on the real engine: serve, isolate, add, change, repair, remove
 	WPDIND_INTEGRATION=1 $(GO) test -count=1 -timeout 40m -v -run 'TestInstancesIntegration|TestComposeExport|TestOpsIntegration|TestPhpMyAdminIntegration' \
 		./pkg/instance/ ./pkg/reconciler/ ./pkg/phpmyadmin/
 
 .PHONY: bench-reconcile
-bench-reconcile: instances-engine instances-compose ## time one and ten new instances, a 100-instance no-op pass, ten with docker-compose one by one
+bench-reconcile: engine instances-compose instance-images ## time one and ten new instances, a 100-instance no-op pass, ten with docker-compose one by one
 	@mkdir -p $(BIN)
 	WPDIND_BENCH=1 $(GO) test -count=1 -timeout 90m -v -run TestBenchReconcile ./pkg/reconciler/ > $(BIN)/bench-reconcile.log 2>&1 \
 		|| { tail -n 60 $(BIN)/bench-reconcile.log; exit 1; }
