@@ -27,7 +27,7 @@ lint: ## gofmt, go vet, staticcheck (pinned in go.mod)
 	$(GO) tool staticcheck ./...
 
 .PHONY: unit
-unit: ## unit tests (no root, no Docker)
+unit: ## package tests (those needing root, the engine or a tool skip without them, fail under make test)
 	$(GO) test -count=1 ./pkg/...
 
 .PHONY: pid1
@@ -63,8 +63,19 @@ run: images save-images ## bring up wp-dind as the container wpinit, print URLs 
 shellcheck: ## shellcheck the build scripts and the images' entrypoints
 	shellcheck -x scripts/*.sh images/*/rootfs/usr/local/bin/* images/upstream/*/wp-dind-entrypoint images/dind/wp-dind-health
 
+# The host tools the tests drive (Debian packages), installed only when missing: php-cli lints
+# the phpMyAdmin fragment, docker-compose validates the exported docker-compose.yml files.
+.PHONY: tools
+tools: ## install the host tools the tests use (php-cli, docker-compose) when missing
+	@missing=""; command -v php >/dev/null || missing="$$missing php-cli"; \
+	command -v docker-compose >/dev/null || missing="$$missing docker-compose"; \
+	if [ -n "$$missing" ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; fi
+
+# Under make test a missing tool, engine or image fails the tests that need it instead of
+# skipping them (WPDIND_STRICT=1); the engine and tools come first so unit tests find them.
 .PHONY: test
-test: lint unit pid1 images-test instances-test ## every test: lint, unit, PID 1, images, instances, end to end
+test: export WPDIND_STRICT = 1
+test: lint tools engine unit pid1 images-test instances-test ## every test: lint, unit, PID 1, images, instances, end to end
 
 ## ---- benchmarks --------------------------------------------------------------------------
 .PHONY: bench-supervisor
@@ -73,21 +84,15 @@ bench-supervisor: $(WPINIT) ## wpinit vs Debian's supervisord: restart latency, 
 	$(GO) run ./scripts/bench-supervisor --wpinit $(abspath $(WPINIT)) --supervisord "$$(command -v supervisord)"
 
 ## ---- instances ---------------------------------------------------------------------------
-# Debian's docker-compose 1.29.2 validates the exported docker-compose.yml files and runs the
-# old design's way in bench-reconcile.
-.PHONY: instances-compose
-instances-compose:
-	@command -v docker-compose >/dev/null || { apt-get update -qq && apt-get install -y docker-compose; }
-
 # Real engine, real images (wp-php, wp-mariadb, wp-nginx): the tests skip, saying which
 # images are missing, when they are not loaded; instance-images builds them (cached).
 .PHONY: instances-test
-instances-test: engine instances-compose instance-images ## instances on the real engine: serve, isolate, add, change, repair, remove
+instances-test: engine tools images ## instances on the real engine: serve, isolate, add, change, repair, remove
 	WPDIND_INTEGRATION=1 $(GO) test -count=1 -timeout 40m -v -run 'TestInstancesIntegration|TestComposeExport|TestOpsIntegration|TestPhpMyAdminIntegration' \
 		./pkg/instance/ ./pkg/reconciler/ ./pkg/phpmyadmin/
 
 .PHONY: bench-reconcile
-bench-reconcile: engine instances-compose instance-images ## time one and ten new instances, a 100-instance no-op pass, ten with docker-compose one by one
+bench-reconcile: engine tools instance-images ## time one and ten new instances, a 100-instance no-op pass, ten with docker-compose one by one
 	@mkdir -p $(BIN)
 	WPDIND_BENCH=1 $(GO) test -count=1 -timeout 90m -v -run TestBenchReconcile ./pkg/reconciler/ > $(BIN)/bench-reconcile.log 2>&1 \
 		|| { tail -n 60 $(BIN)/bench-reconcile.log; exit 1; }

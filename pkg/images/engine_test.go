@@ -40,6 +40,9 @@ func newEngine(tb testing.TB) *engine {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if _, err := c.Ping(ctx, client.PingOptions{NegotiateAPIVersion: true}); err != nil {
+		if os.Getenv("WPDIND_STRICT") == "1" {
+			tb.Fatalf("needs the Docker engine (make engine): %v", err)
+		}
 		tb.Skipf("needs the Docker engine (%v)", err)
 	}
 	tb.Cleanup(func() { _ = c.Close() })

@@ -165,6 +165,9 @@ func TestComposeExport(t *testing.T) {
 	}
 	dc, err := exec.LookPath("docker-compose")
 	if err != nil {
+		if os.Getenv("WPDIND_STRICT") == "1" {
+			t.Fatal("docker-compose not installed (make tools)")
+		}
 		t.Skip("docker-compose not installed (apt-get install docker-compose): skipping its validation")
 	}
 	out, err := exec.Command(dc, "-f", p.Layout.ComposePath(), "config", "-q").CombinedOutput()

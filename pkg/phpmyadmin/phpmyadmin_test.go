@@ -54,7 +54,7 @@ func lint(t *testing.T, src []byte) {
 	t.Helper()
 	php, err := exec.LookPath("php")
 	if err != nil {
-		t.Skip("php not installed (apt-get install php-cli): skipping php -l")
+		skipOrFail(t, "php not installed (apt-get install php-cli): skipping php -l")
 	}
 	path := filepath.Join(t.TempDir(), "fragment.php")
 	if err := os.WriteFile(path, src, 0o644); err != nil {
@@ -78,7 +78,7 @@ $cfg['Servers'][1]['auth_type'] = 'cookie';
 func TestFragmentComposesInEitherOrder(t *testing.T) {
 	php, err := exec.LookPath("php")
 	if err != nil {
-		t.Skip("php not installed (apt-get install php-cli)")
+		skipOrFail(t, "php not installed (apt-get install php-cli)")
 	}
 	dir := t.TempDir()
 	frag, base := filepath.Join(dir, "frag.php"), filepath.Join(dir, "base.php")
@@ -122,4 +122,14 @@ func TestWriterWritesOnlyChanges(t *testing.T) {
 	if left, _ := filepath.Glob(filepath.Join(filepath.Dir(w.Path), ".*")); len(left) != 0 {
 		t.Errorf("temporary files left: %v", left)
 	}
+}
+
+// skipOrFail skips a test whose tool is missing, or fails it under make test (WPDIND_STRICT=1),
+// which installs the tools first.
+func skipOrFail(t *testing.T, why string) {
+	t.Helper()
+	if os.Getenv("WPDIND_STRICT") == "1" {
+		t.Fatal(why + " (make tools)")
+	}
+	t.Skip(why)
 }

@@ -18,9 +18,9 @@ import (
 )
 
 // The real-engine tests (make instances-test, make bench-reconcile) share this harness. They
-// run only when asked (WPDIND_INTEGRATION=1) and skip, saying why, when the images are absent.
+// run only when asked (WPDIND_INTEGRATION=1) and fail, saying why, when the images are absent.
 
-// requireEngine skips unless integration tests are asked for and the images are loaded.
+// requireEngine skips unless integration tests are asked for, and fails when the images are not loaded.
 func requireEngine(t *testing.T, env string, images ...string) *docker.Client {
 	t.Helper()
 	if os.Getenv(env) != "1" {
@@ -44,7 +44,7 @@ func requireEngine(t *testing.T, env string, images ...string) *docker.Client {
 		}
 	}
 	if len(missing) > 0 {
-		t.Skipf("images not loaded: %s (build them with `make images`)", strings.Join(missing, ", "))
+		t.Fatalf("images not loaded: %s (build them with `make images`)", strings.Join(missing, ", "))
 	}
 	return eng
 }
