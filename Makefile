@@ -64,7 +64,14 @@ shellcheck: ## shellcheck the build scripts and the images' entrypoints
 	shellcheck -x scripts/*.sh images/*/rootfs/usr/local/bin/* images/upstream/*/wp-dind-entrypoint images/dind/wp-dind-health
 
 .PHONY: test
-test: lint unit pid1 images-test instances-test ## every test: lint, unit, PID 1, images, instances, end to end
+test: lint unit pid1 images-test instances-test e2e ## every test: lint, unit, PID 1, images, instances, end to end
+
+## ---- end to end ------------------------------------------------------------------------
+# The product as a user runs it: wp-dind from `make images`, the tarballs of save-images.
+# images/e2e_test.go skips unless WPDIND_E2E=1; bench-boot's test unless WPDIND_BENCH=1.
+.PHONY: e2e bench-boot
+e2e: images save-images ## wp-dind end to end: two instances, phpMyAdmin, mail, backup/restore, kill -9, stop/start (about 2 min)
+	WPDIND_E2E=1 $(GO) test -count=1 -timeout 30m -v -run '^TestEndToEnd$$' ./images/
 
 ## ---- benchmarks --------------------------------------------------------------------------
 .PHONY: bench-supervisor
