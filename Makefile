@@ -73,6 +73,13 @@ test: lint unit pid1 images-test instances-test e2e ## every test: lint, unit, P
 e2e: images save-images ## wp-dind end to end: two instances, phpMyAdmin, mail, backup/restore, kill -9, stop/start (about 2 min)
 	WPDIND_E2E=1 $(GO) test -count=1 -timeout 30m -v -run '^TestEndToEnd$$' ./images/
 
+bench-boot: images save-images ## boot figures: docker run to services ready, to 1 and 10 sites serving 200 cold and warm, image loads, wpinit RSS (about 6 min)
+	@mkdir -p $(BIN)
+	WPDIND_BENCH=1 $(GO) test -count=1 -timeout 60m -v -run '^TestBenchBoot$$' ./images/ > $(BIN)/bench-boot.log 2>&1 \
+		|| { tail -n 60 $(BIN)/bench-boot.log; exit 1; }
+	@grep -E '^ +bench_boot_test.go:[0-9]+: ' $(BIN)/bench-boot.log | sed -E 's/^ +bench_boot_test.go:[0-9]+: /bench: /'
+	@grep '^services_ready_s=' $(BIN)/bench-boot.log | tail -n 1
+
 ## ---- benchmarks --------------------------------------------------------------------------
 .PHONY: bench-supervisor
 bench-supervisor: $(WPINIT) ## wpinit vs Debian's supervisord: restart latency, RSS, idle CPU (about 90 s)

@@ -72,6 +72,7 @@ type dind struct {
 	shared string // mounted at /shared-images
 	volume string
 	sites  []site
+	ports  map[string]string // container port -> 127.0.0.1:PORT, for the current start
 }
 
 // newDind prepares the folders and the volume of a wp-dind for sites; start runs it.
@@ -193,6 +194,37 @@ func (d *dind) start() {
 		opts = append(opts, "-p", "127.0.0.1::"+strconv.Itoa(s.Port))
 	}
 	d.id = startDind(d.t, d.ref, d.volume, opts...)
+	d.readPorts()
+}
+
+// restart is docker start of the stopped container; Docker picks new host ports.
+func (d *dind) restart() {
+	d.t.Helper()
+	mustDocker(d.t, "start", d.id)
+	d.readPorts()
+}
+
+// readPorts notes the host ports of this start, so that polls ask no docker port.
+func (d *dind) readPorts() {
+	d.t.Helper()
+	d.ports = map[string]string{}
+	for _, p := range []string{"8080", "1080"} {
+		d.ports[p] = published(d.t, d.id, p)
+	}
+	for _, s := range d.sites {
+		p := strconv.Itoa(s.Port)
+		d.ports[p] = published(d.t, d.id, p)
+	}
+}
+
+// url is http://127.0.0.1:HOSTPORT of a container port.
+func (d *dind) url(port string) string {
+	d.t.Helper()
+	addr, ok := d.ports[port]
+	if !ok {
+		d.t.Fatalf("port %s is not published", port)
+	}
+	return "http://" + addr
 }
 
 // status is `ctl status --json` inside the container.

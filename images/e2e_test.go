@@ -237,12 +237,12 @@ func (e *e2e) kill(name string) {
 		before.Pid, after.Pid, before.Restarts, after.Restarts, time.Since(start).Seconds(), after.LastExit)
 	switch name {
 	case "php-fpm", "nginx":
-		code, body := httpGet(t, "http://"+published(t, d.id, "8080")+"/")
+		code, body := httpGet(t, d.url("8080")+"/")
 		if code != 200 || !strings.Contains(body, "pma_username") {
 			t.Errorf("phpMyAdmin after kill -9 %s: %d", name, code)
 		}
 	case "maildev":
-		if code, _ := httpGet(t, "http://"+published(t, d.id, "1080")+"/healthz"); code != 200 {
+		if code, _ := httpGet(t, d.url("1080")+"/healthz"); code != 200 {
 			t.Errorf("MailDev after kill -9: %d", code)
 		}
 	case "dockerd":
@@ -287,7 +287,7 @@ func (e *e2e) secondBoot() {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	mustDocker(t, "start", d.id)
+	d.restart()
 	st, _ := d.waitStatus("second boot", 5*time.Minute, all(servicesReady, imagesDone, instancesUp(len(e2eSites))))
 	t.Logf("second boot: instances running and healthy %.1f s after docker start (images settled in %.3f s)",
 		time.Since(start).Seconds(), st.Images.Duration.Seconds())

@@ -59,7 +59,7 @@ func webDo(c *http.Client, method, target, host string, form url.Values) (*http.
 // each start of the container).
 func (d *dind) siteBase(s site) string {
 	d.t.Helper()
-	return "http://" + published(d.t, d.id, strconv.Itoa(s.Port))
+	return d.url(strconv.Itoa(s.Port))
 }
 
 // siteHost is the Host WordPress knows itself by: its site URL is http://localhost:PORT
@@ -163,7 +163,7 @@ var (
 // choice) with user and password, as a browser does: the login page for its token and
 // session cookie, the POST of the form, then the databases page. It returns the page.
 func (d *dind) pmaLogin(server, user, password string) (string, error) {
-	base := "http://" + published(d.t, d.id, "8080")
+	base := d.url("8080")
 	jar, _ := cookiejar.New(nil)
 	c := webClient(jar)
 	_, page, err := webDo(c, http.MethodGet, base+"/", "", nil)
@@ -244,7 +244,7 @@ type mail struct {
 // waitMail polls MailDev's API (GET /email on its published port) for a mail whose subject
 // holds subject.
 func (d *dind) waitMail(subject string, timeout time.Duration) (mail, error) {
-	base := "http://" + published(d.t, d.id, "1080")
+	base := d.url("1080")
 	start := time.Now()
 	for {
 		resp, body, err := webDo(webClient(nil), http.MethodGet, base+"/email", "", nil)
