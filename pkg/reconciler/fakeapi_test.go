@@ -28,6 +28,7 @@ type fakeDocker struct {
 	health     string      // what a container list says of running containers' health
 	events     chan string // JSON messages for the event stream
 	eventKinds []string    // the event filter of the last stream
+	closed     chan struct{}
 }
 
 type fakeContainer struct {
@@ -47,6 +48,10 @@ func newFakeDocker(t *testing.T) *fakeDocker {
 	f.images = []string{"wp-php:7.4", "wp-php:8.4", "wp-mariadb:10.5", "wp-mariadb:11.8", "wp-nginx:1.26"}
 	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
 	t.Cleanup(f.srv.Close)
+	// Close waits for the requests in flight: end the event streams first, or a test that
+	// fails while its reconciler still runs hangs in its cleanup instead of reporting.
+	f.closed = make(chan struct{})
+	t.Cleanup(func() { close(f.closed) })
 	return f
 }
 
@@ -95,6 +100,8 @@ func (f *fakeDocker) serve(w http.ResponseWriter, req *http.Request) {
 		for {
 			select {
 			case <-req.Context().Done():
+				return
+			case <-f.closed:
 				return
 			case m := <-f.events:
 				fmt.Fprintln(w, m)
