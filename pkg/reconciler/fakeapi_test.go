@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -111,6 +112,9 @@ func (f *fakeDocker) serve(w http.ResponseWriter, req *http.Request) {
 	case "GET /exec/{id}/json":
 		fmt.Fprintf(w, `{"ID":%q,"Running":false,"ExitCode":0}`, parts[1])
 	case "POST /exec/{id}/start":
+		// Read the whole request first: closing a connection with request bytes unread
+		// in the kernel's buffer sends RST, and the client may lose the output to it.
+		_, _ = io.Copy(io.Discard, req.Body)
 		f.hijackExec(w)
 	default:
 		f.mu.Lock()
