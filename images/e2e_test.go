@@ -246,13 +246,14 @@ func (e *e2e) kill(name string) {
 			t.Errorf("MailDev after kill -9: %d", code)
 		}
 	case "dockerd":
-		d.waitStatus("instances up after dockerd", 4*time.Minute, all(servicesReady, instancesUp(len(e2eSites))))
-		took, err := d.waitSites(e2eSites, 2*time.Minute)
-		if err != nil {
+		if _, err := d.waitSites(e2eSites, 4*time.Minute); err != nil {
 			t.Fatal(err)
 		}
-		t.Logf("both sites serve again %.1f s after kill -9 dockerd (%.1f s after the status said so)",
-			time.Since(start).Seconds(), took.Seconds())
+		t.Logf("both sites serve again %.1f s after kill -9 dockerd", time.Since(start).Seconds())
+		// Docker's own health checks of the restarted containers first run after their
+		// interval (10 s): the status says healthy a little after the sites serve.
+		d.waitStatus("instances up after dockerd", 2*time.Minute, all(servicesReady, instancesUp(len(e2eSites))))
+		t.Logf("both instances running and healthy %.1f s after kill -9 dockerd", time.Since(start).Seconds())
 	}
 }
 
