@@ -75,7 +75,21 @@ tools: ## install the host tools the tests use (php-cli, docker-compose) when mi
 # skipping them (WPDIND_STRICT=1); the engine and tools come first so unit tests find them.
 .PHONY: test
 test: export WPDIND_STRICT = 1
-test: lint tools engine unit pid1 images-test instances-test ## every test: lint, unit, PID 1, images, instances, end to end
+test: lint tools engine unit pid1 images-test instances-test e2e ## every test: lint, unit, PID 1, images, instances, end to end
+
+## ---- end to end ------------------------------------------------------------------------
+# The product as a user runs it: wp-dind from `make images`, the tarballs of save-images.
+# images/e2e_test.go skips unless WPDIND_E2E=1; bench-boot's test unless WPDIND_BENCH=1.
+.PHONY: e2e bench-boot
+e2e: images save-images ## wp-dind end to end: two instances, phpMyAdmin, mail, backup/restore, kill -9, stop/start (about 2 min)
+	WPDIND_E2E=1 $(GO) test -count=1 -timeout 30m -v -run '^TestEndToEnd$$' ./images/
+
+bench-boot: images save-images ## boot figures: docker run to services ready, to 1 and 10 sites serving 200 cold and warm, image loads, wpinit RSS (about 6 min)
+	@mkdir -p $(BIN)
+	WPDIND_BENCH=1 $(GO) test -count=1 -timeout 60m -v -run '^TestBenchBoot$$' ./images/ > $(BIN)/bench-boot.log 2>&1 \
+		|| { tail -n 60 $(BIN)/bench-boot.log; exit 1; }
+	@grep -E '^ +bench_boot_test.go:[0-9]+: ' $(BIN)/bench-boot.log | sed -E 's/^ +bench_boot_test.go:[0-9]+: /bench: /'
+	@grep '^services_ready_s=' $(BIN)/bench-boot.log | tail -n 1
 
 ## ---- benchmarks --------------------------------------------------------------------------
 .PHONY: bench-supervisor

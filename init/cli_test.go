@@ -49,6 +49,8 @@ func TestCtlCommands(t *testing.T) {
 		{"status table", bin, nil, []string{"ctl", "--socket", in.socket, "status"}, 0, "SERVICE  STATE    PID", "", false},
 		{"symlink, env socket", link, []string{sock}, []string{"status"}, 0, "web      RUNNING", "", false},
 		{"status json", link, []string{sock}, []string{"status", "--json"}, 0, `"state": "RUNNING"`, "", false},
+		{"status check", link, []string{sock}, []string{"status", "--check"}, 0, "healthy: 1 services", "", false},
+		{"status check and json", link, []string{sock}, []string{"status", "--check", "--json"}, 2, "", "usage: wpinit ctl", false},
 		{"logs", link, []string{sock}, []string{"logs", "web", "-n", "1"}, 0, "stdout hello from web", "", false},
 		{"signal", link, []string{sock}, []string{"signal", "web", "CONT"}, 0, "", "", false},
 		{"unknown service", link, []string{sock}, []string{"restart", "nope"}, 1, "", "wpinit ctl: service \"nope\": unknown service", true},

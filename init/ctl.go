@@ -22,6 +22,7 @@ import (
 const ctlUsage = `usage: wpinit ctl [--socket PATH] COMMAND
   status [--json]             every service: state, pid, ready, uptime, restarts, last exit;
                               then images and instances
+  status --check              exit 0 when every service is up (or deliberately down), else 1
   status NAME [--show-secrets] [--json]
                               one instance in full; credentials only with --show-secrets
   xdebug NAME on|off          switch Xdebug through php.ini and a PHP-FPM reload
@@ -113,12 +114,16 @@ func ctlStatus(ctx context.Context, c *ctl.Client, args []string, out io.Writer)
 	fs := flag.NewFlagSet("status", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	asJSON := fs.Bool("json", false, "")
-	if fs.Parse(args) != nil || fs.NArg() > 0 {
+	check := fs.Bool("check", false, "")
+	if fs.Parse(args) != nil || fs.NArg() > 0 || *check && *asJSON {
 		return errUsage
 	}
 	st, err := c.Status(ctx)
 	if err != nil {
 		return err
+	}
+	if *check {
+		return checkHealth(st, out)
 	}
 	if *asJSON {
 		enc := json.NewEncoder(out)
@@ -126,6 +131,19 @@ func ctlStatus(ctx context.Context, c *ctl.Client, args []string, out io.Writer)
 		return enc.Encode(st)
 	}
 	return writeStatusTable(out, st, time.Now())
+}
+
+// errNotHealthy is the verdict of `status --check` when a service is not up.
+var errNotHealthy = errors.New("not healthy")
+
+// checkHealth is `status --check`: one line, and an error (exit 1) unless every service is
+// up or deliberately down (ctl.Status.Unhealthy).
+func checkHealth(st *ctl.Status, out io.Writer) error {
+	if bad := st.Unhealthy(); len(bad) > 0 {
+		return fmt.Errorf("%w: %s", errNotHealthy, strings.Join(bad, ", "))
+	}
+	_, err := fmt.Fprintf(out, "healthy: %d services\n", len(st.Services))
+	return err
 }
 
 func writeStatusTable(out io.Writer, st *ctl.Status, now time.Time) error {

@@ -44,7 +44,7 @@ func writeImages(out io.Writer, im *images.Status) {
 	c := im.Counts()
 	state := "loading"
 	if im.Done {
-		state = "done"
+		state = "done in " + im.Duration.Round(time.Millisecond).String()
 	}
 	fmt.Fprintf(out, "\nimages (%s): %s, %d loaded, %d skipped, %d failed, %d pending\n", im.Dir, state,
 		c[images.Loaded], c[images.Skipped], c[images.Failed], len(im.Tarballs)-c[images.Loaded]-c[images.Skipped]-c[images.Failed])

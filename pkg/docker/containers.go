@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"net/netip"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/moby/moby/api/pkg/stdcopy"
 	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/events"
 	"github.com/moby/moby/api/types/network"
 	"github.com/moby/moby/client"
 )
@@ -156,11 +158,14 @@ func tail(b []byte) string {
 	return string(bytes.TrimSpace(b))
 }
 
-// Events streams die, destroy and oom events of owner's containers until ctx ends or the
-// stream breaks (the error channel then yields one error).
+// Events streams die, destroy, oom and health_status events of owner's containers until ctx
+// ends or the stream breaks (the error channel then yields one error). dockerd sends
+// health_status only when a container's health changes.
 func (c *Client) Events(ctx context.Context, owner string) (<-chan Event, <-chan error) {
+	// "health_status" without a status matches every "health_status: X" (moby's fuzzy match
+	// for that event), on API 1.41 as on 1.45.
 	f := make(client.Filters).Add("type", "container").Add("label", OwnerFilter(owner)).
-		Add("event", "die", "destroy", "oom")
+		Add("event", "die", "destroy", "oom", ActionHealthStatus)
 	res := c.api.Events(ctx, client.EventsListOptions{Filters: f})
 	out := make(chan Event)
 	errs := make(chan error, 1)
@@ -173,8 +178,7 @@ func (c *Client) Events(ctx context.Context, owner string) (<-chan Event, <-chan
 					errs <- errors.New("docker event stream closed")
 					return
 				}
-				ev := Event{Action: string(m.Action), ContainerID: m.Actor.ID,
-					Instance: m.Actor.Attributes[LabelInstance], Role: m.Actor.Attributes[LabelRole]}
+				ev := eventOf(m)
 				select {
 				case out <- ev:
 				case <-ctx.Done():
@@ -190,6 +194,17 @@ func (c *Client) Events(ctx context.Context, owner string) (<-chan Event, <-chan
 		}
 	}()
 	return out, errs
+}
+
+// eventOf turns an engine message into an Event; "health_status: healthy" becomes the action
+// health_status with Health "healthy".
+func eventOf(m events.Message) Event {
+	ev := Event{Action: string(m.Action), ContainerID: m.Actor.ID,
+		Instance: m.Actor.Attributes[LabelInstance], Role: m.Actor.Attributes[LabelRole]}
+	if action, health, ok := strings.Cut(ev.Action, ": "); ok && action == ActionHealthStatus {
+		ev.Action, ev.Health = action, health
+	}
+	return ev
 }
 
 func short(id string) string {

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/events"
 )
 
 func TestHealthOf(t *testing.T) {
@@ -16,6 +17,22 @@ func TestHealthOf(t *testing.T) {
 	} {
 		if got := healthOf(status); got != want {
 			t.Errorf("healthOf(%q) = %q, want %q", status, got, want)
+		}
+	}
+}
+
+func TestEventOf(t *testing.T) {
+	attrs := map[string]string{LabelInstance: "blog", LabelRole: "db"}
+	for action, want := range map[string]Event{
+		"die":                      {Action: "die"},
+		"health_status: healthy":   {Action: ActionHealthStatus, Health: "healthy"},
+		"health_status: unhealthy": {Action: ActionHealthStatus, Health: "unhealthy"},
+		"exec_start: sh -c x":      {Action: "exec_start: sh -c x"},
+	} {
+		want.ContainerID, want.Instance, want.Role = "c1", "blog", "db"
+		got := eventOf(events.Message{Action: events.Action(action), Actor: events.Actor{ID: "c1", Attributes: attrs}})
+		if got != want {
+			t.Errorf("eventOf(%q) = %+v, want %+v", action, got, want)
 		}
 	}
 }

@@ -64,12 +64,16 @@ type ExecResult struct {
 	Output   string // stdout and stderr, interleaved, trimmed to the last few KiB
 }
 
+// ActionHealthStatus is the Event action of a container whose health changed.
+const ActionHealthStatus = "health_status"
+
 // Event is a container event on an owned container.
 type Event struct {
-	Action      string // die, destroy, oom, start...
+	Action      string // die, destroy, oom, health_status
 	ContainerID string
 	Instance    string
 	Role        string
+	Health      string // the new health with health_status: healthy, unhealthy, starting
 }
 
 // Engine is what the reconciler needs from Docker. The list calls cost one request each,

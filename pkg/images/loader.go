@@ -63,6 +63,8 @@ type Loader struct {
 	tarballs []*tarball
 	listErr  string
 	settled  bool
+	started  time.Time
+	took     time.Duration
 }
 
 // New returns a Loader for dir; nothing happens until Run. log is used as given (init/ names
@@ -87,8 +89,11 @@ func (l *Loader) Run(ctx context.Context) error {
 	if !first {
 		return errors.New("run image loader: already run")
 	}
-	defer l.finish()
 	start := time.Now()
+	l.mu.Lock()
+	l.started = start
+	l.mu.Unlock()
+	defer l.finish()
 	paths, err := listTarballs(l.dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		l.log.Info("no shared images directory", "dir", l.dir)
@@ -187,7 +192,7 @@ func (l *Loader) setListErr(err error) {
 
 func (l *Loader) finish() {
 	l.mu.Lock()
-	l.settled = true
+	l.settled, l.took = true, time.Since(l.started)
 	l.mu.Unlock()
 	close(l.done)
 }
@@ -196,7 +201,10 @@ func (l *Loader) finish() {
 func (l *Loader) Status() Status {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	s := Status{Dir: l.dir, Done: l.settled, Error: l.listErr, Tarballs: []TarballStatus{}}
+	s := Status{Dir: l.dir, Done: l.settled, Error: l.listErr, Started: l.started, Tarballs: []TarballStatus{}}
+	if l.settled {
+		s.Duration = l.took
+	}
 	for _, t := range l.tarballs {
 		ts := t.st
 		ts.Images = slices.Clone(ts.Images)

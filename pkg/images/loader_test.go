@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // The first pass loads what is missing, the second loads nothing: no ImageLoad at all.
@@ -52,6 +53,9 @@ func TestLoaderLoadsThenSkips(t *testing.T) {
 	<-l.Done()
 	st := l.Status()
 	wantStates(t, st, map[string]State{"a.tar": Loaded, "b.tar": Loaded, "c.tgz": Loaded})
+	if st.Started.IsZero() || st.Duration <= 0 || st.Duration > time.Since(st.Started) {
+		t.Errorf("pass started %s, took %s: want the pass's start and length", st.Started, st.Duration)
+	}
 	if n := api.loads.Load(); n != 3 {
 		t.Errorf("first pass: %d loads, want 3", n)
 	}

@@ -39,6 +39,8 @@ type Status struct {
 	Dir      string          `json:"dir"`
 	Done     bool            `json:"done"` // every tarball settled (Done() is closed)
 	Error    string          `json:"error,omitempty"`
+	Started  time.Time       `json:"started,omitzero"`   // the pass began (zero before Run)
+	Duration time.Duration   `json:"duration,omitempty"` // the whole pass, once Done: list, checks, loads
 	Tarballs []TarballStatus `json:"tarballs"`
 }
 

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -25,6 +26,10 @@ type fakeDocker struct {
 	images     []string
 	calls      map[string]int
 	next       int
+	health     string      // what a container list says of running containers' health
+	events     chan string // JSON messages for the event stream
+	eventKinds []string    // the event filter of the last stream
+	closed     chan struct{}
 }
 
 type fakeContainer struct {
@@ -39,10 +44,15 @@ type fakeNetwork struct {
 }
 
 func newFakeDocker(t *testing.T) *fakeDocker {
-	f := &fakeDocker{t: t, containers: map[string]*fakeContainer{}, networks: map[string]*fakeNetwork{}, calls: map[string]int{}}
+	f := &fakeDocker{t: t, containers: map[string]*fakeContainer{}, networks: map[string]*fakeNetwork{}, calls: map[string]int{},
+		health: "healthy", events: make(chan string, 16)}
 	f.images = []string{"wp-php:7.4", "wp-php:8.4", "wp-mariadb:10.5", "wp-mariadb:11.8", "wp-nginx:1.26"}
 	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
 	t.Cleanup(f.srv.Close)
+	// Close waits for the requests in flight: end the event streams first, or a test that
+	// fails while its reconciler still runs hangs in its cleanup instead of reporting.
+	f.closed = make(chan struct{})
+	t.Cleanup(func() { close(f.closed) })
 	return f
 }
 
@@ -85,10 +95,26 @@ func (f *fakeDocker) serve(w http.ResponseWriter, req *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusOK)
 		w.(http.Flusher).Flush()
-		<-req.Context().Done()
+		f.mu.Lock()
+		f.eventKinds = filterValues(req, "event")
+		f.mu.Unlock()
+		for {
+			select {
+			case <-req.Context().Done():
+				return
+			case <-f.closed:
+				return
+			case m := <-f.events:
+				fmt.Fprintln(w, m)
+				w.(http.Flusher).Flush()
+			}
+		}
 	case "GET /exec/{id}/json":
 		fmt.Fprintf(w, `{"ID":%q,"Running":false,"ExitCode":0}`, parts[1])
 	case "POST /exec/{id}/start":
+		// Read the whole request first: closing a connection with request bytes unread
+		// in the kernel's buffer sends RST, and the client may lose the output to it.
+		_, _ = io.Copy(io.Discard, req.Body)
 		f.hijackExec(w)
 	default:
 		f.mu.Lock()
@@ -175,7 +201,8 @@ func (f *fakeDocker) listContainers(w http.ResponseWriter, req *http.Request) {
 	var out []map[string]any
 	for _, c := range f.containers {
 		if hasLabels(c.Labels, filterValues(req, "label")) {
-			out = append(out, map[string]any{"Id": c.ID, "Names": []string{"/" + c.Name}, "Labels": c.Labels, "State": c.State, "Status": "Up (healthy)"})
+			status := "Up 2 seconds (" + map[string]string{"healthy": "healthy", "starting": "health: starting"}[f.health] + ")"
+			out = append(out, map[string]any{"Id": c.ID, "Names": []string{"/" + c.Name}, "Labels": c.Labels, "State": c.State, "Status": status})
 		}
 	}
 	_ = json.NewEncoder(w).Encode(out)
@@ -227,6 +254,17 @@ func (f *fakeDocker) hijackExec(w http.ResponseWriter) {
 	binary.BigEndian.PutUint32(frame[4:], 3)
 	_, _ = buf.Write(append(frame, "ok\n"...))
 	_ = buf.Flush()
+}
+
+// Event sends a container event for the container called name on the event stream.
+func (f *fakeDocker) Event(name, action string) {
+	c := f.Container(name)
+	if c == nil {
+		f.t.Fatalf("fake docker: no container %q for event %q", name, action)
+	}
+	m, _ := json.Marshal(map[string]any{"Type": "container", "Action": action,
+		"Actor": map[string]any{"ID": c.ID, "Attributes": c.Labels}})
+	f.events <- string(m)
 }
 
 // Container returns the container called name.

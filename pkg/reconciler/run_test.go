@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -174,5 +175,41 @@ func TestAssignedSlotsPersist(t *testing.T) {
 	}
 	if f.Container("late-web").ID != webID {
 		t.Error("late was recreated")
+	}
+}
+
+// TestHealthEventUpdatesStatus: containers still starting their health checks when the
+// instance converged show healthy in the status as soon as dockerd reports the change, with
+// no pass (no list call) in between.
+func TestHealthEventUpdatesStatus(t *testing.T) {
+	f := newFakeDocker(t)
+	f.health = "starting"
+	dir := t.TempDir()
+	writeInstances(t, filepath.Join(dir, "instances.toml"), 1)
+	r := newFakeReconciler(t, f, dir)
+	runFake(t, r)
+	waitReady(t, r)
+	waitFor(t, 10*time.Second, "follow-up pass done", func() bool {
+		st := r.instanceState("site-1")
+		return st.State == StateRunning && st.Health == "starting"
+	})
+	f.mu.Lock()
+	kinds := f.eventKinds
+	f.mu.Unlock()
+	if !slices.Contains(kinds, "health_status") {
+		t.Fatalf("event filter %v leaves out health_status", kinds)
+	}
+	time.Sleep(2 * r.opt.Debounce) // let any pending pass end before counting
+	f.Calls()
+	for _, role := range []string{"db", "php", "web"} {
+		if got := r.instanceState("site-1").Health; got != "starting" {
+			t.Fatalf("health %q before the %s event", got, role)
+		}
+		f.Event("site-1-"+role, "health_status: healthy")
+	}
+	waitFor(t, 5*time.Second, "healthy in status", func() bool { return r.instanceState("site-1").Health == "healthy" })
+	time.Sleep(2 * r.opt.Debounce)
+	if n, by := f.Calls(); n != 0 {
+		t.Errorf("health events made %d Docker calls %v, want none", n, by)
 	}
 }

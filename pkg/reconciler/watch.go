@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/fsnotify/fsnotify"
+
+	"github.com/wp-dind/wp-dind/pkg/docker"
 )
 
 // watchFile triggers a pass when instances.toml changes. It watches the file's folder, not
@@ -44,7 +46,25 @@ func (r *Reconciler) watchFile(ctx context.Context) {
 	}
 }
 
-// watchEvents triggers a pass on die, destroy and oom of owned containers. When the stream
+// recordHealth keeps the status's container health current between passes: dockerd reports
+// the first healthy check seconds after the convergence that started the container, and
+// the next pass may be a resync a minute away.
+func (r *Reconciler) recordHealth(ev docker.Event) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	st := r.inst[ev.Instance]
+	if st == nil {
+		return
+	}
+	for i := range st.containers {
+		if st.containers[i].ID == ev.ContainerID {
+			st.containers[i].Health = ev.Health
+		}
+	}
+}
+
+// watchEvents triggers a pass on die, destroy and oom of owned containers, and records
+// health changes. When the stream
 // breaks (dockerd restarting) it reconnects with backoff and asks for a full pass: a
 // container that died while dockerd was down sends no event.
 func (r *Reconciler) watchEvents(ctx context.Context) {
@@ -61,7 +81,11 @@ func (r *Reconciler) watchEvents(ctx context.Context) {
 				if !ok {
 					break stream
 				}
-				r.log.Debug("docker event", "action", ev.Action, "instance", ev.Instance, "role", ev.Role)
+				r.log.Debug("docker event", "action", ev.Action, "instance", ev.Instance, "role", ev.Role, "health", ev.Health)
+				if ev.Action == docker.ActionHealthStatus {
+					r.recordHealth(ev) // status only: a health change asks for no work
+					continue
+				}
 				r.Trigger("docker " + ev.Action + " " + ev.Instance + "/" + ev.Role)
 			case err := <-errs:
 				if ctx.Err() == nil {

@@ -1,6 +1,7 @@
 package supervisor
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -63,6 +64,23 @@ func (l *loop) killGroup() {
 	}
 }
 
+// killLeftovers sends SIGKILL to what is left of the process group of a leader that has
+// exited, as systemd does for a service's cgroup. A leader killed by a signal leaves its
+// workers behind (php-fpm's children, nginx's workers, dockerd's docker-proxy), still
+// holding the listening sockets, and the restarted service could not bind them again. The
+// group id stays reserved while any member lives, so the signal cannot reach another group.
+func (l *loop) killLeftovers(pgid int) {
+	if pgid <= 0 {
+		return
+	}
+	switch err := unix.Kill(-pgid, unix.SIGKILL); {
+	case err == nil:
+		l.s.log.Info("killed leftover processes of the service's group", "pgid", pgid)
+	case !errors.Is(err, unix.ESRCH):
+		l.s.log.Warn("failed to kill leftover processes", "pgid", pgid, "error", err)
+	}
+}
+
 // notReady handles the readiness timeout: the start failed, the process is stopped.
 func (l *loop) notReady() {
 	if l.state != Starting || l.pid == 0 {
@@ -93,6 +111,7 @@ func (l *loop) exited(st reaper.ExitStatus) {
 	l.cancelProbe()
 	l.isReady = false
 	l.s.log.Info("service exited", "pid", st.Pid, "status", st.String(), "state", string(was))
+	l.killLeftovers(st.Pid)
 	switch {
 	case was == Stopping && l.reason == stopRequested:
 		l.state = Stopped

@@ -97,6 +97,26 @@ func TestStopTimeoutKillsGroup(t *testing.T) {
 	waitGone(t, -st.Pid) // the whole group, grandchild included
 }
 
+// TestLeaderDeathKillsLeftovers: when the leader dies by itself (SIGKILL from outside), the
+// rest of its process group (a grandchild that ignores TERM, like php-fpm's workers holding
+// the listening socket) is killed before the service starts again.
+func TestLeaderDeathKillsLeftovers(t *testing.T) {
+	dir := t.TempDir()
+	events := filepath.Join(dir, "events")
+	svc := helperService(t, "leaky", "serve", map[string]string{"IGNORE_TERM": "1", "EVENTS": events})
+	f := startSupervisor(t, wpinitConfig(t, dir, svc))
+	first := f.waitStatus(t, "leaky", "running", func(s Status) bool { return s.State == Running })
+	waitFile(t, events, "start leaky-child\n")
+	if err := unix.Kill(first.Pid, unix.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitGone(t, -first.Pid) // the grandchild too, not only the leader
+	st := f.waitStatus(t, "leaky", "restarted", func(s Status) bool { return s.State == Running && s.Pid != first.Pid })
+	if st.Restarts != 1 {
+		t.Errorf("restarts %d, want 1", st.Restarts)
+	}
+}
+
 func waitFile(t *testing.T, path, want string) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
