@@ -37,7 +37,7 @@ func TestPhpMyAdminIntegration(t *testing.T) {
 		t.Fatalf("docker run: %v: %s", err, out)
 	}
 	id := strings.TrimSpace(string(out))
-	t.Cleanup(func() { _ = exec.Command("docker", "rm", "-f", id).Run() })
+	t.Cleanup(func() { _ = exec.Command("docker", "rm", "-f", "-v", id).Run() }) // -v: wp-dind declares VOLUMEs
 	addr, err := exec.Command("docker", "port", id, "8080/tcp").Output()
 	if err != nil {
 		t.Fatalf("docker port: %v", err)
