@@ -46,8 +46,12 @@ func writeImages(out io.Writer, im *images.Status) {
 	if im.Done {
 		state = "done in " + im.Duration.Round(time.Millisecond).String()
 	}
-	fmt.Fprintf(out, "\nimages (%s): %s, %d loaded, %d skipped, %d failed, %d pending\n", im.Dir, state,
-		c[images.Loaded], c[images.Skipped], c[images.Failed], len(im.Tarballs)-c[images.Loaded]-c[images.Skipped]-c[images.Failed])
+	fmt.Fprintf(out, "\nimages (%s): %s, %d loaded, %d skipped, %d failed", im.Dir, state,
+		c[images.Loaded], c[images.Skipped], c[images.Failed])
+	if busy := c[images.Checking] + c[images.Loading]; busy > 0 || c[images.Pending] > 0 {
+		fmt.Fprintf(out, ", %d in progress, %d pending", busy, c[images.Pending])
+	}
+	fmt.Fprintln(out)
 	if im.Error != "" {
 		fmt.Fprintf(out, "  %s\n", im.Error)
 	}
@@ -75,7 +79,11 @@ func writeInstances(out io.Writer, in *reconciler.Status) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	if len(in.Instances) == 0 {
+	switch {
+	case len(in.Instances) > 0:
+	case in.LastPass.IsZero():
+		fmt.Fprintln(out, "(no pass yet: instances converge once the engine answers and the shared images are loaded)")
+	default:
 		fmt.Fprintf(out, "(no instances declared in %s)\n", in.File)
 	}
 	if in.FileError != "" {
