@@ -1,6 +1,7 @@
 package images_test
 
 import (
+	"encoding/json"
 	"os"
 	"strings"
 	"sync"
@@ -60,6 +61,41 @@ func TestDind(t *testing.T) {
 		t.Errorf("MailDev UI: %d %.200q", code, body)
 	}
 	checkMailCaught(t, id, mail)
+	if _, err := docker("exec", id, "docker", "-H", "tcp://127.0.0.1:2375", "info"); err == nil {
+		t.Error("the inner engine's TCP API answers, but it is off by default")
+	}
+	stopDind(t, id)
+}
+
+// TestDindTCPAPI: WPINIT_DOCKER_TCP turns the inner engine's API on over TCP, and without TLS
+// the sysinit report warns that it is unauthenticated.
+func TestDindTCPAPI(t *testing.T) {
+	ref := dindImage()
+	if ref == "" {
+		t.Skip("WP_DIND_IMAGES names the images under test and WP_DIND_DIND_IMAGE is unset")
+	}
+	id := startDind(t, ref, newVolume(t), "-e", "WPINIT_DOCKER_TCP=127.0.0.1:2375")
+	mustHealthy(t, id, 120*time.Second)
+	if v := mustDocker(t, "exec", id, "docker", "-H", "tcp://127.0.0.1:2375", "version", "-f", "{{.Server.Version}}"); v == "" {
+		t.Error("no server version over the TCP API")
+	}
+	var st struct {
+		Sysinit struct {
+			Steps []struct{ Name, Outcome, Error string } `json:"steps"`
+		} `json:"sysinit"`
+	}
+	if err := json.Unmarshal([]byte(mustDocker(t, "exec", id, "ctl", "status", "--json")), &st); err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, s := range st.Sysinit.Steps {
+		if s.Name == "dockerd-config" {
+			found = s.Outcome == "warning" && strings.Contains(s.Error, "unauthenticated")
+		}
+	}
+	if !found {
+		t.Errorf("sysinit report lacks the unauthenticated-API warning: %+v", st.Sysinit.Steps)
+	}
 	stopDind(t, id)
 }
 

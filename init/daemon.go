@@ -63,6 +63,12 @@ func daemonMain(args []string, sigs <-chan os.Signal) int {
 	if *socket != "" {
 		cfg.Wpinit.Socket = *socket
 	}
+	if tcp := os.Getenv("WPINIT_DOCKER_TCP"); tcp != "" {
+		if err := cfg.SetDockerTCP(tcp); err != nil {
+			hclog.New(&hclog.LoggerOptions{Name: "wpinit", Output: os.Stderr}).Error("invalid environment", "error", err)
+			return exitConfig
+		}
+	}
 	d := newDaemon(cfg, *cfgPath, os.Stderr)
 	return d.run(sigs)
 }
@@ -106,7 +112,7 @@ func newDaemon(cfg *config.Wpinit, cfgPath string, stderr io.Writer) *daemon {
 // addPipeline makes the optional parts wpinit.toml asks for and their status sections.
 func (d *daemon) addPipeline(cfg *config.Wpinit) {
 	if cfg.Sysinit.Enabled {
-		d.prepare = &prepare{log: d.log.Named("sysinit"), cfg: cfg.Sysinit, spawn: d.reaper, ready: make(chan struct{})}
+		d.prepare = &prepare{log: d.log.Named("sysinit"), cfg: cfg.Sysinit, docker: cfg.Docker, spawn: d.reaper, ready: make(chan struct{})}
 		d.ctl.StatusSection("sysinit", d.prepare.status)
 	}
 	if !cfg.UsesDocker() {

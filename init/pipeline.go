@@ -29,6 +29,7 @@ import (
 type prepare struct {
 	log    hclog.Logger
 	cfg    config.Sysinit
+	docker config.Docker
 	spawn  reaper.Spawner
 	ready  chan struct{}
 	report atomic.Pointer[sysinit.Report]
@@ -38,6 +39,7 @@ func (p *prepare) run(ctx context.Context) error {
 	opts := sysinit.DefaultOptions()
 	opts.DataRoot = p.cfg.DataRoot
 	opts.Iptables.Mode = p.cfg.Iptables
+	opts.Daemon = sysinit.DaemonConfig{Base: p.docker.DaemonConfig, Out: p.docker.DaemonConfigOut, TCP: p.docker.TCP, TLSDir: p.docker.TLSDir}
 	opts.Run = func(ctx context.Context, name string, args ...string) error {
 		return reaper.RunCmd(ctx, p.spawn, exec.Command(name, args...))
 	}

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"net"
 	"net/netip"
 	"path/filepath"
 	"slices"
@@ -19,9 +20,14 @@ type Sysinit struct {
 	Iptables string `toml:"iptables" json:"iptables"`   // auto | nft | legacy
 }
 
-// Docker is [docker]: the engine that images and instances live in.
+// Docker is [docker]: the engine that images and instances live in, and the configuration
+// sysinit renders for the dockerd service.
 type Docker struct {
-	Host string `toml:"host" json:"host"` // "" = DOCKER_HOST or the default socket
+	Host            string `toml:"host" json:"host"`                           // "" = DOCKER_HOST or the default socket
+	DaemonConfig    string `toml:"daemon_config" json:"daemon_config"`         // base daemon.json
+	DaemonConfigOut string `toml:"daemon_config_out" json:"daemon_config_out"` // what dockerd reads; "" = not rendered
+	TCP             string `toml:"tcp" json:"tcp"`                             // "host:port" of the engine's TCP API; "" = off
+	TLSDir          string `toml:"tls_dir" json:"tls_dir"`                     // ca.pem, cert.pem, key.pem for that API
 }
 
 // Images is [images]: the shared image tarballs loaded once the engine answers.
@@ -77,6 +83,7 @@ func (w *Wpinit) validateBoot(p *problems) {
 	if !slices.Contains(iptablesModes, w.Sysinit.Iptables) {
 		p.add("sysinit.iptables", "unknown mode %q: use auto, nft or legacy", w.Sysinit.Iptables)
 	}
+	w.Docker.validate(p, w.Sysinit.Enabled)
 	if w.Images.Dir != "" && !filepath.IsAbs(w.Images.Dir) {
 		p.add("images.dir", "must be an absolute path (or \"\" to load nothing)")
 	}
@@ -88,6 +95,31 @@ func (w *Wpinit) validateBoot(p *problems) {
 	if left := w.Wpinit.StopTimeout.D() - w.InstancesStopBudget(); left < 10*time.Second {
 		p.add("wpinit.stop_timeout", "%s leaves %s for the services after instances.stop_timeout (%s): give at least 10s more",
 			w.Wpinit.StopTimeout.D(), left, w.Instances.StopTimeout.D())
+	}
+}
+
+func (d *Docker) validate(p *problems, sysinit bool) {
+	if d.DaemonConfigOut == "" {
+		if d.TCP != "" {
+			p.add("docker.tcp", "needs docker.daemon_config_out: the API is set in the dockerd config wpinit renders")
+		}
+		return
+	}
+	if !sysinit {
+		p.add("docker.daemon_config_out", "needs [sysinit] enabled = true: sysinit renders it")
+	}
+	for key, path := range map[string]string{"docker.daemon_config": d.DaemonConfig, "docker.daemon_config_out": d.DaemonConfigOut} {
+		if !filepath.IsAbs(path) {
+			p.add(key, "must be an absolute path")
+		}
+	}
+	if d.TCP != "" {
+		if _, _, err := net.SplitHostPort(d.TCP); err != nil {
+			p.add("docker.tcp", "invalid address %q: use host:port, like \"0.0.0.0:2375\"", d.TCP)
+		}
+	}
+	if d.TLSDir != "" && !filepath.IsAbs(d.TLSDir) {
+		p.add("docker.tls_dir", "must be an absolute path")
 	}
 }
 
@@ -127,4 +159,13 @@ func (in *Instances) validate(p *problems) {
 	if in.PhpMyAdminConfig != "" && !filepath.IsAbs(in.PhpMyAdminConfig) {
 		p.add("instances.phpmyadmin_config", "must be an absolute path (or \"\" to write none)")
 	}
+}
+
+// SetDockerTCP turns the engine's TCP API on at addr, as `WPINIT_DOCKER_TCP=addr` asks, and
+// checks the result as it would check the file's own docker.tcp.
+func (w *Wpinit) SetDockerTCP(addr string) error {
+	w.Docker.TCP = addr
+	p := &problems{file: "WPINIT_DOCKER_TCP"}
+	w.Docker.validate(p, w.Sysinit.Enabled)
+	return p.err()
 }

@@ -134,3 +134,24 @@ func orderedKeys(want string, deps map[string]string) []string {
 	}
 	return names
 }
+
+func TestSetDockerTCP(t *testing.T) {
+	base := "version = 1\n[sysinit]\nenabled = true\n[docker]\ndaemon_config = \"/etc/d.json\"\ndaemon_config_out = \"/run/d.json\"\n"
+	w, err := ParseWpinit("w.toml", []byte(base))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.SetDockerTCP("0.0.0.0:2375"); err != nil || w.Docker.TCP != "0.0.0.0:2375" {
+		t.Fatalf("SetDockerTCP: %v (tcp %q)", err, w.Docker.TCP)
+	}
+	if err := w.SetDockerTCP("2375"); err == nil || !strings.Contains(err.Error(), `WPINIT_DOCKER_TCP: docker.tcp: invalid address "2375"`) {
+		t.Errorf("bad address: %v", err)
+	}
+	plain, err := ParseWpinit("w.toml", []byte("version = 1\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := plain.SetDockerTCP("0.0.0.0:2375"); err == nil || !strings.Contains(err.Error(), "needs docker.daemon_config_out") {
+		t.Errorf("without a rendered config: %v", err)
+	}
+}

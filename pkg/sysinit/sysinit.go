@@ -26,6 +26,8 @@ type Options struct {
 	PidFiles []PidFile
 	// Iptables chooses the iptables backend; an empty Iptables.BinDir skips the step.
 	Iptables IptablesOptions
+	// Daemon renders dockerd's effective daemon.json; an empty Daemon.Out skips the step.
+	Daemon DaemonConfig
 
 	// MountInfo is the mount table to read; "" means /proc/self/mountinfo.
 	MountInfo string
@@ -109,6 +111,7 @@ func Prepare(ctx context.Context, log hclog.Logger, opts Options) (Report, error
 		func() stepResult { return mountSecurityFS(opts) },
 		func() stepResult { return makeRShared(opts) },
 		func() stepResult { return removeStalePidFiles(opts) },
+		func() stepResult { return renderDaemonConfig(opts.Daemon) },
 		func() stepResult {
 			res, choice := chooseIptables(ctx, opts)
 			r.Iptables = choice
