@@ -25,8 +25,9 @@ type DaemonConfig struct {
 	TLSDir string // ca.pem, cert.pem and key.pem: the API requires client certificates
 }
 
-// TLS files looked for in DaemonConfig.TLSDir, as dockerd's own defaults name them.
-var tlsFiles = map[string]string{"tlscacert": "ca.pem", "tlscert": "cert.pem", "tlskey": "key.pem"}
+// TLS files looked for in DaemonConfig.TLSDir, as dockerd's own defaults name them, in the
+// order they are checked.
+var tlsFiles = []struct{ key, name string }{{"tlscacert", "ca.pem"}, {"tlscert", "cert.pem"}, {"tlskey", "key.pem"}}
 
 func renderDaemonConfig(c DaemonConfig) stepResult {
 	if c.Out == "" {
@@ -87,12 +88,12 @@ func addTCP(cfg map[string]any, c DaemonConfig) (detail string, warn, err error)
 	if c.TLSDir == "" {
 		return "API on " + tcp + " without TLS", fmt.Errorf("the docker API on %s is unauthenticated: whoever reaches it controls the engine; give TLS certificates (docker.tls_dir)", tcp), nil
 	}
-	for key, name := range tlsFiles {
-		p := filepath.Join(c.TLSDir, name)
+	for _, f := range tlsFiles {
+		p := filepath.Join(c.TLSDir, f.name)
 		if _, err := os.Stat(p); err != nil {
 			return "", nil, fmt.Errorf("docker API TLS: %w", err)
 		}
-		cfg[key] = p
+		cfg[f.key] = p
 	}
 	cfg["tls"], cfg["tlsverify"] = true, true
 	return "API on " + tcp + " with TLS client verification", nil, nil
