@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -135,7 +136,20 @@ func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool)
 // startReconciler runs a reconciler over the real engine until the test ends.
 func startReconciler(t *testing.T, eng docker.Engine, opt Options) *Reconciler {
 	t.Helper()
-	opt.Logger = hclog.New(&hclog.LoggerOptions{Name: "reconciler", Level: hclog.Info, Output: testWriter{t}})
+	r, stop := runReconciler(t, eng, opt)
+	t.Cleanup(func() {
+		if err := stop(); err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+	return r
+}
+
+// runReconciler runs a reconciler whose stop the test controls: stop cancels Run and
+// returns its error (once; the cleanup stops it too when the test did not).
+func runReconciler(t *testing.T, eng docker.Engine, opt Options) (*Reconciler, func() error) {
+	t.Helper()
+	opt.Logger = hclog.New(&hclog.LoggerOptions{Name: "reconciler", Level: hclog.LevelFromString(os.Getenv("WPDIND_TEST_LOG")), Output: testWriter{t}})
 	r, err := New(eng, opt)
 	if err != nil {
 		t.Fatal(err)
@@ -143,13 +157,14 @@ func startReconciler(t *testing.T, eng docker.Engine, opt Options) *Reconciler {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- r.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	})
-	return r
+	var once sync.Once
+	var runErr error
+	stop := func() error {
+		once.Do(func() { cancel(); runErr = <-done })
+		return runErr
+	}
+	t.Cleanup(func() { _ = stop() })
+	return r, stop
 }
 
 type testWriter struct{ t *testing.T }

@@ -13,11 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hashicorp/go-hclog"
-
 	"github.com/wp-dind/wp-dind/pkg/backup"
 	"github.com/wp-dind/wp-dind/pkg/config"
-	"github.com/wp-dind/wp-dind/pkg/docker"
 	"github.com/wp-dind/wp-dind/pkg/instance"
 )
 
@@ -175,28 +172,6 @@ func TestOpsIntegration(t *testing.T) {
 			t.Errorf("the next boot's log:\n%s", tailLines(after, 30))
 		}
 	})
-}
-
-// runReconciler runs a reconciler whose stop the test controls: stop cancels Run and
-// returns its error (once; the cleanup stops it too when the test did not).
-func runReconciler(t *testing.T, eng docker.Engine, opt Options) (*Reconciler, func() error) {
-	t.Helper()
-	opt.Logger = hclog.New(&hclog.LoggerOptions{Name: "reconciler", Level: hclog.LevelFromString(os.Getenv("WPDIND_TEST_LOG")), Output: testWriter{t}})
-	r, err := New(eng, opt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- r.Run(ctx) }()
-	var once sync.Once
-	var runErr error
-	stop := func() error {
-		once.Do(func() { cancel(); runErr = <-done })
-		return runErr
-	}
-	t.Cleanup(func() { _ = stop() })
-	return r, stop
 }
 
 func waitRunning(t *testing.T, r *Reconciler, name string) {
