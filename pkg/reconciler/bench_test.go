@@ -11,8 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hashicorp/go-hclog"
-
 	"github.com/wp-dind/wp-dind/pkg/config"
 	"github.com/wp-dind/wp-dind/pkg/docker"
 	"github.com/wp-dind/wp-dind/pkg/instance"
@@ -88,7 +86,7 @@ func benchAdd(t *testing.T, eng docker.Engine) (float64, float64) {
 func benchNoopReal(t *testing.T, eng docker.Engine, opt Options, n int) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	opt.Logger = hclog.New(&hclog.LoggerOptions{Name: "reconciler", Level: hclog.Info, Output: testWriter{t}})
+	opt.Logger = testLogger(t)
 	r, err := New(eng, opt)
 	if err != nil {
 		t.Fatal(err)

@@ -149,7 +149,7 @@ func startReconciler(t *testing.T, eng docker.Engine, opt Options) *Reconciler {
 // returns its error (once; the cleanup stops it too when the test did not).
 func runReconciler(t *testing.T, eng docker.Engine, opt Options) (*Reconciler, func() error) {
 	t.Helper()
-	opt.Logger = hclog.New(&hclog.LoggerOptions{Name: "reconciler", Level: hclog.LevelFromString(os.Getenv("WPDIND_TEST_LOG")), Output: testWriter{t}})
+	opt.Logger = testLogger(t)
 	r, err := New(eng, opt)
 	if err != nil {
 		t.Fatal(err)
@@ -165,6 +165,11 @@ func runReconciler(t *testing.T, eng docker.Engine, opt Options) (*Reconciler, f
 	}
 	t.Cleanup(func() { _ = stop() })
 	return r, stop
+}
+
+// testLogger logs into the test's output, at WPDIND_TEST_LOG's level (default info).
+func testLogger(t *testing.T) hclog.Logger {
+	return hclog.New(&hclog.LoggerOptions{Name: "reconciler", Level: hclog.LevelFromString(os.Getenv("WPDIND_TEST_LOG")), Output: testWriter{t}})
 }
 
 type testWriter struct{ t *testing.T }
