@@ -34,7 +34,7 @@ const ctlUsage = `usage: wpinit ctl [--socket PATH] COMMAND
   logs NAME [-f] [-n N]       the last N lines kept (all by default); -f follows
   reload                      reread wpinit.toml: start added, stop removed, restart changed
   shutdown                    stop every service and wpinit (exit code 0)
-The socket is --socket, else $WPINIT_SOCKET, else ` + ctl.DefaultSocket + `.
+The socket is --socket, else $WPINIT_SOCKET, else ` + config.DefaultSocket + `.
 `
 
 // errUsage makes ctlMain answer exit code 2 after printing the usage.
@@ -44,7 +44,7 @@ var errUsage = errors.New("usage")
 func ctlMain(args []string) int {
 	fs := flag.NewFlagSet("ctl", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	socket := fs.String("socket", envOr("WPINIT_SOCKET", ctl.DefaultSocket), "control socket")
+	socket := fs.String("socket", envOr("WPINIT_SOCKET", config.DefaultSocket), "control socket")
 	if err := fs.Parse(args); err != nil || fs.NArg() == 0 {
 		fmt.Fprint(os.Stderr, ctlUsage)
 		return exitUsage

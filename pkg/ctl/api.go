@@ -14,10 +14,6 @@ import (
 	"github.com/wp-dind/wp-dind/pkg/sysinit"
 )
 
-// DefaultSocket is where wpinit listens when neither --socket, WPINIT_SOCKET nor the config
-// says otherwise.
-const DefaultSocket = "/run/wpinit/ctl.sock"
-
 // Routes of the API. Patterns use Go 1.22 method and wildcard syntax.
 const (
 	RouteStatus   = "GET /v1/status"
