@@ -51,6 +51,8 @@ func TestCtlCommands(t *testing.T) {
 		{"status json", link, []string{sock}, []string{"status", "--json"}, 0, `"state": "RUNNING"`, "", false},
 		{"status check", link, []string{sock}, []string{"status", "--check"}, 0, "healthy: 1 services", "", false},
 		{"status check and json", link, []string{sock}, []string{"status", "--check", "--json"}, 2, "", "usage: wpinit ctl", false},
+		{"wait", link, []string{sock}, []string{"wait", "--timeout", "30s"}, 0, "service web: RUNNING, ready\nservices ready (this wpinit manages no sites) after", "", false},
+		{"sites without instances", link, []string{sock}, []string{"sites"}, 1, "", "wpinit ctl: this wpinit manages no sites", true},
 		{"logs", link, []string{sock}, []string{"logs", "web", "-n", "1"}, 0, "stdout hello from web", "", false},
 		{"signal", link, []string{sock}, []string{"signal", "web", "CONT"}, 0, "", "", false},
 		{"unknown service", link, []string{sock}, []string{"restart", "nope"}, 1, "", "wpinit ctl: service \"nope\": unknown service", true},

@@ -25,6 +25,9 @@ const ctlUsage = `usage: wpinit ctl [--socket PATH] COMMAND
   status --check              exit 0 when every service is up (or deliberately down), else 1
   status NAME [--show-secrets] [--json]
                               one instance in full; credentials only with --show-secrets
+  wait [--timeout D]          progress until every service is up and every site serves
+                              (default 10m); exit 1 when a site fails or time runs out
+  sites                       each site's URL, versions, admin page and admin user
   xdebug NAME on|off          switch Xdebug through php.ini and a PHP-FPM reload
   backup NAME                 archive an instance (database dump and files) to ROOT/backups
   restore NAME FILE           bring an instance back to an archive (a name in ROOT/backups or a path)
@@ -88,6 +91,10 @@ func runCtl(ctx context.Context, c *ctl.Client, args []string, out io.Writer) er
 		return c.Signal(ctx, rest[0], sig.String())
 	case "logs":
 		return ctlLogs(ctx, c, rest, out)
+	case "wait":
+		return ctlWait(ctx, c, rest, out)
+	case "sites":
+		return ctlSites(ctx, c, rest, out)
 	case "purge":
 		return ctlPurge(ctx, c, rest, out)
 	case "xdebug":
