@@ -161,6 +161,7 @@ func (p *instances) run(ctx context.Context) error {
 		Parallelism: p.cfg.Parallel, Resync: p.cfg.Resync.D(), PoolNetworks: p.cfg.PoolNetworks,
 		BlockExternalHTTP: p.cfg.BlockExternalHTTP, Logger: p.log,
 		StopOnExit: p.cfg.StopOnExit, StopBudget: p.cfg.StopTimeout.D(), ReservedPorts: p.cfg.ReservedPorts,
+		Ports: p.cfg.Ports,
 	}
 	if p.cfg.PhpMyAdminConfig != "" {
 		w := &phpmyadmin.Writer{Path: p.cfg.PhpMyAdminConfig, Logger: p.log.Named("phpmyadmin")}
