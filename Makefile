@@ -35,7 +35,7 @@ pid1: $(WPINIT) ## PID-1 tests: the real bin/wpinit as PID 1 of a new PID namesp
 	WPINIT_BIN=$(abspath $(WPINIT)) $(GO) test -count=1 -timeout 300s ./init/
 
 ## ---- images ------------------------------------------------------------------------------
-.PHONY: engine instance-images dind-image images save-images images-test image-figures run shellcheck
+.PHONY: engine instance-images dind-image images save-images images-test image-figures run config-check shellcheck
 
 engine: ## make sure a Docker engine answers (on Debian as root: install and start dockerd if none)
 	@scripts/engine.sh
@@ -59,6 +59,12 @@ image-figures: images ## build times cold and cached, sizes, MariaDB first start
 
 run: images save-images ## bring up wp-dind as the container wpinit, print URLs and ctl status
 	scripts/run.sh
+
+# conf/wpinit.toml names users and commands that exist only in the image (maildev,
+# php-fpm8.4): the check runs inside it, with conf/ mounted where make run mounts it.
+config-check: dind-image ## check conf/wpinit.toml as the wp-dind image sees it (its users and commands)
+	@echo "conf/ mounted at /etc/wpinit in $${WP_DIND_IMAGE:-wp-dind:latest}, as make run mounts it:"
+	@docker run --rm -v $(CURDIR)/conf:/etc/wpinit:ro $${WP_DIND_IMAGE:-wp-dind:latest} config check /etc/wpinit/wpinit.toml
 
 shellcheck: ## shellcheck the build scripts and the images' entrypoints
 	shellcheck -x scripts/*.sh images/*/rootfs/usr/local/bin/* images/upstream/*/wp-dind-entrypoint images/dind/wp-dind-health

@@ -220,6 +220,13 @@ func ctlLogs(ctx context.Context, c *ctl.Client, args []string, out io.Writer) e
 	})
 }
 
+// unknownUserHint follows an unknown user: conf/wpinit.toml, checked on the host, names
+// maildev, a user of the wp-dind image only.
+const unknownUserHint = `note: users are looked up on the machine that runs the check. A wpinit.toml meant for
+the wp-dind image (the repository's conf/wpinit.toml is one) names users only the image has:
+"make config-check" checks conf/wpinit.toml inside the image.
+`
+
 // checkConfig validates a wpinit.toml: "FILE: ok" on out, or every problem on errOut.
 func checkConfig(out, errOut io.Writer, path string) error {
 	_, err := config.LoadWpinit(path)
@@ -230,6 +237,9 @@ func checkConfig(out, errOut io.Writer, path string) error {
 		}
 		for _, fe := range fes {
 			fmt.Fprintln(errOut, fe.Detail())
+		}
+		if errors.Is(err, config.ErrUnknownUser) {
+			fmt.Fprint(errOut, unknownUserHint)
 		}
 		return err
 	}
