@@ -31,7 +31,7 @@ func (s *Status) Progress() []Progress {
 		if svc.Ready {
 			text += ", ready"
 		}
-		if svc.Error != "" {
+		if svc.Error != "" && !svc.Ready {
 			text += " (" + svc.Error + ")"
 		}
 		out = append(out, Progress{"service " + svc.Name, text})

@@ -19,8 +19,10 @@ func TestProgress(t *testing.T) {
 		want []string
 	}{
 		{"services", Status{Services: []ServiceStatus{
-			upService, {Name: "nginx", State: "BACKOFF", Error: "exit 1"}, {Name: "maildev", State: "STARTING"}}},
-			[]string{"service dockerd: RUNNING, ready", "service nginx: BACKOFF (exit 1)", "service maildev: STARTING"}},
+			upService, {Name: "nginx", State: "BACKOFF", Error: "exit 1"}, {Name: "maildev", State: "STARTING"},
+			{Name: "web", State: "STARTING", Ready: true, Error: "waiting for php-fpm"}}},
+			[]string{"service dockerd: RUNNING, ready", "service nginx: BACKOFF (exit 1)", "service maildev: STARTING",
+				"service web: STARTING, ready"}},
 		{"tarballs, percent in steps of 20", Status{Images: &ImagesStatus{Tarballs: []TarballStatus{
 			{Name: "a.tar", State: TarballPending}, {Name: "b.tar", State: TarballChecking},
 			{Name: "c.tar", State: TarballLoading, Size: 1000, BytesRead: 599},
