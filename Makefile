@@ -35,7 +35,7 @@ pid1: $(WPINIT) ## PID-1 tests: the real bin/wpinit as PID 1 of a new PID namesp
 	WPINIT_BIN=$(abspath $(WPINIT)) $(GO) test -count=1 -timeout 300s ./init/
 
 ## ---- images ------------------------------------------------------------------------------
-.PHONY: engine instance-images dind-image images save-images images-test image-figures run shellcheck
+.PHONY: engine instance-images dind-image images save-images images-test image-figures run run-test config-check shellcheck
 
 engine: ## make sure a Docker engine answers (on Debian as root: install and start dockerd if none)
 	@scripts/engine.sh
@@ -43,7 +43,7 @@ engine: ## make sure a Docker engine answers (on Debian as root: install and sta
 instance-images: engine ## build wp-php, wp-mariadb, wp-nginx, wp-apache (cached; base images once)
 	scripts/images.sh
 
-dind-image: engine $(WPINIT) ## build wp-dind:latest (cached)
+dind-image: engine $(WPINIT) ## build wp-dind:latest (cached; WP_DIND_IMAGE=wp-dind:TAG builds another tag)
 	scripts/build-dind.sh $(WPINIT)
 
 images: instance-images dind-image ## build every image, offline (Debian mirror + npm registry)
@@ -57,8 +57,19 @@ images-test: images ## contract tests of the images (images/*_test.go) against t
 image-figures: images ## build times cold and cached, sizes, MariaDB first starts (slow: rebuilds all)
 	scripts/image-figures.sh $(WPINIT)
 
-run: images save-images ## bring up wp-dind as the container wpinit, print URLs and ctl status
+run: images save-images ## bring up wp-dind as the container wpinit; ends when every site serves (at most WP_DIND_RUN_TIMEOUT=600 s) with what to open
 	scripts/run.sh
+
+# TestRunScript (images/run_test.go) runs scripts/run.sh with its own container, volume,
+# folders and free host ports, beside any make run; it skips unless WPDIND_RUN_TEST=1.
+run-test: images save-images ## scripts/run.sh on free ports: it ends with the site table and every URL in it answers (about 2 min)
+	WPDIND_RUN_TEST=1 $(GO) test -count=1 -timeout 30m -v -run '^TestRunScript$$' ./images/
+
+# conf/wpinit.toml names users and commands that exist only in the image (maildev,
+# php-fpm8.4): the check runs inside it, with conf/ mounted where make run mounts it.
+config-check: dind-image ## check conf/wpinit.toml as the wp-dind image sees it (its users and commands)
+	@echo "conf/ mounted at /etc/wpinit in $${WP_DIND_IMAGE:-wp-dind:latest}, as make run mounts it:"
+	@docker run --rm -v $(CURDIR)/conf:/etc/wpinit:ro $${WP_DIND_IMAGE:-wp-dind:latest} config check /etc/wpinit/wpinit.toml
 
 shellcheck: ## shellcheck the build scripts and the images' entrypoints
 	shellcheck -x scripts/*.sh images/*/rootfs/usr/local/bin/* images/upstream/*/wp-dind-entrypoint images/dind/wp-dind-health

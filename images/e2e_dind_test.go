@@ -13,8 +13,6 @@ import (
 	"time"
 
 	"github.com/wp-dind/wp-dind/pkg/ctl"
-	loader "github.com/wp-dind/wp-dind/pkg/images"
-	"github.com/wp-dind/wp-dind/pkg/reconciler"
 )
 
 // The end-to-end test and the boot benchmark run the real product: wp-dind from `make
@@ -292,7 +290,7 @@ func instancesUp(n int) func(*ctl.Status) error {
 			return fmt.Errorf("%d instances in status, want %d", len(in.Instances), n)
 		}
 		for _, i := range in.Instances {
-			if i.State != reconciler.StateRunning || i.Health != "healthy" {
+			if i.State != ctl.InstanceRunning || i.Health != "healthy" {
 				return fmt.Errorf("instance %s is %s and %s (%s)", i.Name, i.State, i.Health, i.LastError)
 			}
 		}
@@ -321,7 +319,7 @@ func all(checks ...func(*ctl.Status) error) func(*ctl.Status) error {
 }
 
 // tarball finds a tarball in the loader's status.
-func tarball(st *ctl.Status, name string) (loader.TarballStatus, bool) {
+func tarball(st *ctl.Status, name string) (ctl.TarballStatus, bool) {
 	if st.Images != nil {
 		for _, tb := range st.Images.Tarballs {
 			if tb.Name == name {
@@ -329,7 +327,7 @@ func tarball(st *ctl.Status, name string) (loader.TarballStatus, bool) {
 			}
 		}
 	}
-	return loader.TarballStatus{}, false
+	return ctl.TarballStatus{}, false
 }
 
 // service finds a service in the status.

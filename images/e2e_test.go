@@ -11,8 +11,6 @@ import (
 	"time"
 
 	"github.com/wp-dind/wp-dind/pkg/ctl"
-	loader "github.com/wp-dind/wp-dind/pkg/images"
-	"github.com/wp-dind/wp-dind/pkg/reconciler"
 )
 
 // truncatedTar is the broken tarball the first boot must skip with an error.
@@ -94,9 +92,9 @@ func (e *e2e) firstBoot() {
 		time.Since(start).Seconds(), st.Images.Duration.Seconds())
 	for _, tb := range st.Images.Tarballs {
 		switch {
-		case tb.Name == truncatedTar && (tb.State != loader.Failed || tb.Error == ""):
+		case tb.Name == truncatedTar && (tb.State != ctl.TarballFailed || tb.Error == ""):
 			t.Errorf("%s: %s %q, want failed with an error", tb.Name, tb.State, tb.Error)
-		case tb.Name != truncatedTar && tb.State != loader.Loaded:
+		case tb.Name != truncatedTar && tb.State != ctl.TarballLoaded:
 			t.Errorf("%s: %s (%s), want loaded", tb.Name, tb.State, tb.Error)
 		}
 	}
@@ -141,9 +139,9 @@ func (e *e2e) pages() {
 }
 
 // secrets is `ctl status NAME --show-secrets --json`'s credentials.
-func (e *e2e) secrets(name string) reconciler.SecretsView {
+func (e *e2e) secrets(name string) ctl.Secrets {
 	e.t.Helper()
-	var detail reconciler.InstanceDetail
+	var detail ctl.InstanceDetail
 	out := mustDocker(e.t, "exec", e.d.id, "ctl", "status", name, "--show-secrets", "--json")
 	if err := json.Unmarshal([]byte(out), &detail); err != nil || detail.Secrets == nil || detail.Secrets.DBPassword == "" {
 		e.t.Fatalf("ctl status %s --show-secrets: %v %.200q", name, err, out)
@@ -293,7 +291,7 @@ func (e *e2e) secondBoot() {
 	t.Logf("second boot: instances running and healthy %.1f s after docker start (images settled in %.3f s)",
 		time.Since(start).Seconds(), st.Images.Duration.Seconds())
 	for _, tb := range st.Images.Tarballs {
-		if tb.State != loader.Skipped {
+		if tb.State != ctl.TarballSkipped {
 			t.Errorf("second boot: %s %s (%s %s), want skipped", tb.Name, tb.State, tb.Reason, tb.Error)
 		}
 	}

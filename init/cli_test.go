@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wp-dind/wp-dind/pkg/config"
 	"github.com/wp-dind/wp-dind/pkg/ctl"
 )
 
@@ -51,6 +53,8 @@ func TestCtlCommands(t *testing.T) {
 		{"status json", link, []string{sock}, []string{"status", "--json"}, 0, `"state": "RUNNING"`, "", false},
 		{"status check", link, []string{sock}, []string{"status", "--check"}, 0, "healthy: 1 services", "", false},
 		{"status check and json", link, []string{sock}, []string{"status", "--check", "--json"}, 2, "", "usage: wpinit ctl", false},
+		{"wait", link, []string{sock}, []string{"wait", "--timeout", "30s"}, 0, "service web: RUNNING, ready\nservices ready (this wpinit manages no sites) after", "", false},
+		{"sites without instances", link, []string{sock}, []string{"sites"}, 1, "", "wpinit ctl: this wpinit manages no sites", true},
 		{"logs", link, []string{sock}, []string{"logs", "web", "-n", "1"}, 0, "stdout hello from web", "", false},
 		{"signal", link, []string{sock}, []string{"signal", "web", "CONT"}, 0, "", "", false},
 		{"unknown service", link, []string{sock}, []string{"restart", "nope"}, 1, "", "wpinit ctl: service \"nope\": unknown service", true},
@@ -86,6 +90,24 @@ func TestConfigCheck(t *testing.T) {
 	want := bad + ":2: nope: unknown key\n" + bad + ":3: services.a.command: missing: every service needs a command\n"
 	if code != exitConfig || errOut != want {
 		t.Errorf("bad file: exit %d, stderr:\n%s\nwant:\n%s", code, errOut, want)
+	}
+}
+
+// TestConfigCheckUnknownUser: a user this machine lacks is reported with its line, then the
+// note that says where conf/wpinit.toml (which names maildev) is meant to be checked.
+func TestConfigCheckUnknownUser(t *testing.T) {
+	dir := t.TempDir()
+	path := writeConfig(t, dir, "version = 1\n"+webService+"user = \"no-such-user-wpdind\"\n")
+	var out, errOut bytes.Buffer
+	if err := checkConfig(&out, &errOut, path); !errors.Is(err, config.ErrUnknownUser) {
+		t.Fatalf("err = %v", err)
+	}
+	want := path + ":7: services.web.user: unknown user \"no-such-user-wpdind\"\n" + unknownUserHint
+	if out.Len() != 0 || errOut.String() != want {
+		t.Errorf("stdout %q, stderr:\n%s\nwant:\n%s", out.String(), errOut.String(), want)
+	}
+	if !strings.Contains(unknownUserHint, "make config-check") {
+		t.Error("the note does not name the make target")
 	}
 }
 

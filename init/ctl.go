@@ -25,6 +25,9 @@ const ctlUsage = `usage: wpinit ctl [--socket PATH] COMMAND
   status --check              exit 0 when every service is up (or deliberately down), else 1
   status NAME [--show-secrets] [--json]
                               one instance in full; credentials only with --show-secrets
+  wait [--timeout D]          progress until every service is up and every site serves
+                              (default 10m); exit 1 when a site fails or time runs out
+  sites                       each site's URL, versions, admin page and admin user
   xdebug NAME on|off          switch Xdebug through php.ini and a PHP-FPM reload
   backup NAME                 archive an instance (database dump and files) to ROOT/backups
   restore NAME FILE           bring an instance back to an archive (a name in ROOT/backups or a path)
@@ -34,7 +37,7 @@ const ctlUsage = `usage: wpinit ctl [--socket PATH] COMMAND
   logs NAME [-f] [-n N]       the last N lines kept (all by default); -f follows
   reload                      reread wpinit.toml: start added, stop removed, restart changed
   shutdown                    stop every service and wpinit (exit code 0)
-The socket is --socket, else $WPINIT_SOCKET, else ` + ctl.DefaultSocket + `.
+The socket is --socket, else $WPINIT_SOCKET, else ` + config.DefaultSocket + `.
 `
 
 // errUsage makes ctlMain answer exit code 2 after printing the usage.
@@ -44,7 +47,7 @@ var errUsage = errors.New("usage")
 func ctlMain(args []string) int {
 	fs := flag.NewFlagSet("ctl", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	socket := fs.String("socket", envOr("WPINIT_SOCKET", ctl.DefaultSocket), "control socket")
+	socket := fs.String("socket", envOr("WPINIT_SOCKET", config.DefaultSocket), "control socket")
 	if err := fs.Parse(args); err != nil || fs.NArg() == 0 {
 		fmt.Fprint(os.Stderr, ctlUsage)
 		return exitUsage
@@ -88,6 +91,10 @@ func runCtl(ctx context.Context, c *ctl.Client, args []string, out io.Writer) er
 		return c.Signal(ctx, rest[0], sig.String())
 	case "logs":
 		return ctlLogs(ctx, c, rest, out)
+	case "wait":
+		return ctlWait(ctx, c, rest, out)
+	case "sites":
+		return ctlSites(ctx, c, rest, out)
 	case "purge":
 		return ctlPurge(ctx, c, rest, out)
 	case "xdebug":
@@ -213,6 +220,13 @@ func ctlLogs(ctx context.Context, c *ctl.Client, args []string, out io.Writer) e
 	})
 }
 
+// unknownUserHint follows an unknown user: conf/wpinit.toml, checked on the host, names
+// maildev, a user of the wp-dind image only.
+const unknownUserHint = `note: users are looked up on the machine that runs the check. A wpinit.toml meant for
+the wp-dind image (the repository's conf/wpinit.toml is one) names users only the image has:
+"make config-check" checks conf/wpinit.toml inside the image.
+`
+
 // checkConfig validates a wpinit.toml: "FILE: ok" on out, or every problem on errOut.
 func checkConfig(out, errOut io.Writer, path string) error {
 	_, err := config.LoadWpinit(path)
@@ -223,6 +237,9 @@ func checkConfig(out, errOut io.Writer, path string) error {
 		}
 		for _, fe := range fes {
 			fmt.Fprintln(errOut, fe.Detail())
+		}
+		if errors.Is(err, config.ErrUnknownUser) {
+			fmt.Fprint(errOut, unknownUserHint)
 		}
 		return err
 	}

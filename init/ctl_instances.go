@@ -11,8 +11,6 @@ import (
 	"time"
 
 	"github.com/wp-dind/wp-dind/pkg/ctl"
-	"github.com/wp-dind/wp-dind/pkg/images"
-	"github.com/wp-dind/wp-dind/pkg/reconciler"
 )
 
 // writePipelineStatus adds the docker, images and instances sections to the status table.
@@ -40,16 +38,16 @@ func orDefault(s, def string) string {
 	return s
 }
 
-func writeImages(out io.Writer, im *images.Status) {
+func writeImages(out io.Writer, im *ctl.ImagesStatus) {
 	c := im.Counts()
 	state := "loading"
 	if im.Done {
 		state = "done in " + im.Duration.Round(time.Millisecond).String()
 	}
 	fmt.Fprintf(out, "\nimages (%s): %s, %d loaded, %d skipped, %d failed", im.Dir, state,
-		c[images.Loaded], c[images.Skipped], c[images.Failed])
-	if busy := c[images.Checking] + c[images.Loading]; busy > 0 || c[images.Pending] > 0 {
-		fmt.Fprintf(out, ", %d in progress, %d pending", busy, c[images.Pending])
+		c[ctl.TarballLoaded], c[ctl.TarballSkipped], c[ctl.TarballFailed])
+	if busy := c[ctl.TarballChecking] + c[ctl.TarballLoading]; busy > 0 || c[ctl.TarballPending] > 0 {
+		fmt.Fprintf(out, ", %d in progress, %d pending", busy, c[ctl.TarballPending])
 	}
 	fmt.Fprintln(out)
 	if im.Error != "" {
@@ -57,15 +55,15 @@ func writeImages(out io.Writer, im *images.Status) {
 	}
 	for _, t := range im.Tarballs {
 		switch {
-		case t.State == images.Failed:
+		case t.State == ctl.TarballFailed:
 			fmt.Fprintf(out, "  %s: failed: %s\n", t.Name, t.Error)
-		case t.State == images.Loading && t.Size > 0:
-			fmt.Fprintf(out, "  %s: loading %d%%\n", t.Name, t.BytesRead*100/t.Size)
+		case t.State == ctl.TarballLoading && t.Size > 0:
+			fmt.Fprintf(out, "  %s: loading %d%%\n", t.Name, t.Percent())
 		}
 	}
 }
 
-func writeInstances(out io.Writer, in *reconciler.Status) error {
+func writeInstances(out io.Writer, in *ctl.InstancesStatus) error {
 	fmt.Fprintln(out)
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "INSTANCE\tID\tSTATE\tURL\tPHP\tDATABASE\tWEB\tHEALTH\tLAST ERROR\t")
@@ -119,7 +117,7 @@ func ctlInstance(ctx context.Context, c *ctl.Client, name string, args []string,
 	return writeInstanceDetail(out, d)
 }
 
-func writeInstanceDetail(out io.Writer, d *reconciler.InstanceDetail) error {
+func writeInstanceDetail(out io.Writer, d *ctl.InstanceDetail) error {
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	row := func(k, v string) { fmt.Fprintf(tw, "%s\t%s\n", k, v) }
 	row("name", d.Name)

@@ -101,7 +101,7 @@ func newDaemon(cfg *config.Wpinit, cfgPath string, stderr io.Writer) *daemon {
 		NotifyDir: supervisor.NotifyDirFor(cfg.Wpinit.Socket), StopBudget: servicesBudget,
 	})
 	d.ctl = ctl.NewServer(cfg.Wpinit.Socket, log.Named("ctl"))
-	d.ctl.StatusSection("wpinit", d.status)
+	d.ctl.StatusSection(ctl.SectionWpinit, d.status)
 	d.ctl.HandleServices(d.sup)
 	d.ctl.HandleAction(ctl.RouteReload, d.reload)
 	d.ctl.HandleAction(ctl.RouteShutdown, func(context.Context) error { d.requestStop(); return nil })
@@ -113,21 +113,21 @@ func newDaemon(cfg *config.Wpinit, cfgPath string, stderr io.Writer) *daemon {
 func (d *daemon) addPipeline(cfg *config.Wpinit) {
 	if cfg.Sysinit.Enabled {
 		d.prepare = &prepare{log: d.log.Named("sysinit"), cfg: cfg.Sysinit, docker: cfg.Docker, spawn: d.reaper, ready: make(chan struct{})}
-		d.ctl.StatusSection("sysinit", d.prepare.status)
+		d.ctl.StatusSection(ctl.SectionSysinit, d.prepare.status)
 	}
 	if !cfg.UsesDocker() {
 		return
 	}
 	d.engine = &engine{log: d.log.Named("docker"), host: cfg.Docker.Host, ready: make(chan struct{})}
-	d.ctl.StatusSection("docker", d.engine.status)
+	d.ctl.StatusSection(ctl.SectionDocker, d.engine.status)
 	if cfg.Images.Dir != "" {
 		d.loader = &loader{log: d.log.Named("images"), cfg: cfg.Images, engine: d.engine, ready: make(chan struct{})}
-		d.ctl.StatusSection("images", d.loader.status)
+		d.ctl.StatusSection(ctl.SectionImages, d.loader.status)
 	}
 	if cfg.Instances.File != "" {
 		d.instances = &instances{log: d.log.Named("reconciler"), cfg: cfg.Instances, engine: d.engine}
-		d.ctl.StatusSection("instances", d.instances.status)
-		d.ctl.HandleInstances(func() (ctl.Instances, error) { return d.instances.reconciler() })
+		d.ctl.StatusSection(ctl.SectionInstances, d.instances.status)
+		d.ctl.HandleInstances(d.instances.api)
 	}
 }
 

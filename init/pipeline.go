@@ -57,7 +57,7 @@ func (p *prepare) run(ctx context.Context) error {
 	return nil
 }
 
-func (p *prepare) status(context.Context) (any, error) { return p.report.Load(), nil }
+func (p *prepare) status(context.Context) (any, error) { return sysinitReport(p.report.Load()), nil }
 
 // engine is the Docker part: it connects once the engine answers (dockerd is a service
 // started just before) and holds the client for the loader and the reconciler.
@@ -139,9 +139,9 @@ func (p *loader) run(ctx context.Context) error {
 
 func (p *loader) status(context.Context) (any, error) {
 	if l := p.l.Load(); l != nil {
-		return l.Status(), nil
+		return imagesStatus(l.Status()), nil
 	}
-	return images.Status{Dir: p.cfg.Dir}, nil
+	return imagesStatus(images.Status{Dir: p.cfg.Dir}), nil
 }
 
 // errNotYet answers instance commands before the reconciler runs (dockerd not up yet).
@@ -161,6 +161,7 @@ func (p *instances) run(ctx context.Context) error {
 		Parallelism: p.cfg.Parallel, Resync: p.cfg.Resync.D(), PoolNetworks: p.cfg.PoolNetworks,
 		BlockExternalHTTP: p.cfg.BlockExternalHTTP, Logger: p.log,
 		StopOnExit: p.cfg.StopOnExit, StopBudget: p.cfg.StopTimeout.D(), ReservedPorts: p.cfg.ReservedPorts,
+		Ports: p.cfg.Ports,
 	}
 	if p.cfg.PhpMyAdminConfig != "" {
 		w := &phpmyadmin.Writer{Path: p.cfg.PhpMyAdminConfig, Logger: p.log.Named("phpmyadmin")}
@@ -182,6 +183,15 @@ func (p *instances) reconciler() (*reconciler.Reconciler, error) {
 	return nil, errNotYet
 }
 
+// api serves the instance routes once the reconciler runs.
+func (p *instances) api() (ctl.Instances, error) {
+	r, err := p.reconciler()
+	if err != nil {
+		return nil, err
+	}
+	return instanceAPI{r}, nil
+}
+
 // trigger asks for a pass, when the reconciler runs.
 func (p *instances) trigger(reason string) {
 	if r := p.rec.Load(); r != nil {
@@ -191,8 +201,7 @@ func (p *instances) trigger(reason string) {
 
 func (p *instances) status(context.Context) (any, error) {
 	if r := p.rec.Load(); r != nil {
-		st := r.Status()
-		return &st, nil
+		return instancesStatus(r.Status()), nil
 	}
-	return &reconciler.Status{File: p.cfg.File}, nil
+	return instancesStatus(reconciler.Status{File: p.cfg.File}), nil
 }

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# build-dind.sh WPINIT: build wp-dind:latest from images/dind/Dockerfile.
+# build-dind.sh WPINIT: build wp-dind:latest from images/dind/Dockerfile (WP_DIND_IMAGE names
+# another tag, for a branch's image beside the shared one; only latest gets the version tag).
 #
 # The build context is assembled in .cache/dind-context: the static wpinit binary, conf/
 # (baked in at /etc/wpinit/) and the build machine's extra CA certificates, which only the
@@ -9,9 +10,12 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 [[ $# -eq 1 && -x $1 ]] || die "usage: $0 PATH/TO/wpinit"
+IMAGE="${WP_DIND_IMAGE:-wp-dind:latest}"
 "$REPO_ROOT/scripts/base-image.sh" trixie
 
 ctx="$CACHE_DIR/dind-context"
+# Another tag builds in its own context: two checkouts may share one cache folder.
+[[ $IMAGE == wp-dind:latest ]] || ctx+="-${IMAGE//[^a-zA-Z0-9.-]/-}"
 rm -rf "$ctx"
 mkdir -p "$ctx/ca"
 cp "$1" "$ctx/wpinit"
@@ -22,7 +26,7 @@ find /usr/local/share/ca-certificates -name '*.crt' -type f -exec cp {} "$ctx/ca
 touch "$ctx/ca/.keep"
 
 start=$SECONDS
-log "build wp-dind:latest"
+log "build $IMAGE"
 no_cache=()
 [[ ${WP_DIND_NO_CACHE:-0} == 1 ]] && no_cache=(--no-cache)
 docker build "${no_cache[@]}" --iidfile "$ctx.iid" "$ctx" >"$ctx.log" 2>&1 ||
@@ -30,7 +34,9 @@ docker build "${no_cache[@]}" --iidfile "$ctx.iid" "$ctx" >"$ctx.log" 2>&1 ||
 iid=$(<"$ctx.iid")
 version=$(docker run --rm --entrypoint dpkg-query "$iid" -W -f='${Version}' docker.io)
 version=$(upstream_version "$version")
+tags=(-t "$IMAGE")
+[[ $IMAGE == wp-dind:latest ]] && tags+=(-t "wp-dind:$version")
 out=$(printf 'FROM %s\nLABEL org.wp-dind.version="%s"\n' "$iid" "$version" |
-	docker build -q -t wp-dind:latest -t "wp-dind:$version" - 2>&1) || die "label wp-dind: $out"
+	docker build -q "${tags[@]}" - 2>&1) || die "label wp-dind: $out"
 rm -rf "$ctx" "$ctx.iid"
-log "built wp-dind:latest (inner Docker $version) in $((SECONDS - start)) s"
+log "built $IMAGE (inner Docker $version) in $((SECONDS - start)) s"

@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
-# run.sh: start wp-dind as the container `wpinit` on the host engine, then print its URLs and
-# `ctl status`. Inner engine data lives on the named volume wp-dind-docker (overlay2 on the
-# container's own overlay root would fail); the instances live in ./wordpress-instances and the
-# image tarballs are read from ./shared-images. conf/ is mounted at /etc/wpinit, so
-# conf/instances.toml (when it exists) and edits of conf/ are seen by wpinit.
+# run.sh: start wp-dind as the container `wpinit` on the host engine, wait until every site
+# serves, then print what to open. Inner engine data lives on the named volume
+# wp-dind-docker (overlay2 on the container's own overlay root would fail); the instances
+# live in ./wordpress-instances and the image tarballs are read from ./shared-images. conf/
+# is mounted at /etc/wpinit, so conf/instances.toml and edits of conf/ are seen by wpinit.
+#
+# The wait is `ctl wait` inside the container: a line per change (services, each tarball's
+# load, each site's state), an error and exit 1 when a site fails, at most
+# WP_DIND_RUN_TIMEOUT seconds. When the container already runs the current image, nothing
+# is restarted and the wait ends at once.
 #
 # The container runs --privileged; where the machine's capability bounding set makes that
 # fail ("unable to apply caps"), it runs with the documented equivalent flag set instead.
@@ -13,30 +18,59 @@ set -euo pipefail
 
 NAME="${WP_DIND_NAME:-wpinit}"
 IMAGE="${WP_DIND_IMAGE:-wp-dind:latest}"
-HEALTH_WAIT="${WP_DIND_HEALTH_WAIT:-180}"
 VOLUME="${WP_DIND_VOLUME:-wp-dind-docker}"
-# Host ports (on 127.0.0.1): phpMyAdmin, MailDev, and the instances' range 8000-8099, which
-# holds phpMyAdmin's 8080: it is published as 8000-8079 and 8081-8099 (host offset kept).
+LABEL="${WP_DIND_LABEL:-org.wp-dind.run=make-run}"
+RUN_TIMEOUT="${WP_DIND_RUN_TIMEOUT:-600}" # seconds, from the start until every site serves
+CONF_DIR="${WP_DIND_CONF_DIR:-$REPO_ROOT/conf}"
+INSTANCES_DIR="${WP_DIND_INSTANCES_DIR:-$REPO_ROOT/wordpress-instances}"
+SHARED_DIR="${WP_DIND_SHARED_DIR:-$REPO_ROOT/shared-images}"
+# Host ports (on 127.0.0.1): phpMyAdmin and MailDev, and the sites' range, published 1:1
+# (a site's URL is http://localhost:PORT): wpinit.toml's [instances] ports unless
+# WP_DIND_SITE_PORTS says otherwise, without the container's own 8080 and 1080.
 PMA_PORT="${WP_DIND_PMA_PORT:-8080}"
 MAIL_PORT="${WP_DIND_MAIL_PORT:-1080}"
-SITE_BASE="${WP_DIND_SITE_BASE:-8000}"
+OWN_PORTS=(8080 1080) # phpMyAdmin and MailDev inside the container
 
 # Stands in for --privileged where CAP_SYS_RESOURCE is missing (docs/images.md, "wp-dind").
 FALLBACK_FLAGS=(--cap-add ALL --cap-drop SYS_RESOURCE --security-opt seccomp=unconfined
 	--security-opt apparmor=unconfined --security-opt systempaths=unconfined
 	--device-cgroup-rule 'a *:* rwm' -v /sys/fs/cgroup:/sys/fs/cgroup:rw)
 
+# conf_ports: the ports key of wpinit.toml's [instances] table ("8000-8099"), or nothing.
+conf_ports() {
+	awk -F= '/^[ \t]*\[/ {table = $0; gsub(/[ \t]/, "", table)}
+		table == "[instances]" && $1 ~ /^[ \t]*ports[ \t]*$/ {v = $2; sub(/#.*/, "", v); gsub(/[ \t"]/, "", v); print v}' \
+		"$CONF_DIR/wpinit.toml"
+}
+
+# site_ports LOW-HIGH: -p options publishing the range 1:1 on 127.0.0.1, in segments around
+# the container's own ports, which are published on their own.
+site_ports() {
+	[[ $1 =~ ^([0-9]+)-([0-9]+)$ ]] || die "site ports \"$1\": use LOW-HIGH, like 8000-8099"
+	local lo=${BASH_REMATCH[1]} hi=${BASH_REMATCH[2]} p from=
+	SITE_ARGS=()
+	for ((p = lo; p <= hi + 1; p++)); do
+		if ((p <= hi)) && [[ " ${OWN_PORTS[*]} " != *" $p "* ]]; then
+			from=${from:-$p}
+			continue
+		fi
+		[[ -n $from ]] && SITE_ARGS+=(-p "127.0.0.1:$from-$((p - 1)):$from-$((p - 1))")
+		from=
+	done
+}
+
 run_args() {
-	mkdir -p "$REPO_ROOT/wordpress-instances" "$REPO_ROOT/shared-images"
-	RUN_ARGS=(-d --name "$NAME" --hostname wp-dind --label org.wp-dind.run=make-run
+	mkdir -p "$INSTANCES_DIR" "$SHARED_DIR"
+	local ports=${WP_DIND_SITE_PORTS:-$(conf_ports)}
+	site_ports "${ports:-8000-8099}" # pkg/config's default when wpinit.toml says nothing
+	RUN_ARGS=(-d --name "$NAME" --hostname wp-dind --label "$LABEL"
 		--stop-timeout 100
-		-p "127.0.0.1:$SITE_BASE-$((SITE_BASE + 79)):8000-8079"
-		-p "127.0.0.1:$((SITE_BASE + 81))-$((SITE_BASE + 99)):8081-8099"
+		"${SITE_ARGS[@]}"
 		-p "127.0.0.1:$PMA_PORT:8080" -p "127.0.0.1:$MAIL_PORT:1080"
 		-v "$VOLUME:/var/lib/docker"
-		-v "$REPO_ROOT/wordpress-instances:/wordpress-instances"
-		-v "$REPO_ROOT/shared-images:/shared-images:ro"
-		-v "$REPO_ROOT/conf:/etc/wpinit:ro")
+		-v "$INSTANCES_DIR:/wordpress-instances"
+		-v "$SHARED_DIR:/shared-images:ro"
+		-v "$CONF_DIR:/etc/wpinit:ro")
 }
 
 # start: --privileged first; on the capability failure, remove the half-made container and
@@ -62,22 +96,22 @@ same_image() {
 	[[ $(docker inspect -f '{{.Image}} {{.State.Running}}' "$NAME" 2>/dev/null) == "$(docker image inspect -f '{{.Id}}' "$IMAGE") true" ]]
 }
 
-# wait_ready: until the image's health check passes (wpinit answers, every service ready).
-wait_ready() {
-	local i start=$SECONDS
-	for ((i = 0; i < HEALTH_WAIT; i++)); do
-		if docker exec "$NAME" wp-dind-health >/dev/null 2>&1; then
-			log "$NAME ready in $((SECONDS - start)) s"
-			return 0
-		fi
-		if [[ $(docker inspect -f '{{.State.Running}}' "$NAME") != true ]]; then
-			docker logs --tail 40 "$NAME" >&2
-			die "$NAME exited"
-		fi
-		sleep 1
-	done
-	docker logs --tail 40 "$NAME" >&2
-	die "$NAME not ready after $HEALTH_WAIT s (docker exec $NAME ctl status)"
+# published PORT: the host address the container's PORT is published on (127.0.0.1:8080).
+published() {
+	docker port "$NAME" "$1/tcp" | head -1
+}
+
+# wait_sites: ctl wait's lines, timed, its error last; exit 1 unless every site serves.
+wait_sites() {
+	log "waiting until every site serves (at most $RUN_TIMEOUT s: WP_DIND_RUN_TIMEOUT)"
+	if docker exec "$NAME" ctl wait --timeout "${RUN_TIMEOUT}s" 2>&1 | while IFS= read -r line; do log "$line"; done; then
+		return
+	fi
+	if [[ $(docker inspect -f '{{.State.Running}}' "$NAME" 2>/dev/null) != true ]]; then
+		docker logs --tail 40 "$NAME" >&2 || true
+		die "$NAME exited"
+	fi
+	die "wp-dind does not serve every site (docker exec $NAME ctl status shows why)"
 }
 
 main() {
@@ -93,18 +127,17 @@ main() {
 		run_args
 		start
 	fi
-	wait_ready
+	wait_sites
+	echo
+	docker exec "$NAME" ctl sites
 	cat <<EOF_URLS
 
-wp-dind is up (container $NAME):
-  phpMyAdmin    http://127.0.0.1:$PMA_PORT/
-  MailDev       http://127.0.0.1:$MAIL_PORT/
-  instances     http://127.0.0.1:$SITE_BASE-$((SITE_BASE + 99))/ but $((SITE_BASE + 80)) (see wordpress-instances/NAME/.instance-info)
-  status        docker exec $NAME ctl status
-  stop          docker stop -t 100 $NAME
-
+password    docker exec $NAME ctl status SITE --show-secrets
+phpMyAdmin  http://$(published 8080)/
+mail        http://$(published 1080)/
+status      docker exec $NAME ctl status
+stop        docker stop -t 100 $NAME
 EOF_URLS
-	docker exec "$NAME" ctl status
 }
 
 main "$@"

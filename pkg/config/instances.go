@@ -11,8 +11,8 @@ import (
 // Bounds of the values instances.toml accepts.
 const (
 	MinInstanceID = 1
-	MaxInstanceID = 254 // network wp-network-N is 172.20.N.0/24
-	MinPort       = 8000
+	MaxInstanceID = 254  // network wp-network-N is 172.20.N.0/24
+	MinPort       = 8000 // DefaultPorts; wpinit.toml's instances.ports sets others
 	MaxPort       = 8099
 )
 
@@ -144,22 +144,35 @@ var builtinDefaults = struct {
 // may take a value held by another one that is still declared. reserved are ports something
 // else of the machine listens on (wp-dind's phpMyAdmin on 8080): never an instance's.
 func LoadInstances(path string, held map[string]Slot, reserved ...int) (*InstancesConfig, error) {
+	return LoadInstancesIn(path, DefaultPorts, held, reserved...)
+}
+
+// LoadInstancesIn is LoadInstances with the instances' ports in ports (wpinit.toml's
+// instances.ports) instead of DefaultPorts.
+func LoadInstancesIn(path string, ports PortRange, held map[string]Slot, reserved ...int) (*InstancesConfig, error) {
 	data, err := readFile(path)
 	if err != nil {
 		return nil, err
 	}
-	return ParseInstances(path, data, held, reserved...)
+	return parseInstances(path, data, ports, held, reserved)
 }
 
 // ParseInstances is LoadInstances on data already read; file names it in errors.
 func ParseInstances(file string, data []byte, held map[string]Slot, reserved ...int) (*InstancesConfig, error) {
+	return parseInstances(file, data, DefaultPorts, held, reserved)
+}
+
+func parseInstances(file string, data []byte, ports PortRange, held map[string]Slot, reserved []int) (*InstancesConfig, error) {
+	if ports == (PortRange{}) {
+		ports = DefaultPorts
+	}
 	var f InstancesFile
 	p, md, err := decodeStrict(file, data, &f)
 	if err != nil {
 		return nil, err
 	}
 	p.checkVersion(md, f.Version)
-	v := &validator{problems: p, seen: map[string]bool{}}
+	v := &validator{problems: p, seen: map[string]bool{}, ports: ports}
 	v.settings("defaults", &f.Defaults)
 	cfg := &InstancesConfig{File: file}
 	for i := range f.Instance {
@@ -169,7 +182,7 @@ func ParseInstances(file string, data []byte, held map[string]Slot, reserved ...
 	if err := p.err(); err != nil {
 		return nil, err
 	}
-	assign(v.problems, cfg.Instances, f.Instance, held, reserved)
+	assign(v.problems, cfg.Instances, f.Instance, ports, held, reserved)
 	if err := p.err(); err != nil {
 		return nil, err
 	}
@@ -179,7 +192,8 @@ func ParseInstances(file string, data []byte, held map[string]Slot, reserved ...
 // validator reports each problem once, though an inherited bad default shows in every instance.
 type validator struct {
 	*problems
-	seen map[string]bool
+	seen  map[string]bool
+	ports PortRange
 }
 
 func (v *validator) addOnce(key, format string, args ...any) {
@@ -243,8 +257,8 @@ func (v *validator) instance(i int, e *InstanceEntry, d *InstanceSettings) Insta
 	if e.ID != 0 && (e.ID < MinInstanceID || e.ID > MaxInstanceID) {
 		v.add(key+".id", "id %d out of range %d-%d", e.ID, MinInstanceID, MaxInstanceID)
 	}
-	if e.Port != 0 && (e.Port < MinPort || e.Port > MaxPort) {
-		v.add(key+".port", "port %d out of range %d-%d", e.Port, MinPort, MaxPort)
+	if e.Port != 0 && (e.Port < v.ports.Min || e.Port > v.ports.Max) {
+		v.add(key+".port", "port %d out of range %s", e.Port, v.ports)
 	}
 	if strings.ContainsAny(e.Title, "\n\r") || len(e.Title) > 200 {
 		v.add(key+".title", "title must be one line of at most 200 characters")

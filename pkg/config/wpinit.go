@@ -12,6 +12,10 @@ import (
 // WPINIT_CONFIG says otherwise.
 const DefaultWpinitPath = "/etc/wpinit/wpinit.toml"
 
+// DefaultSocket is wpinit.socket's default: where wpinit serves `wpinit ctl`, and where the
+// client looks when neither --socket nor WPINIT_SOCKET says otherwise.
+const DefaultSocket = "/run/wpinit/ctl.sock"
+
 // Restart policies of a service.
 const (
 	RestartAlways    = "always"     // restart after every exit
@@ -115,7 +119,7 @@ type Log struct {
 
 func defaultWpinit() Wpinit {
 	w := Wpinit{Wpinit: Global{
-		Socket:      "/run/wpinit/ctl.sock",
+		Socket:      DefaultSocket,
 		LogDir:      "/var/log/wpinit",
 		LogLevel:    "info",
 		StopTimeout: Duration(90 * time.Second),

@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -50,7 +52,32 @@ type Instances struct {
 	StopTimeout       Duration `toml:"stop_timeout" json:"stop_timeout"`
 	PhpMyAdminConfig  string   `toml:"phpmyadmin_config" json:"phpmyadmin_config"` // "" = none written
 	ReservedPorts     []int    `toml:"reserved_ports" json:"reserved_ports"`       // never an instance's
+
+	// Ports are the instances' host ports, "8000-8099" by default. An instance's port is
+	// published 1:1 by the outer container (its URL is http://localhost:PORT).
+	Ports PortRange `toml:"ports" json:"ports"`
 }
+
+// PortRange is an inclusive range of ports written "LOW-HIGH" ("8000-8099").
+type PortRange struct{ Min, Max int }
+
+// DefaultPorts is instances.ports' default: the instances' host ports in wp-dind.
+var DefaultPorts = PortRange{MinPort, MaxPort}
+
+func (r *PortRange) UnmarshalText(b []byte) error {
+	low, high, ok := strings.Cut(string(b), "-")
+	lo, err1 := strconv.Atoi(low)
+	hi, err2 := strconv.Atoi(high)
+	if !ok || err1 != nil || err2 != nil || lo < 1 || hi > 65535 || lo > hi {
+		return fmt.Errorf("invalid port range %q: use LOW-HIGH within 1-65535, like \"8000-8099\"", b)
+	}
+	*r = PortRange{lo, hi}
+	return nil
+}
+
+func (r PortRange) MarshalText() ([]byte, error) { return []byte(r.String()), nil }
+
+func (r PortRange) String() string { return fmt.Sprintf("%d-%d", r.Min, r.Max) }
 
 // InstancesStopBudget is the part of the global stop budget the instances take before the
 // services stop: nothing when instances are not managed or not stopped by wpinit.
@@ -70,7 +97,7 @@ func defaultBoot(w *Wpinit) {
 	w.Instances = Instances{
 		Root: "/wordpress-instances", BindAddress: "0.0.0.0", Parallel: 3,
 		Resync: Duration(time.Minute), PoolNetworks: 10, Owner: "wpinit",
-		StopOnExit: true, StopTimeout: Duration(55 * time.Second),
+		StopOnExit: true, StopTimeout: Duration(55 * time.Second), Ports: DefaultPorts,
 	}
 }
 

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -99,7 +100,7 @@ func (s *Service) validateProcess(p *problems, key string) {
 	if s.User != "" {
 		cred, err := lookupUser(s.User)
 		if err != nil {
-			p.add(key+".user", "%v", err)
+			p.add(key+".user", "%w", err)
 		}
 		s.Credential = cred
 	}
@@ -181,6 +182,11 @@ func lookCommand(cmd string) (string, error) {
 	return path, nil
 }
 
+// ErrUnknownUser is a service's user that this machine does not have. Users are looked up
+// where the check runs: a file meant for another machine (the wp-dind image) may name
+// users only it has.
+var ErrUnknownUser = errors.New("unknown user")
+
 // lookupUser resolves "name", "uid" or "uid:gid". A uid without a gid takes the user's
 // primary group when the user is known, and the uid itself otherwise.
 func lookupUser(spec string) (*Credential, error) {
@@ -204,7 +210,7 @@ func lookupUser(spec string) (*Credential, error) {
 	}
 	u, err := user.Lookup(name)
 	if err != nil {
-		return nil, fmt.Errorf("unknown user %q", name)
+		return nil, fmt.Errorf("%w %q", ErrUnknownUser, name)
 	}
 	return credentialOf(u), nil
 }

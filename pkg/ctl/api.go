@@ -1,22 +1,6 @@
-// Package ctl is wpinit's control API: HTTP+JSON over a unix socket, with its wire types,
-// the server (running inside wpinit) and the client (behind `wpinit ctl`).
-//
-// Invariant: the server holds no state of its own. Routes are added with Handle by the parts
-// that own the data, and the status is assembled at each request from sections registered
-// with StatusSection, so later parts extend the API without changing what is here.
 package ctl
 
-import (
-	"time"
-
-	"github.com/wp-dind/wp-dind/pkg/images"
-	"github.com/wp-dind/wp-dind/pkg/reconciler"
-	"github.com/wp-dind/wp-dind/pkg/sysinit"
-)
-
-// DefaultSocket is where wpinit listens when neither --socket, WPINIT_SOCKET nor the config
-// says otherwise.
-const DefaultSocket = "/run/wpinit/ctl.sock"
+import "time"
 
 // Routes of the API. Patterns use Go 1.22 method and wildcard syntax.
 const (
@@ -28,15 +12,28 @@ const (
 	RouteShutdown = "POST /v1/shutdown"
 )
 
+// Section names a part of GET /v1/status: the JSON key of its field in Status.
+type Section string
+
+// The sections, in the order wpinit registers them.
+const (
+	SectionWpinit    Section = "wpinit"
+	SectionServices  Section = "services"
+	SectionSysinit   Section = "sysinit"
+	SectionDocker    Section = "docker"
+	SectionImages    Section = "images"
+	SectionInstances Section = "instances"
+)
+
 // Status is the answer to GET /v1/status: one field per section. Sections a server does not
 // register are left empty.
 type Status struct {
-	Wpinit    *DaemonStatus      `json:"wpinit,omitempty"`
-	Services  []ServiceStatus    `json:"services,omitempty"`
-	Sysinit   *sysinit.Report    `json:"sysinit,omitempty"`
-	Docker    *DockerStatus      `json:"docker,omitempty"`
-	Images    *images.Status     `json:"images,omitempty"`
-	Instances *reconciler.Status `json:"instances,omitempty"`
+	Wpinit    *DaemonStatus    `json:"wpinit,omitempty"`
+	Services  []ServiceStatus  `json:"services,omitempty"`
+	Sysinit   *SysinitReport   `json:"sysinit,omitempty"`
+	Docker    *DockerStatus    `json:"docker,omitempty"`
+	Images    *ImagesStatus    `json:"images,omitempty"`
+	Instances *InstancesStatus `json:"instances,omitempty"`
 }
 
 // DockerStatus is the "docker" section: the engine images and instances live in.

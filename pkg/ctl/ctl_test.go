@@ -68,7 +68,7 @@ func newTestServer(t *testing.T) (*Server, *fakeServices) {
 	t.Helper()
 	s := NewServer(filepath.Join(t.TempDir(), "ctl.sock"), hclog.NewNullLogger())
 	f := &fakeServices{next: make(chan supervisor.Line)}
-	s.StatusSection("wpinit", func(context.Context) (any, error) { return DaemonStatus{Pid: 1, Config: "/etc/w.toml"}, nil })
+	s.StatusSection(SectionWpinit, func(context.Context) (any, error) { return DaemonStatus{Pid: 1, Config: "/etc/w.toml"}, nil })
 	s.HandleServices(f)
 	s.HandleAction(RouteReload, func(context.Context) error { return Mark(errors.New("f.toml:3: services.x: unknown key"), ErrInvalid) })
 	return s, f

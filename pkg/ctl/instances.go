@@ -3,14 +3,8 @@ package ctl
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"io/fs"
 	"net/http"
 	"net/url"
-
-	"github.com/wp-dind/wp-dind/pkg/backup"
-	"github.com/wp-dind/wp-dind/pkg/instance"
-	"github.com/wp-dind/wp-dind/pkg/reconciler"
 )
 
 // Routes of the instance commands.
@@ -18,32 +12,19 @@ const (
 	RouteInstance = "GET /v1/instances/{name}" // ?secrets=1 adds the credentials
 	RoutePurge    = "POST /v1/instances/{name}/purge"
 	RouteXdebug   = "POST /v1/instances/{name}/xdebug"  // XdebugRequest
-	RouteBackup   = "POST /v1/instances/{name}/backup"  // answers backup.Result
+	RouteBackup   = "POST /v1/instances/{name}/backup"  // answers BackupResult
 	RouteRestore  = "POST /v1/instances/{name}/restore" // RestoreRequest
 )
 
-// XdebugRequest is the body of POST .../xdebug.
-type XdebugRequest struct {
-	On bool `json:"on"`
-}
-
-// RestoreRequest is the body of POST .../restore: a file name in the backups folder or a path.
-type RestoreRequest struct {
-	File string `json:"file"`
-}
-
-// Instances is what the instance routes need: *reconciler.Reconciler.
+// Instances is what the instance routes need: init/ adapts the reconciler to it. Its errors
+// carry their answer with Mark (ErrNotFound for an unknown instance, ErrConflict while it
+// stops, ErrInvalid for an unusable archive).
 type Instances interface {
-	Detail(name string, showSecrets bool) (reconciler.InstanceDetail, error)
-	Purge(name string) ([]instance.Archived, error)
-	Xdebug(ctx context.Context, name string, on bool) (*reconciler.XdebugResult, error)
-	Backup(ctx context.Context, name string) (*backup.Result, error)
-	Restore(ctx context.Context, name, file string) (*reconciler.RestoreResult, error)
-}
-
-// PurgeResponse lists the archived folders a purge deleted.
-type PurgeResponse struct {
-	Purged []instance.Archived `json:"purged"`
+	Detail(name string, showSecrets bool) (InstanceDetail, error)
+	Purge(name string) ([]Archived, error)
+	Xdebug(ctx context.Context, name string, on bool) (*XdebugResult, error)
+	Backup(ctx context.Context, name string) (*BackupResult, error)
+	Restore(ctx context.Context, name, file string) (*RestoreResult, error)
 }
 
 // HandleInstances adds the instance routes. get returns the reconciler once it runs; before
@@ -77,7 +58,7 @@ func (h instanceHandlers) detail(w http.ResponseWriter, r *http.Request) {
 	}
 	d, err := in.Detail(r.PathValue("name"), r.URL.Query().Get("secrets") == "1")
 	if err != nil {
-		WriteError(w, classifyInstance(err))
+		WriteError(w, err)
 		return
 	}
 	WriteJSON(w, http.StatusOK, d)
@@ -90,7 +71,7 @@ func (h instanceHandlers) purge(w http.ResponseWriter, r *http.Request) {
 	}
 	list, err := in.Purge(r.PathValue("name"))
 	if err != nil {
-		WriteError(w, classifyInstance(err))
+		WriteError(w, err)
 		return
 	}
 	WriteJSON(w, http.StatusOK, PurgeResponse{Purged: list})
@@ -104,7 +85,7 @@ func (h instanceHandlers) job(w http.ResponseWriter, fn func(Instances) (any, er
 	}
 	res, err := fn(in)
 	if err != nil {
-		WriteError(w, classifyInstance(err))
+		WriteError(w, err)
 		return
 	}
 	WriteJSON(w, http.StatusOK, res)
@@ -132,25 +113,13 @@ func (h instanceHandlers) restore(w http.ResponseWriter, r *http.Request) {
 	h.job(w, func(in Instances) (any, error) { return in.Restore(r.Context(), r.PathValue("name"), req.File) })
 }
 
-func classifyInstance(err error) error {
-	switch {
-	case errors.Is(err, reconciler.ErrNoInstance), errors.Is(err, fs.ErrNotExist):
-		return Mark(err, ErrNotFound)
-	case errors.Is(err, reconciler.ErrStopping):
-		return Mark(err, ErrConflict)
-	case errors.Is(err, backup.ErrCorrupt):
-		return Mark(err, ErrInvalid)
-	}
-	return err
-}
-
 // Instance fetches one instance in full; the credentials only with secrets.
-func (c *Client) Instance(ctx context.Context, name string, secrets bool) (*reconciler.InstanceDetail, error) {
+func (c *Client) Instance(ctx context.Context, name string, secrets bool) (*InstanceDetail, error) {
 	path := "/v1/instances/" + url.PathEscape(name)
 	if secrets {
 		path += "?secrets=1"
 	}
-	var d reconciler.InstanceDetail
+	var d InstanceDetail
 	if err := c.do(ctx, http.MethodGet, path, nil, &d); err != nil {
 		return nil, err
 	}
@@ -167,19 +136,19 @@ func (c *Client) Purge(ctx context.Context, name string) (*PurgeResponse, error)
 }
 
 // Xdebug switches Xdebug on or off in an instance, through php.ini and a PHP-FPM reload.
-func (c *Client) Xdebug(ctx context.Context, name string, on bool) (*reconciler.XdebugResult, error) {
-	var out reconciler.XdebugResult
+func (c *Client) Xdebug(ctx context.Context, name string, on bool) (*XdebugResult, error) {
+	var out XdebugResult
 	return &out, c.do(ctx, http.MethodPost, "/v1/instances/"+url.PathEscape(name)+"/xdebug", XdebugRequest{On: on}, &out)
 }
 
 // Backup writes an archive of an instance (database dump and files) to the backups folder.
-func (c *Client) Backup(ctx context.Context, name string) (*backup.Result, error) {
-	var out backup.Result
+func (c *Client) Backup(ctx context.Context, name string) (*BackupResult, error) {
+	var out BackupResult
 	return &out, c.do(ctx, http.MethodPost, "/v1/instances/"+url.PathEscape(name)+"/backup", nil, &out)
 }
 
 // Restore brings an instance back to an archive written by Backup.
-func (c *Client) Restore(ctx context.Context, name, file string) (*reconciler.RestoreResult, error) {
-	var out reconciler.RestoreResult
+func (c *Client) Restore(ctx context.Context, name, file string) (*RestoreResult, error) {
+	var out RestoreResult
 	return &out, c.do(ctx, http.MethodPost, "/v1/instances/"+url.PathEscape(name)+"/restore", RestoreRequest{File: file}, &out)
 }

@@ -10,12 +10,10 @@ import (
 	"testing"
 
 	"github.com/hashicorp/go-hclog"
-	"github.com/wp-dind/wp-dind/pkg/backup"
-	"github.com/wp-dind/wp-dind/pkg/instance"
-	"github.com/wp-dind/wp-dind/pkg/reconciler"
 )
 
-// fakeInstances knows one instance, "site"; "busy" is refused as stopping.
+// fakeInstances knows one instance, "site"; "busy" is refused as stopping. Its errors are
+// marked the way init/'s adapter marks the reconciler's.
 type fakeInstances struct{}
 
 func (fakeInstances) check(name string) error {
@@ -23,36 +21,36 @@ func (fakeInstances) check(name string) error {
 	case "site":
 		return nil
 	case "busy":
-		return fmt.Errorf("job on %q: %w", name, reconciler.ErrStopping)
+		return Mark(fmt.Errorf("job on %q: stopping", name), ErrConflict)
 	}
-	return fmt.Errorf("status of %q: %w", name, reconciler.ErrNoInstance)
+	return Mark(fmt.Errorf("status of %q: no such instance", name), ErrNotFound)
 }
 
-func (f fakeInstances) Detail(name string, secrets bool) (reconciler.InstanceDetail, error) {
-	d := reconciler.InstanceDetail{InstanceStatus: reconciler.InstanceStatus{Name: name}}
+func (f fakeInstances) Detail(name string, secrets bool) (InstanceDetail, error) {
+	d := InstanceDetail{InstanceStatus: InstanceStatus{Name: name}}
 	if secrets {
-		d.Secrets = &reconciler.SecretsView{DBPassword: "s3cret"}
+		d.Secrets = &Secrets{DBPassword: "s3cret"}
 	}
 	return d, f.check(name)
 }
 
-func (f fakeInstances) Purge(name string) ([]instance.Archived, error) {
-	return []instance.Archived{{Name: name, Path: "/x/.archive/" + name}}, f.check(name)
+func (f fakeInstances) Purge(name string) ([]Archived, error) {
+	return []Archived{{Name: name, Path: "/x/.archive/" + name}}, f.check(name)
 }
 
-func (f fakeInstances) Xdebug(_ context.Context, name string, on bool) (*reconciler.XdebugResult, error) {
-	return &reconciler.XdebugResult{Instance: name, Mode: map[bool]string{true: "debug", false: "off"}[on], Changed: true}, f.check(name)
+func (f fakeInstances) Xdebug(_ context.Context, name string, on bool) (*XdebugResult, error) {
+	return &XdebugResult{Instance: name, Mode: map[bool]string{true: "debug", false: "off"}[on], Changed: true}, f.check(name)
 }
 
-func (f fakeInstances) Backup(_ context.Context, name string) (*backup.Result, error) {
-	return &backup.Result{Path: "/x/backups/" + name + ".tar.gz", Bytes: 10}, f.check(name)
+func (f fakeInstances) Backup(_ context.Context, name string) (*BackupResult, error) {
+	return &BackupResult{Path: "/x/backups/" + name + ".tar.gz", Bytes: 10}, f.check(name)
 }
 
-func (f fakeInstances) Restore(_ context.Context, name, file string) (*reconciler.RestoreResult, error) {
+func (f fakeInstances) Restore(_ context.Context, name, file string) (*RestoreResult, error) {
 	if file == "bad.tar.gz" {
-		return nil, fmt.Errorf("restore %q: %w", name, backup.ErrCorrupt)
+		return nil, Mark(fmt.Errorf("restore %q: not a usable wp-dind backup", name), ErrInvalid)
 	}
-	return &reconciler.RestoreResult{Instance: name, File: file}, f.check(name)
+	return &RestoreResult{Instance: name, File: file}, f.check(name)
 }
 
 func TestInstanceHandlers(t *testing.T) {

@@ -45,7 +45,7 @@ type Server struct {
 }
 
 type section struct {
-	name string
+	name Section
 	fn   func(context.Context) (any, error)
 }
 
@@ -55,9 +55,6 @@ func NewServer(socket string, log hclog.Logger) *Server {
 	s.mux.HandleFunc(RouteStatus, s.status)
 	return s
 }
-
-// Handle adds a route; pattern is a Go 1.22 ServeMux pattern like "POST /v1/thing/{name}".
-func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
 
 // HandleAction adds a POST route that runs fn and answers {} or the error.
 func (s *Server) HandleAction(pattern string, fn func(ctx context.Context) error) {
@@ -70,9 +67,9 @@ func (s *Server) HandleAction(pattern string, fn func(ctx context.Context) error
 	})
 }
 
-// StatusSection adds a section to GET /v1/status: fn's value is served under name.
-// Sections appear in the order they were added.
-func (s *Server) StatusSection(name string, fn func(context.Context) (any, error)) {
+// StatusSection adds a section to GET /v1/status: fn's value, of the type of name's field in
+// Status, is served under name. Sections appear in the order they were added.
+func (s *Server) StatusSection(name Section, fn func(context.Context) (any, error)) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.sections = append(s.sections, section{name, fn})
@@ -85,7 +82,7 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	sections := append([]section(nil), s.sections...)
 	s.mu.Unlock()
-	out := make(map[string]any, len(sections))
+	out := make(map[Section]any, len(sections))
 	for _, sec := range sections {
 		v, err := sec.fn(r.Context())
 		if err != nil {

@@ -27,7 +27,7 @@ type Services interface {
 
 // HandleServices adds the "services" status section and the service routes.
 func (s *Server) HandleServices(svc Services) {
-	s.StatusSection("services", func(context.Context) (any, error) {
+	s.StatusSection(SectionServices, func(context.Context) (any, error) {
 		return ServiceStatuses(svc.Status()), nil
 	})
 	h := serviceHandlers{svc}

@@ -68,6 +68,9 @@ type Options struct {
 	// (names, ids, ports, in file order) differ from the last call's, and after the first
 	// pass. It must return quickly (phpMyAdmin's server list is written there).
 	OnInstances func([]config.Instance)
+	// Ports are the instances' host ports (wpinit.toml's instances.ports); zero means
+	// config.DefaultPorts.
+	Ports config.PortRange
 }
 
 func (o *Options) setDefaults() {
@@ -312,5 +315,5 @@ func (r *Reconciler) loadConfig() (*config.InstancesConfig, error) {
 	if err != nil {
 		return nil, err
 	}
-	return config.LoadInstances(r.opt.File, held, r.opt.ReservedPorts...)
+	return config.LoadInstancesIn(r.opt.File, r.opt.Ports, held, r.opt.ReservedPorts...)
 }

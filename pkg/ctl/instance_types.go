@@ -1,0 +1,103 @@
+package ctl
+
+import "time"
+
+// The wire types of the instance commands. Like the status sections they mirror the
+// reconciler's and pkg/backup's values field for field, with the same JSON names.
+
+// InstanceDetail is the answer to GET /v1/instances/{name}: everything about one instance.
+// Secrets is set only when asked for (?secrets=1, `--show-secrets`).
+type InstanceDetail struct {
+	InstanceStatus
+	Port       int               `json:"port"`
+	Dir        string            `json:"dir"`
+	Network    string            `json:"network"`
+	Subnet     string            `json:"subnet"`
+	Shared     bool              `json:"shared_network"`
+	Xdebug     bool              `json:"xdebug"`      // instances.toml's declaration
+	XdebugMode string            `json:"xdebug_mode"` // xdebug.mode in php.ini, as the last pass read it
+	AdminUser  string            `json:"admin_user"`
+	AdminEmail string            `json:"admin_email"`
+	Changed    time.Time         `json:"changed,omitzero"`
+	KeptFiles  []string          `json:"kept_files,omitempty"` // edited config files whose new default was not applied
+	Containers []ContainerStatus `json:"containers"`
+	Secrets    *Secrets          `json:"secrets,omitempty"`
+}
+
+// ContainerStatus is one container of an instance.
+type ContainerStatus struct {
+	Role   string `json:"role"`
+	Name   string `json:"name"`
+	ID     string `json:"id"`
+	Image  string `json:"image"`
+	State  string `json:"state"`
+	Health string `json:"health,omitempty"`
+	IP     string `json:"ip"`
+}
+
+// Secrets holds an instance's credentials, shown only on request.
+type Secrets struct {
+	AdminUser      string `json:"admin_user"`
+	AdminPassword  string `json:"admin_password"`
+	DBName         string `json:"db_name"`
+	DBUser         string `json:"db_user"`
+	DBPassword     string `json:"db_password"`
+	DBRootPassword string `json:"db_root_password"`
+}
+
+// XdebugRequest is the body of POST .../xdebug.
+type XdebugRequest struct {
+	On bool `json:"on"`
+}
+
+// XdebugResult is the answer to POST .../xdebug.
+type XdebugResult struct {
+	Instance    string `json:"instance"`
+	Mode        string `json:"mode"`     // xdebug.mode in php.ini now
+	Changed     bool   `json:"changed"`  // php.ini was switched (false: it had that mode)
+	Reloaded    bool   `json:"reloaded"` // PHP-FPM reloaded and answers with the mode
+	ContainerID string `json:"container_id,omitempty"`
+}
+
+// BackupResult is the answer to POST .../backup: the archive written.
+type BackupResult struct {
+	Path      string        `json:"path"`
+	Bytes     int64         `json:"bytes"`
+	DumpBytes int64         `json:"dump_bytes"`
+	Files     int           `json:"files"`
+	Duration  time.Duration `json:"duration"`
+}
+
+// RestoreRequest is the body of POST .../restore: a file name in the backups folder or a path.
+type RestoreRequest struct {
+	File string `json:"file"`
+}
+
+// RestoreResult is the answer to POST .../restore.
+type RestoreResult struct {
+	Instance string         `json:"instance"`
+	File     string         `json:"file"`
+	SetAside string         `json:"set_aside"` // where the instance's previous files went
+	Manifest BackupManifest `json:"manifest"`
+	Duration time.Duration  `json:"duration"`
+}
+
+// BackupManifest describes an archive: what it holds and where it comes from.
+type BackupManifest struct {
+	Format    int       `json:"format"`
+	Instance  string    `json:"instance"`
+	Created   time.Time `json:"created"`
+	ID        int       `json:"id"`
+	Port      int       `json:"port"`
+	URL       string    `json:"url"`
+	PHP       string    `json:"php"`
+	DB        string    `json:"db"` // the dump's server: "mariadb 11.8"
+	Web       string    `json:"web"`
+	Dump      string    `json:"dump"`
+	DumpBytes int64     `json:"dump_bytes"`
+}
+
+// PurgeResponse lists the archived folders a purge deleted.
+type PurgeResponse struct {
+	Purged []Archived `json:"purged"`
+}
