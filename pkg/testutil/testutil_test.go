@@ -11,9 +11,13 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	Main(m, map[string]func(){
+	helpers := map[string]func(){
 		"hello": func() { os.Stdout.WriteString("hello " + os.Getenv("WHO") + "\n") },
-	})
+	}
+	for name, fn := range Services {
+		helpers[name] = fn
+	}
+	Main(m, helpers)
 }
 
 func TestHelperCommand(t *testing.T) {
@@ -24,7 +28,7 @@ func TestHelperCommand(t *testing.T) {
 	cmd := HelperCommand(t, "nope")
 	msg, err := cmd.CombinedOutput()
 	var exit *exec.ExitError
-	if !asExit(err, &exit) || exit.ExitCode() != 3 || !strings.Contains(string(msg), `unknown helper "nope" (have hello)`) {
+	if !asExit(err, &exit) || exit.ExitCode() != 3 || !strings.Contains(string(msg), `unknown helper "nope" (have exit, hello, orphans, serve)`) {
 		t.Fatalf("unknown helper: %q, %v", msg, err)
 	}
 }
