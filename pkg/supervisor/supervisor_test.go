@@ -3,16 +3,19 @@ package supervisor
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/wp-dind/wp-dind/pkg/config"
+	"github.com/wp-dind/wp-dind/pkg/testutil"
 	"golang.org/x/sys/unix"
 )
 
@@ -38,7 +41,7 @@ func TestKilledServiceRestarts(t *testing.T) {
 func TestDependencyOrder(t *testing.T) {
 	dir := t.TempDir()
 	events := filepath.Join(dir, "events")
-	port := freePort(t)
+	port := "127.0.0.1:" + strconv.Itoa(testutil.FreePorts(t, 1)[0])
 	a := helperService(t, "a", "serve", map[string]string{"EVENTS": events})
 	a.Ready.Notify = true
 	b := helperService(t, "b", "serve", map[string]string{"EVENTS": events, "LISTEN_TCP": port})
@@ -52,8 +55,8 @@ func TestDependencyOrder(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("not ready within 10s")
 	}
-	waitFile(t, events, "start c\n")
-	if got := readEvents(t, events); got != "start a\nstart b\nstart c\n" {
+	waitFile(t, events, "ready c\n")
+	if got := readEvents(t, events); got != "start a\nready a\nstart b\nready b\nstart c\nready c\n" {
 		t.Fatalf("start events:\n%s", got)
 	}
 	f.cancel()
@@ -66,20 +69,10 @@ func TestDependencyOrder(t *testing.T) {
 	}
 }
 
-func freePort(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
 func TestStopTimeoutKillsGroup(t *testing.T) {
 	dir := t.TempDir()
 	events := filepath.Join(dir, "events")
-	svc := helperService(t, "stuck", "serve", map[string]string{"IGNORE_TERM": "1", "EVENTS": events})
+	svc := helperService(t, "stuck", "serve", map[string]string{"IGNORE_TERM": "1", "LEAVE_CHILD": "1", "EVENTS": events})
 	svc.StopTimeout = config.Duration(300 * time.Millisecond)
 	f := startSupervisor(t, wpinitConfig(t, dir, svc))
 	st := f.waitStatus(t, "stuck", "running", func(s Status) bool { return s.State == Running })
@@ -103,7 +96,7 @@ func TestStopTimeoutKillsGroup(t *testing.T) {
 func TestLeaderDeathKillsLeftovers(t *testing.T) {
 	dir := t.TempDir()
 	events := filepath.Join(dir, "events")
-	svc := helperService(t, "leaky", "serve", map[string]string{"IGNORE_TERM": "1", "EVENTS": events})
+	svc := helperService(t, "leaky", "serve", map[string]string{"IGNORE_TERM": "1", "LEAVE_CHILD": "1", "EVENTS": events})
 	f := startSupervisor(t, wpinitConfig(t, dir, svc))
 	first := f.waitStatus(t, "leaky", "running", func(s Status) bool { return s.State == Running })
 	waitFile(t, events, "start leaky-child\n")
@@ -119,24 +112,13 @@ func TestLeaderDeathKillsLeftovers(t *testing.T) {
 
 func waitFile(t *testing.T, path, want string) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(readEvents(t, path), want) {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: no %q within 10s", path, want)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testutil.WaitFor(t, 10*time.Second, fmt.Sprintf("%s: %q", path, want), func() bool { return strings.Contains(readEvents(t, path), want) })
 }
 
+// waitGone waits until pid (a process group when negative) is gone.
 func waitGone(t *testing.T, pid int) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for unix.Kill(pid, 0) == nil {
-		if time.Now().After(deadline) {
-			t.Fatalf("pid %d still alive", pid)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testutil.WaitFor(t, 5*time.Second, fmt.Sprintf("pid %d gone", pid), func() bool { return unix.Kill(pid, 0) != nil })
 }
 
 func TestCriticalFatalEndsRun(t *testing.T) {
@@ -206,24 +188,18 @@ func TestReadinessChecks(t *testing.T) {
 
 func TestOutputKept(t *testing.T) {
 	dir := t.TempDir()
-	f := startSupervisor(t, wpinitConfig(t, dir, helperService(t, "talk", "serve", nil)))
+	f := startSupervisor(t, wpinitConfig(t, dir, helperService(t, "talk", "serve", map[string]string{"HELLO_STDERR": "1"})))
 	f.waitStatus(t, "talk", "running", func(s Status) bool { return s.State == Running })
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		lines, err := f.sup.Logs("talk", -1)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(lines) == 2 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("ring holds %v", lines)
-		}
-		time.Sleep(5 * time.Millisecond)
+	var lines []Line
+	if testutil.Poll(5*time.Second, func() bool {
+		var err error
+		lines, err = f.sup.Logs("talk", -1)
+		return err == nil && len(lines) == 2
+	}) != nil {
+		t.Fatalf("ring holds %v", lines)
 	}
 	data, err := os.ReadFile(filepath.Join(dir, "log", "talk.log"))
-	if err != nil || !strings.Contains(string(data), " stdout hello stdout\n") || !strings.Contains(string(data), " stderr hello stderr\n") {
+	if err != nil || !strings.Contains(string(data), " stdout hello from talk\n") || !strings.Contains(string(data), " stderr hello from talk\n") {
 		t.Errorf("log file: %q, %v", data, err)
 	}
 	if _, err := f.sup.Logs("nope", 1); !errors.Is(err, ErrUnknownService) {
