@@ -232,3 +232,54 @@ func TestApply(t *testing.T) {
 	}
 	waitGone(t, pids["drop"])
 }
+
+// TestNothingStartsOnceStopping: while Run stops the services (slow takes its time, and
+// base, which slow depends on, waits for it), a reload that adds a service and changes
+// another, a start and a restart are refused with ErrStopping at once, base killed meanwhile
+// is not restarted, and the services' records show no start after the stop began.
+func TestNothingStartsOnceStopping(t *testing.T) {
+	dir := t.TempDir()
+	events := filepath.Join(dir, "events")
+	env := map[string]string{"EVENTS": events}
+	slowService := func() *config.Service {
+		s := helperService(t, "slow", "serve", map[string]string{"EVENTS": events, "STOP_DELAY": "2s"})
+		s.DependsOn = []string{"base"}
+		return s
+	}
+	f := startSupervisor(t, wpinitConfig(t, dir, helperService(t, "base", "serve", env), slowService(), helperService(t, "web", "serve", env)))
+	for _, n := range []string{"base", "slow", "web"} {
+		f.waitStatus(t, n, "running", func(s Status) bool { return s.State == Running })
+		waitFile(t, events, "ready "+n+"\n") // its TERM handler is in place
+	}
+	before := readEvents(t, events)
+	f.cancel()
+	f.waitStatus(t, "slow", "stopping", func(s Status) bool { return s.State == Stopping })
+	changed := helperService(t, "web", "serve", map[string]string{"EVENTS": events, "EXTRA": "1"})
+	next := wpinitConfig(t, dir, helperService(t, "base", "serve", env), slowService(), changed, helperService(t, "added", "serve", env))
+	if err := f.sup.Apply(context.Background(), next); !errors.Is(err, ErrStopping) {
+		t.Errorf("Apply while stopping: %v, want ErrStopping", err)
+	}
+	for name, op := range map[string]func(context.Context, string) error{"start": f.sup.Start, "restart": f.sup.Restart} {
+		if err := op(context.Background(), "web"); !errors.Is(err, ErrStopping) {
+			t.Errorf("%s while stopping: %v, want ErrStopping", name, err)
+		}
+	}
+	if err := unix.Kill(f.status(t, "base").Pid, unix.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	f.waitStatus(t, "base", "left stopped", func(s Status) bool { return s.Error == "not started: stopping" })
+	if st := f.status(t, "slow"); st.State != Stopping {
+		t.Errorf("the refusals came after the stop: slow is %s", st.State)
+	}
+	if err := <-f.done; err != nil {
+		t.Fatal(err)
+	}
+	f.done <- nil // for the cleanup
+	after := strings.TrimPrefix(readEvents(t, events), before)
+	if strings.Contains(after, "start ") || !strings.Contains(after, "stop slow\n") {
+		t.Errorf("records after the stop began:\n%s", after)
+	}
+	if _, ok := f.find("added"); ok {
+		t.Error("the refused reload added a service")
+	}
+}
