@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/wp-dind/wp-dind/pkg/ctl"
+	"github.com/wp-dind/wp-dind/pkg/testutil"
 	"golang.org/x/sys/unix"
 )
 
@@ -21,7 +22,7 @@ const webService = `
 [services.web]
 command = "@EXE@"
 start_secs = "100ms"
-env = { WPINIT_TEST_CHILD = "serve", NAME = "web" }
+env = { WPDIND_TEST_HELPER = "serve", NAME = "web" }
 `
 
 func TestPID1OrphansReaped(t *testing.T) {
@@ -31,7 +32,7 @@ log_dir = "@DIR@/log"
 `+webService+`
 [services.orphans]
 command    = "@EXE@"
-env        = { WPINIT_TEST_CHILD = "orphans", ORPHANS = "1000", EXIT_CODE = "7" }
+env        = { WPDIND_TEST_HELPER = "orphans", ORPHANS = "1000", EXIT_CODE = "7" }
 restart    = "never"
 exit_codes = [7]
 start_secs = "0s"
@@ -40,8 +41,8 @@ start_secs = "0s"
 	if s.LastExit != "exit 7" || s.ExitCode != 7 {
 		t.Errorf("orphans service: last exit %q, want exit 7 kept while 1000 orphans are reaped", s.LastExit)
 	}
-	waitFor(t, "1000 orphans reaped", func() bool { return in.status().Wpinit.Orphans >= 1000 })
-	waitFor(t, "namespace down to wpinit and web", func() bool { return len(inNamespace(in.hostPid)) == 2 })
+	testutil.WaitFor(t, pid1Wait, "1000 orphans reaped", func() bool { return in.status().Wpinit.Orphans >= 1000 })
+	testutil.WaitFor(t, pid1Wait, "namespace down to wpinit and web", func() bool { return len(inNamespace(in.hostPid)) == 2 })
 	if ps := inNamespace(in.hostPid); zombies(ps) != 0 {
 		t.Errorf("zombies left: %+v", ps)
 	}
@@ -73,23 +74,23 @@ stop_timeout = "20s"
 
 [services.a]
 command = "@EXE@"
-env = { WPINIT_TEST_CHILD = "serve", NAME = "a", EVENTS = "@DIR@/events", READY_AFTER = "200ms" }
+env = { WPDIND_TEST_HELPER = "serve", NAME = "a", EVENTS = "@DIR@/events", READY_AFTER = "200ms" }
 ready.notify = true
 
 [services.b]
 command = "@EXE@"
-env = { WPINIT_TEST_CHILD = "serve", NAME = "b", EVENTS = "@DIR@/events", LISTEN_TCP = "127.0.0.1:0" }
+env = { WPDIND_TEST_HELPER = "serve", NAME = "b", EVENTS = "@DIR@/events", LISTEN_TCP = "127.0.0.1:0" }
 depends_on = ["a"]
 ready.command = ["/bin/sh", "-c", "grep -q 'ready b' @DIR@/events"]
 ready.interval = "20ms"
 
 [services.c]
 command = "@EXE@"
-env = { WPINIT_TEST_CHILD = "serve", NAME = "c", EVENTS = "@DIR@/events" }
+env = { WPDIND_TEST_HELPER = "serve", NAME = "c", EVENTS = "@DIR@/events" }
 depends_on = ["b"]
 `, true)
 	events := filepath.Join(in.dir, "events")
-	waitFor(t, "c ready", func() bool { return strings.Contains(readFile(t, events), "ready c\n") })
+	testutil.WaitFor(t, pid1Wait, "c ready", func() bool { return strings.Contains(readFile(t, events), "ready c\n") })
 	if got, want := readFile(t, events), "start a\nready a\nstart b\nready b\nstart c\nready c\n"; got != want {
 		t.Fatalf("start events:\n%s\nwant:\n%s", got, want)
 	}
@@ -110,12 +111,12 @@ func TestPID1StuckServiceKilled(t *testing.T) {
 	in := startWpinit(t, `version = 1
 [services.stuck]
 command = "@EXE@"
-env = { WPINIT_TEST_CHILD = "serve", NAME = "stuck", IGNORE_TERM = "1", EVENTS = "@DIR@/events" }
+env = { WPDIND_TEST_HELPER = "serve", NAME = "stuck", IGNORE_TERM = "1", LEAVE_CHILD = "1", EVENTS = "@DIR@/events" }
 stop_timeout = "500ms"
 `, true)
 	s := in.waitService("stuck", "running", func(s ctl.ServiceStatus) bool { return s.Pid != 0 })
 	leader := hostPid(in.hostPid, s.Pid)
-	waitFor(t, "grandchild started", func() bool { return len(group(in.hostPid, leader)) == 2 })
+	testutil.WaitFor(t, pid1Wait, "grandchild started", func() bool { return len(group(in.hostPid, leader)) == 2 })
 	start := time.Now()
 	if err := in.client.ServiceAction(context.Background(), "stuck", "stop"); err != nil {
 		t.Fatal(err)
@@ -147,7 +148,7 @@ func TestPID1CriticalFatalExits4(t *testing.T) {
 	in := startWpinit(t, "version = 1\n"+webService+`
 [services.crash]
 command       = "@EXE@"
-env           = { WPINIT_TEST_CHILD = "exit", EXIT_CODE = "1" }
+env           = { WPDIND_TEST_HELPER = "exit", EXIT_CODE = "1" }
 critical      = true
 start_retries = 2
 backoff       = "10ms"
@@ -170,7 +171,7 @@ func TestPID1Reload(t *testing.T) {
 	if err := unix.Kill(in.hostPid, unix.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "config error in status", func() bool { return in.status().Wpinit.ConfigError != "" })
+	testutil.WaitFor(t, pid1Wait, "config error in status", func() bool { return in.status().Wpinit.ConfigError != "" })
 	if got, want := in.status().Wpinit.ConfigError, "wpinit.toml:7: services.web.bogus: unknown key"; !strings.HasSuffix(got, want) {
 		t.Errorf("config error %q, want it to end with %q", got, want)
 	}
@@ -212,7 +213,7 @@ func TestPID1QuitStopsFast(t *testing.T) {
 	in := startWpinit(t, `version = 1
 [services.stuck]
 command = "@EXE@"
-env = { WPINIT_TEST_CHILD = "serve", NAME = "stuck", IGNORE_TERM = "1" }
+env = { WPDIND_TEST_HELPER = "serve", NAME = "stuck", IGNORE_TERM = "1", LEAVE_CHILD = "1" }
 stop_timeout = "10s"
 `, true)
 	in.waitService("stuck", "running", func(s ctl.ServiceStatus) bool { return s.Pid != 0 })
@@ -233,11 +234,11 @@ func TestSubreaper(t *testing.T) {
 	in := startWpinit(t, `version = 1
 [services.orphans]
 command    = "@EXE@"
-env        = { WPINIT_TEST_CHILD = "orphans", ORPHANS = "50", EXIT_CODE = "0" }
+env        = { WPDIND_TEST_HELPER = "orphans", ORPHANS = "50", EXIT_CODE = "0" }
 restart    = "never"
 start_secs = "0s"
 `, false)
-	waitFor(t, "50 orphans reaped", func() bool { return in.status().Wpinit.Orphans >= 50 })
+	testutil.WaitFor(t, pid1Wait, "50 orphans reaped", func() bool { return in.status().Wpinit.Orphans >= 50 })
 	if !strings.Contains(in.stderr.String(), "registered as child subreaper") {
 		t.Errorf("log does not say subreaper:\n%s", in.stderr.String())
 	}
@@ -271,7 +272,7 @@ args    = ["1000"]
 	if err := unix.Kill(in.hostPid, unix.SIGUSR1); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "status dump", func() bool {
+	testutil.WaitFor(t, pid1Wait, "status dump", func() bool {
 		return strings.Contains(in.stderr.String(), "service status: service=plain state=")
 	})
 }
