@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -291,4 +292,50 @@ func sigMask(t *testing.T, pid int, field string) uint64 {
 	}
 	t.Fatalf("no %s for pid %d", field, pid)
 	return 0
+}
+
+// TestPID1NoStartDuringShutdown: TERM begins the stop, and slow keeps it going (3 s between
+// TERM and its exit). Meanwhile a HUP and a `ctl reload` bring a file that changes web and
+// adds a service: both are refused (the ctl call with the reason), and the services' records
+// show that nothing started after the TERM. wpinit still exits 0.
+func TestPID1NoStartDuringShutdown(t *testing.T) {
+	const service = `
+[services.%[1]s]
+command = "@EXE@"
+env = { WPDIND_TEST_HELPER = "serve", NAME = "%[1]s", EVENTS = "@DIR@/events"%[2]s }
+stop_timeout = "20s"
+`
+	slow := fmt.Sprintf(service, "slow", `, STOP_DELAY = "3s"`)
+	in := startWpinit(t, "version = 1\n[wpinit]\nstop_timeout = \"30s\"\n"+slow+fmt.Sprintf(service, "web", ""), true)
+	events := filepath.Join(in.dir, "events")
+	for _, name := range []string{"slow", "web"} {
+		in.waitService(name, "running", func(s ctl.ServiceStatus) bool { return s.State == "RUNNING" })
+		testutil.WaitFor(t, pid1Wait, name+" ready", func() bool { return strings.Contains(readFile(t, events), "ready "+name+"\n") })
+	}
+	before := readFile(t, events)
+	writeConfig(t, in.dir, "version = 1\n[wpinit]\nstop_timeout = \"30s\"\n"+slow+
+		fmt.Sprintf(service, "web", `, EXTRA = "1"`)+fmt.Sprintf(service, "added", ""))
+	if err := unix.Kill(in.hostPid, unix.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	in.waitService("slow", "stopping", func(s ctl.ServiceStatus) bool { return s.State == "STOPPING" })
+	if err := unix.Kill(in.hostPid, unix.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	if err := in.client.Reload(context.Background()); err == nil || !strings.Contains(err.Error(), "stopping") {
+		t.Errorf("ctl reload during the stop: %v, want a refusal", err)
+	}
+	testutil.WaitFor(t, pid1Wait, "both reloads refused", func() bool {
+		return strings.Count(in.stderr.String(), "configuration not applied: stopping") == 2
+	})
+	if s := in.service("slow"); s.State != "STOPPING" {
+		t.Errorf("the reloads came after the stop: slow is %s", s.State)
+	}
+	if code := in.wait(30 * time.Second); code != exitOK {
+		t.Errorf("exit code %d, want 0", code)
+	}
+	after := strings.TrimPrefix(readFile(t, events), before)
+	if strings.Contains(after, "start ") || !strings.Contains(after, "stop slow\n") {
+		t.Errorf("records after TERM:\n%s", after)
+	}
 }
