@@ -53,6 +53,18 @@ func TestPoll(t *testing.T) {
 	}
 }
 
+// TestPollEvery: capped at 20ms, 400ms hold about 23 calls; doubling without the cap
+// would make 9 (1+2+...+256 ms).
+func TestPollEvery(t *testing.T) {
+	n := 0
+	if err := PollEvery(400*time.Millisecond, 20*time.Millisecond, func() bool { n++; return false }); err == nil {
+		t.Fatal("PollEvery of a condition that never holds returned nil")
+	}
+	if n < 14 || n > 30 {
+		t.Errorf("%d calls in 400ms, want about 23", n)
+	}
+}
+
 func TestFreePorts(t *testing.T) {
 	ports := FreePorts(t, 20)
 	seen := map[int]bool{}
