@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/hashicorp/go-hclog"
+	"github.com/wp-dind/wp-dind/pkg/testutil"
 	"golang.org/x/sys/unix"
 )
 
@@ -19,7 +20,7 @@ const childEnv = "WPDIND_SYSINIT_MOUNTNS_TEST"
 func requireRoot(t *testing.T) {
 	t.Helper()
 	if os.Geteuid() != 0 {
-		t.Skip("needs root (mounts, cgroups)")
+		testutil.SkipOrFail(t, "needs root (mounts, cgroups)", "running the tests as root")
 	}
 }
 

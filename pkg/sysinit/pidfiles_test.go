@@ -2,6 +2,7 @@ package sysinit
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -9,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/wp-dind/wp-dind/pkg/testutil"
 	"time"
 )
 
@@ -35,14 +38,11 @@ func zombieProcess(t *testing.T, program string) int {
 	if err := cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
-	for range 500 {
-		if _, state, err := procState("/proc", pid); err == nil && state == "Z" {
-			return pid
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-	t.Fatalf("pid %d did not become a zombie", pid)
-	return 0
+	testutil.WaitFor(t, time.Second, fmt.Sprintf("pid %d a zombie", pid), func() bool {
+		_, state, err := procState("/proc", pid)
+		return err == nil && state == "Z"
+	})
+	return pid
 }
 
 // deadPid returns the pid of a process that has exited and been reaped.
