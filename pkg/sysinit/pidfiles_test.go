@@ -10,9 +10,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wp-dind/wp-dind/pkg/testutil"
-	"time"
 )
 
 // startProcess runs program (a copy of sleep when renamed) and kills it at cleanup.
