@@ -27,8 +27,8 @@ lint: ## gofmt, go vet, staticcheck (pinned in go.mod)
 	$(GO) tool staticcheck ./...
 
 .PHONY: unit
-unit: ## package tests (those needing root, the engine or a tool skip without them, fail under make test)
-	$(GO) test -count=1 ./pkg/...
+unit: ## package tests with -race, the package-doc check among them (those needing root, the engine or a tool skip without them, fail under make test)
+	$(GO) test -race -count=1 ./pkg/...
 
 .PHONY: pid1
 pid1: $(WPINIT) ## PID-1 tests: the real bin/wpinit as PID 1 of a new PID namespace (root), and its CLI
