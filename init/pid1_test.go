@@ -91,8 +91,8 @@ env = { WPDIND_TEST_HELPER = "serve", NAME = "c", EVENTS = "@DIR@/events" }
 depends_on = ["b"]
 `, true)
 	events := filepath.Join(in.dir, "events")
-	testutil.WaitFor(t, pid1Wait, "c ready", func() bool { return strings.Contains(readFile(t, events), "ready c\n") })
-	if got, want := readFile(t, events), "start a\nready a\nstart b\nready b\nstart c\nready c\n"; got != want {
+	testutil.WaitEvent(t, pid1Wait, events, "ready c")
+	if got, want := testutil.Events(t, events), "start a\nready a\nstart b\nready b\nstart c\nready c\n"; got != want {
 		t.Fatalf("start events:\n%s\nwant:\n%s", got, want)
 	}
 	start := time.Now()
@@ -103,7 +103,7 @@ depends_on = ["b"]
 		t.Errorf("exit code %d after TERM, want 0", code)
 	}
 	t.Logf("stopped in %s", time.Since(start))
-	if got := readFile(t, events); !strings.HasSuffix(got, "stop c\nstop b\nstop a\n") {
+	if got := testutil.Events(t, events); !strings.HasSuffix(got, "stop c\nstop b\nstop a\n") {
 		t.Errorf("stop events:\n%s", got)
 	}
 }
@@ -310,9 +310,9 @@ stop_timeout = "20s"
 	events := filepath.Join(in.dir, "events")
 	for _, name := range []string{"slow", "web"} {
 		in.waitService(name, "running", func(s ctl.ServiceStatus) bool { return s.State == "RUNNING" })
-		testutil.WaitFor(t, pid1Wait, name+" ready", func() bool { return strings.Contains(readFile(t, events), "ready "+name+"\n") })
+		testutil.WaitEvent(t, pid1Wait, events, "ready "+name)
 	}
-	before := readFile(t, events)
+	before := testutil.Events(t, events)
 	writeConfig(t, in.dir, "version = 1\n[wpinit]\nstop_timeout = \"30s\"\n"+slow+
 		fmt.Sprintf(service, "web", `, EXTRA = "1"`)+fmt.Sprintf(service, "added", ""))
 	if err := unix.Kill(in.hostPid, unix.SIGTERM); err != nil {
@@ -334,7 +334,7 @@ stop_timeout = "20s"
 	if code := in.wait(30 * time.Second); code != exitOK {
 		t.Errorf("exit code %d, want 0", code)
 	}
-	after := strings.TrimPrefix(readFile(t, events), before)
+	after := strings.TrimPrefix(testutil.Events(t, events), before)
 	if strings.Contains(after, "start ") || !strings.Contains(after, "stop slow\n") {
 		t.Errorf("records after TERM:\n%s", after)
 	}

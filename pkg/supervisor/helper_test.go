@@ -153,12 +153,3 @@ func (f *fixture) waitStatus(t *testing.T, name string, what string, cond func(S
 	}
 	return st
 }
-
-func readEvents(t *testing.T, path string) string {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil && !os.IsNotExist(err) {
-		t.Fatal(err)
-	}
-	return string(data)
-}

@@ -55,8 +55,8 @@ func TestDependencyOrder(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("not ready within 10s")
 	}
-	waitFile(t, events, "ready c\n")
-	if got := readEvents(t, events); got != "start a\nready a\nstart b\nready b\nstart c\nready c\n" {
+	testutil.WaitEvent(t, 10*time.Second, events, "ready c")
+	if got := testutil.Events(t, events); got != "start a\nready a\nstart b\nready b\nstart c\nready c\n" {
 		t.Fatalf("start events:\n%s", got)
 	}
 	f.cancel()
@@ -64,7 +64,7 @@ func TestDependencyOrder(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.done <- nil // for the cleanup
-	if got := readEvents(t, events); !strings.HasSuffix(got, "stop c\nstop b\nstop a\n") {
+	if got := testutil.Events(t, events); !strings.HasSuffix(got, "stop c\nstop b\nstop a\n") {
 		t.Errorf("stop events:\n%s", got)
 	}
 }
@@ -76,7 +76,7 @@ func TestStopTimeoutKillsGroup(t *testing.T) {
 	svc.StopTimeout = config.Duration(300 * time.Millisecond)
 	f := startSupervisor(t, wpinitConfig(t, dir, svc))
 	st := f.waitStatus(t, "stuck", "running", func(s Status) bool { return s.State == Running })
-	waitFile(t, events, "start stuck-child\n")
+	testutil.WaitEvent(t, 10*time.Second, events, "start stuck-child")
 	start := time.Now()
 	if err := f.sup.Stop(context.Background(), "stuck"); err != nil {
 		t.Fatal(err)
@@ -99,7 +99,7 @@ func TestLeaderDeathKillsLeftovers(t *testing.T) {
 	svc := helperService(t, "leaky", "serve", map[string]string{"IGNORE_TERM": "1", "LEAVE_CHILD": "1", "EVENTS": events})
 	f := startSupervisor(t, wpinitConfig(t, dir, svc))
 	first := f.waitStatus(t, "leaky", "running", func(s Status) bool { return s.State == Running })
-	waitFile(t, events, "start leaky-child\n")
+	testutil.WaitEvent(t, 10*time.Second, events, "start leaky-child")
 	if err := unix.Kill(first.Pid, unix.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
@@ -108,11 +108,6 @@ func TestLeaderDeathKillsLeftovers(t *testing.T) {
 	if st.Restarts != 1 {
 		t.Errorf("restarts %d, want 1", st.Restarts)
 	}
-}
-
-func waitFile(t *testing.T, path, want string) {
-	t.Helper()
-	testutil.WaitFor(t, 10*time.Second, fmt.Sprintf("%s: %q", path, want), func() bool { return strings.Contains(readEvents(t, path), want) })
 }
 
 // waitGone waits until pid (a process group when negative) is gone.
@@ -249,9 +244,9 @@ func TestNothingStartsOnceStopping(t *testing.T) {
 	f := startSupervisor(t, wpinitConfig(t, dir, helperService(t, "base", "serve", env), slowService(), helperService(t, "web", "serve", env)))
 	for _, n := range []string{"base", "slow", "web"} {
 		f.waitStatus(t, n, "running", func(s Status) bool { return s.State == Running })
-		waitFile(t, events, "ready "+n+"\n") // its TERM handler is in place
+		testutil.WaitEvent(t, 10*time.Second, events, "ready "+n) // its TERM handler is in place
 	}
-	before := readEvents(t, events)
+	before := testutil.Events(t, events)
 	f.cancel()
 	f.waitStatus(t, "slow", "stopping", func(s Status) bool { return s.State == Stopping })
 	changed := helperService(t, "web", "serve", map[string]string{"EVENTS": events, "EXTRA": "1"})
@@ -275,7 +270,7 @@ func TestNothingStartsOnceStopping(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.done <- nil // for the cleanup
-	after := strings.TrimPrefix(readEvents(t, events), before)
+	after := strings.TrimPrefix(testutil.Events(t, events), before)
 	if strings.Contains(after, "start ") || !strings.Contains(after, "stop slow\n") {
 		t.Errorf("records after the stop began:\n%s", after)
 	}

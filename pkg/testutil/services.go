@@ -1,7 +1,9 @@
 package testutil
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"os"
 	"os/exec"
@@ -9,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"testing"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -146,4 +149,22 @@ func record(event string) {
 	}
 	_, _ = f.WriteString(event + "\n")
 	_ = f.Close()
+}
+
+// Events is what the services recorded in the EVENTS file at path, "" before the first one.
+func Events(tb testing.TB, path string) string {
+	tb.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		tb.Fatalf("read events: %v", err)
+	}
+	return string(data)
+}
+
+// WaitEvent waits until the EVENTS file at path holds the line event ("ready web").
+func WaitEvent(tb testing.TB, timeout time.Duration, path, event string) {
+	tb.Helper()
+	WaitFor(tb, timeout, "event "+strconv.Quote(event), func() bool {
+		return strings.Contains("\n"+Events(tb, path), "\n"+event+"\n")
+	})
 }

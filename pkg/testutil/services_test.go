@@ -30,22 +30,13 @@ func startServe(t *testing.T, env ...string) (*exec.Cmd, *bufio.Reader, string) 
 	return cmd, bufio.NewReader(out), events
 }
 
-func readEvents(t *testing.T, path string) string {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil && !os.IsNotExist(err) {
-		t.Fatal(err)
-	}
-	return string(b)
-}
-
 // TestServe: greeting, records, a slow stop on TERM and the exit code 0.
 func TestServe(t *testing.T) {
 	cmd, out, events := startServe(t, "NAME=svc", "STOP_DELAY=200ms")
 	if line, err := out.ReadString('\n'); line != "hello from svc\n" {
 		t.Fatalf("greeting %q, %v", line, err)
 	}
-	WaitFor(t, 5*time.Second, "ready recorded", func() bool { return strings.Contains(readEvents(t, events), "ready svc\n") })
+	WaitEvent(t, 5*time.Second, events, "ready svc")
 	start := time.Now()
 	if err := cmd.Process.Signal(unix.SIGTERM); err != nil {
 		t.Fatal(err)
@@ -56,7 +47,7 @@ func TestServe(t *testing.T) {
 	if d := time.Since(start); d < 200*time.Millisecond {
 		t.Errorf("stopped %s after TERM, before STOP_DELAY", d)
 	}
-	if got := readEvents(t, events); got != "start svc\nready svc\nstop svc\n" {
+	if got := Events(t, events); got != "start svc\nready svc\nstop svc\n" {
 		t.Errorf("events %q", got)
 	}
 }
@@ -68,7 +59,7 @@ func TestServeIgnoreTerm(t *testing.T) {
 	if line, _ := out.ReadString('\n'); line != "hello from stuck\n" {
 		t.Fatalf("greeting %q", line)
 	}
-	WaitFor(t, 5*time.Second, "child ready", func() bool { return strings.Contains(readEvents(t, events), "ready stuck-child\n") })
+	WaitEvent(t, 5*time.Second, events, "ready stuck-child")
 	pgrp := cmd.Process.Pid
 	members := groupMembers(t, pgrp)
 	if len(members) != 2 {
