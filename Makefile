@@ -27,8 +27,8 @@ lint: ## gofmt, go vet, staticcheck (pinned in go.mod)
 	$(GO) tool staticcheck ./...
 
 .PHONY: unit
-unit: ## package tests (those needing root, the engine or a tool skip without them, fail under make test)
-	$(GO) test -count=1 ./pkg/...
+unit: ## package tests with -race, the package-doc check among them (those needing root, the engine or a tool skip without them, fail under make test)
+	$(GO) test -race -count=1 ./pkg/...
 
 .PHONY: pid1
 pid1: $(WPINIT) ## PID-1 tests: the real bin/wpinit as PID 1 of a new PID namespace (root), and its CLI
@@ -84,9 +84,11 @@ tools: ## install the host tools the tests use (php-cli, docker-compose) when mi
 
 # Under make test a missing tool, engine or image fails the tests that need it instead of
 # skipping them (WPDIND_STRICT=1); the engine and tools come first so unit tests find them.
+# The tests on the engine run beside a container named wpinit (make run's, or the blocker
+# that stands in for it) and must leave it as it was.
 .PHONY: test
 test: export WPDIND_STRICT = 1
-test: lint tools engine unit pid1 images-test instances-test e2e ## every test: lint, unit, PID 1, images, instances, end to end
+test: lint tools engine unit pid1 beside ## every test: lint, unit, PID 1, then images, instances, end to end and make run beside a wpinit
 
 ## ---- end to end ------------------------------------------------------------------------
 # The product as a user runs it: wp-dind from `make images`, the tarballs of save-images.
@@ -101,6 +103,26 @@ bench-boot: images save-images ## boot figures: docker run to services ready, to
 		|| { tail -n 60 $(BIN)/bench-boot.log; exit 1; }
 	@grep -E '^ +bench_boot_test.go:[0-9]+: ' $(BIN)/bench-boot.log | sed -E 's/^ +bench_boot_test.go:[0-9]+: /bench: /'
 	@grep '^services_ready_s=' $(BIN)/bench-boot.log | tail -n 1
+
+## ---- beside a running wp-dind ------------------------------------------------------------
+# scripts/beside: with no container named wpinit, up starts the blocker (wp-base:bookworm named
+# wpinit, publishing and answering 127.0.0.1:8000-8079, 8081-8099, 8080 and 1080 as make run's
+# does); with one (make run's), it records its ID, start, ports, instance container IDs and
+# sites. check requires all of it unchanged; down removes only a blocker up started.
+.PHONY: beside beside-up beside-check beside-down
+BESIDE := $(GO) run ./scripts/beside -state $(BIN)/beside.json
+
+beside: engine tools images save-images ## images-test, instances-test, e2e and run-test beside make run's wpinit (or a blocker), which must be untouched afterwards
+	$(BESIDE) run $(MAKE) --no-print-directory images-test instances-test e2e run-test
+
+beside-up: engine ## start the blocker, or record make run's wpinit (then run anything, then beside-check)
+	$(BESIDE) up
+
+beside-check: ## the wpinit beside-up recorded is untouched: same IDs and start, ports held, sites answering
+	$(BESIDE) check
+
+beside-down: ## remove the blocker beside-up started (never make run's wpinit)
+	$(BESIDE) down
 
 ## ---- benchmarks --------------------------------------------------------------------------
 .PHONY: bench-supervisor

@@ -2,8 +2,9 @@
 // docs/images.md, against a real Docker engine: tags and labels, PHP-FPM answering FastCGI,
 // MariaDB initialising from an empty data directory, nginx and Apache serving PHP through a
 // PHP container, WordPress installing end to end. Every container, network and volume it
-// creates carries the label org.wp-dind.test=<test name> and is removed in t.Cleanup; tests
-// talk to services only on 127.0.0.1 published ports or through docker exec.
+// creates carries the label org.wp-dind.test=<test name>@<run>, has a name of its own (or one
+// Docker makes up) and is removed in t.Cleanup; every published port is one Docker picks on
+// 127.0.0.1. Tests talk to services only on 127.0.0.1 published ports or through docker exec.
 //
 // The images come from images/versions.txt (the ones `make images` builds) or, when set, from
 // WP_DIND_IMAGES: a space- or comma-separated list such as "wp-php:8.3 wp-mysql:8.0", for

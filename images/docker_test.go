@@ -3,6 +3,8 @@ package images_test
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
@@ -13,11 +15,22 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/wp-dind/wp-dind/pkg/testutil"
 )
 
-// testLabel marks every object a test creates with the test's name, so a leftover can be
-// traced and removed; each test removes its own objects in t.Cleanup.
+// testLabel marks every object a test creates with the test's name and this run, so a
+// leftover can be traced to its run and removed; each test removes its own objects (by ID
+// or by its own unique name) in t.Cleanup and touches nothing else.
 const testLabel = "org.wp-dind.test"
+
+// runID tells this run of the test binary from another one on the same engine (a second
+// checkout, a bench beside make test).
+var runID = func() string {
+	b := make([]byte, 3)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}()
 
 // dockerTimeout bounds each docker CLI call; waits for health have their own deadline.
 const dockerTimeout = 2 * time.Minute
@@ -46,13 +59,14 @@ func mustDocker(t *testing.T, args ...string) string {
 	return out
 }
 
-// labelValue is the value of testLabel for t: its name, which Docker accepts as a label.
-func labelValue(t *testing.T) string { return testLabel + "=" + t.Name() }
+// labelValue is testLabel for t: its name (Docker accepts it as a label value) and the run.
+func labelValue(t *testing.T) string { return testLabel + "=" + t.Name() + "@" + runID }
 
-// newNetwork creates a labelled user-defined network (container names resolve on it).
+// newNetwork creates a labelled user-defined network (container names resolve on it) under
+// a name of its own (testutil.Name), so that two runs never share one.
 func newNetwork(t *testing.T) string {
 	t.Helper()
-	name := "wp-dind-test-" + strings.NewReplacer("/", "-", ":", "-", ".", "-").Replace(strings.ToLower(t.Name()))
+	name := testutil.Name(t, "wpt")
 	mustDocker(t, "network", "create", "--label", labelValue(t), name)
 	t.Cleanup(func() {
 		if _, err := docker("network", "rm", name); err != nil {
@@ -116,25 +130,35 @@ func shortID(id string) string {
 // errExited means the container stopped while a test waited for it to become healthy.
 var errExited = errors.New("container exited")
 
+// pollDocker is how often at most a wait asks the engine again: each ask is a docker CLI
+// process, and the machine's two cores are shared.
+const pollDocker = 250 * time.Millisecond
+
 // waitHealthy polls the container's health status until healthy, its exit, or timeout,
 // and returns how long it took.
 func waitHealthy(id string, timeout time.Duration) (time.Duration, error) {
 	start := time.Now()
-	for time.Since(start) < timeout {
+	var failed error // ends the wait: inspect failed or the container exited
+	err := testutil.PollEvery(timeout, pollDocker, func() bool {
 		out, err := docker("inspect", "-f", "{{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{end}}", id)
-		if err != nil {
-			return 0, err
-		}
 		switch {
+		case err != nil:
+			failed = err
 		case strings.HasSuffix(out, " healthy"):
-			return time.Since(start), nil
+			return true
 		case !strings.HasPrefix(out, "running"):
-			return 0, fmt.Errorf("%s: %w (%s)", shortID(id), errExited, out)
+			failed = fmt.Errorf("%s: %w (%s)", shortID(id), errExited, out)
 		}
-		time.Sleep(200 * time.Millisecond)
+		return failed != nil
+	})
+	switch {
+	case failed != nil:
+		return 0, failed
+	case err != nil:
+		last, _ := docker("inspect", "-f", "{{range .State.Health.Log}}{{.Output}}{{end}}", id)
+		return 0, fmt.Errorf("%s not healthy after %s: %s", shortID(id), timeout, last)
 	}
-	last, _ := docker("inspect", "-f", "{{range .State.Health.Log}}{{.Output}}{{end}}", id)
-	return 0, fmt.Errorf("%s not healthy after %s: %s", shortID(id), timeout, last)
+	return time.Since(start), nil
 }
 
 func mustHealthy(t *testing.T, id string, timeout time.Duration) time.Duration {

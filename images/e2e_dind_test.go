@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/wp-dind/wp-dind/pkg/ctl"
+	"github.com/wp-dind/wp-dind/pkg/testutil"
 )
 
 // The end-to-end test and the boot benchmark run the real product: wp-dind from `make
@@ -243,23 +244,28 @@ func (d *dind) status() (*ctl.Status, error) {
 func (d *dind) waitStatus(what string, timeout time.Duration, check func(*ctl.Status) error) (*ctl.Status, time.Duration) {
 	d.t.Helper()
 	start := time.Now()
+	var st *ctl.Status
 	var last error
-	for time.Since(start) < timeout {
-		st, err := d.status()
-		if err == nil {
-			if err = check(st); err == nil {
-				return st, time.Since(start)
+	var stopped string // the container's state when it is not running any more
+	err := testutil.PollEvery(timeout, pollDocker, func() bool {
+		if st, last = d.status(); last == nil {
+			if last = check(st); last == nil {
+				return true
 			}
 		}
-		last = err
 		if state, _ := docker("inspect", "-f", "{{.State.Status}}", d.id); state != "running" {
-			d.t.Fatalf("%s: the container is %s (%v)", what, state, last)
+			stopped = state
 		}
-		time.Sleep(250 * time.Millisecond)
+		return stopped != ""
+	})
+	switch {
+	case stopped != "":
+		d.t.Fatalf("%s: the container is %s (%v)", what, stopped, last)
+	case err != nil:
+		table, _ := docker("exec", d.id, "ctl", "status")
+		d.t.Fatalf("%s: not within %s: %v\n%s", what, timeout, last, table)
 	}
-	table, _ := docker("exec", d.id, "ctl", "status")
-	d.t.Fatalf("%s: not within %s: %v\n%s", what, timeout, last, table)
-	return nil, 0
+	return st, time.Since(start)
 }
 
 // servicesReady: every service RUNNING and ready, and the four of wp-dind among them.

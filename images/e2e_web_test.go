@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/wp-dind/wp-dind/pkg/testutil"
 )
 
 // webClient asks 127.0.0.1 only, follows no redirect (a redirect is an answer the tests
@@ -94,7 +96,7 @@ func (d *dind) waitSites(sites []site, timeout time.Duration) (time.Duration, er
 	start := time.Now()
 	pending := append([]site(nil), sites...)
 	var last error
-	for len(pending) > 0 && time.Since(start) < timeout {
+	err := testutil.PollEvery(timeout, pollDocker, func() bool {
 		var left []site
 		for _, s := range pending {
 			if err := d.siteServes(s); err != nil {
@@ -102,11 +104,10 @@ func (d *dind) waitSites(sites []site, timeout time.Duration) (time.Duration, er
 				left = append(left, s)
 			}
 		}
-		if pending = left; len(pending) > 0 {
-			time.Sleep(250 * time.Millisecond)
-		}
-	}
-	if len(pending) > 0 {
+		pending = left
+		return len(pending) == 0
+	})
+	if err != nil {
 		return 0, fmt.Errorf("%d of %d sites not serving after %s: %w", len(pending), len(sites), timeout, last)
 	}
 	return time.Since(start), nil
@@ -245,26 +246,36 @@ type mail struct {
 // holds subject.
 func (d *dind) waitMail(subject string, timeout time.Duration) (mail, error) {
 	base := d.url("1080")
-	start := time.Now()
-	for {
+	var found mail
+	var last error
+	err := testutil.PollEvery(timeout, pollDocker, func() bool {
 		resp, body, err := webDo(webClient(nil), http.MethodGet, base+"/email", "", nil)
-		if err == nil && resp.StatusCode == http.StatusOK {
-			var mails []mail
-			if err = json.Unmarshal([]byte(body), &mails); err == nil {
-				for _, m := range mails {
-					if strings.Contains(m.Subject, subject) {
-						return m, nil
-					}
-				}
-				err = fmt.Errorf("%d mails, none about %q", len(mails), subject)
+		switch {
+		case err != nil:
+			last = err
+			return false
+		case resp.StatusCode != http.StatusOK:
+			last = fmt.Errorf("MailDev answered %d", resp.StatusCode)
+			return false
+		}
+		var mails []mail
+		if last = json.Unmarshal([]byte(body), &mails); last != nil {
+			return false
+		}
+		for _, m := range mails {
+			if strings.Contains(m.Subject, subject) {
+				found = m
+				return true
 			}
 		}
-		if time.Since(start) > timeout {
-			if err == nil {
-				err = errors.New("MailDev does not answer")
-			}
-			return mail{}, fmt.Errorf("no mail %q after %s: %w", subject, timeout, err)
+		last = fmt.Errorf("%d mails, none about %q", len(mails), subject)
+		return false
+	})
+	if err != nil {
+		if last == nil {
+			last = errors.New("MailDev does not answer")
 		}
-		time.Sleep(250 * time.Millisecond)
+		return mail{}, fmt.Errorf("no mail %q after %s: %w", subject, timeout, last)
 	}
+	return found, nil
 }

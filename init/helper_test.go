@@ -3,114 +3,35 @@ package main
 import (
 	"bytes"
 	"context"
-	"fmt"
-	"net"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/wp-dind/wp-dind/pkg/ctl"
+	"github.com/wp-dind/wp-dind/pkg/testutil"
 	"golang.org/x/sys/unix"
 )
 
-// TestMain lets the test binary play a service: WPINIT_TEST_CHILD selects what it does.
-func TestMain(m *testing.M) {
-	switch os.Getenv("WPINIT_TEST_CHILD") {
-	case "":
-		os.Exit(m.Run())
-	case "serve":
-		serve()
-	case "orphans":
-		orphans()
-	case "exit":
-		code, _ := strconv.Atoi(os.Getenv("EXIT_CODE"))
-		os.Exit(code)
-	}
-}
+// TestMain lets the test binary play the services (testutil.Services); the configs name
+// the mode in their env tables (WPDIND_TEST_HELPER = "serve").
+func TestMain(m *testing.M) { testutil.Main(m, testutil.Services) }
 
-// serve records "start NAME", becomes ready (READY=1 when NOTIFY_SOCKET is set, a TCP
-// listener on LISTEN_TCP), records "ready NAME", and on TERM records "stop NAME" and exits.
-// With IGNORE_TERM it ignores TERM and leaves a grandchild doing the same in its group.
-func serve() {
-	name := os.Getenv("NAME")
-	// Catch TERM before announcing the start: a service with no readiness check may be
-	// stopped as soon as it is seen to start.
-	sigs := make(chan os.Signal, 1)
-	if os.Getenv("IGNORE_TERM") == "" {
-		signal.Notify(sigs, unix.SIGTERM)
-	}
-	record("start " + name)
-	fmt.Println("hello from " + name)
-	if os.Getenv("IGNORE_TERM") != "" {
-		signal.Ignore(unix.SIGTERM)
-		if os.Getenv("GRANDCHILD") == "" {
-			gc := exec.Command(os.Args[0])
-			gc.Env = append(os.Environ(), "GRANDCHILD=1", "NAME="+name+"-child")
-			_ = gc.Start()
-		}
-		for {
-			time.Sleep(time.Hour)
-		}
-	}
-	if d, err := time.ParseDuration(os.Getenv("READY_AFTER")); err == nil {
-		time.Sleep(d) // a slow service: its dependents must wait for it
-	}
-	record("ready " + name)
-	if addr := os.Getenv("LISTEN_TCP"); addr != "" {
-		if _, err := net.Listen("tcp", addr); err != nil {
-			os.Exit(9)
-		}
-	}
-	if sock := os.Getenv("NOTIFY_SOCKET"); sock != "" {
-		if c, err := net.Dial("unixgram", sock); err == nil {
-			_, _ = c.Write([]byte("READY=1"))
-		}
-	}
-	<-sigs
-	record("stop " + name)
-	os.Exit(0)
-}
-
-// orphans starts ORPHANS sleeps it never waits for and exits at once with EXIT_CODE: its
-// children become orphans of init, some still running, some already zombies.
-func orphans() {
-	n, _ := strconv.Atoi(os.Getenv("ORPHANS"))
-	for i := 0; i < n; i++ {
-		p, err := os.StartProcess("/bin/sleep", []string{"sleep", "0.5"}, &os.ProcAttr{})
-		if err != nil {
-			os.Exit(10)
-		}
-		_ = p.Release()
-	}
-	code, _ := strconv.Atoi(os.Getenv("EXIT_CODE"))
-	os.Exit(code)
-}
-
-func record(event string) {
-	if path := os.Getenv("EVENTS"); path != "" {
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
-		if err == nil {
-			_, _ = f.WriteString(event + "\n")
-			f.Close()
-		}
-	}
-}
+// pid1Wait bounds every wait on wpinit under test.
+const pid1Wait = 20 * time.Second
 
 // wpinitBin is the binary under test; `make pid1` builds it and sets WPINIT_BIN.
 func wpinitBin(t *testing.T) string {
 	t.Helper()
 	bin := os.Getenv("WPINIT_BIN")
 	if bin == "" {
-		t.Skip("WPINIT_BIN not set: run `make pid1`")
+		testutil.SkipOrFail(t, "WPINIT_BIN not set", "make pid1")
 	}
 	if os.Geteuid() != 0 {
-		t.Skip("PID-1 tests need root for a PID namespace")
+		testutil.SkipOrFail(t, "PID-1 tests need root for a PID namespace", "running them as root")
 	}
 	return bin
 }
@@ -170,7 +91,7 @@ func startWpinit(t *testing.T, body string, asPID1 bool) *instance {
 	t.Cleanup(in.kill)
 	in.hostPid = in.cmd.Process.Pid
 	if asPID1 {
-		waitFor(t, "wpinit forked by unshare", func() bool {
+		testutil.WaitFor(t, pid1Wait, "wpinit forked by unshare", func() bool {
 			kids := childrenOf(in.cmd.Process.Pid)
 			if len(kids) == 1 {
 				in.hostPid = kids[0]
@@ -199,7 +120,7 @@ func (in *instance) kill() {
 func (in *instance) status() *ctl.Status {
 	in.t.Helper()
 	var st *ctl.Status
-	waitFor(in.t, "wpinit answering", func() bool {
+	testutil.WaitFor(in.t, pid1Wait, "wpinit answering", func() bool {
 		var err error
 		st, err = in.client.Status(context.Background())
 		return err == nil
@@ -222,7 +143,7 @@ func (in *instance) service(name string) ctl.ServiceStatus {
 func (in *instance) waitService(name, what string, cond func(ctl.ServiceStatus) bool) ctl.ServiceStatus {
 	in.t.Helper()
 	var s ctl.ServiceStatus
-	waitFor(in.t, name+" "+what, func() bool {
+	testutil.WaitFor(in.t, pid1Wait, name+" "+what, func() bool {
 		s = in.service(name)
 		return cond(s)
 	})
@@ -238,17 +159,6 @@ func (in *instance) wait(d time.Duration) int {
 	case <-time.After(d):
 		in.t.Fatalf("wpinit still running after %s", d)
 		return -1
-	}
-}
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within 20s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/wp-dind/wp-dind/pkg/ctl"
+	"github.com/wp-dind/wp-dind/pkg/testutil"
 	"golang.org/x/sys/unix"
 )
 
@@ -21,7 +23,7 @@ const webService = `
 [services.web]
 command = "@EXE@"
 start_secs = "100ms"
-env = { WPINIT_TEST_CHILD = "serve", NAME = "web" }
+env = { WPDIND_TEST_HELPER = "serve", NAME = "web" }
 `
 
 func TestPID1OrphansReaped(t *testing.T) {
@@ -31,7 +33,7 @@ log_dir = "@DIR@/log"
 `+webService+`
 [services.orphans]
 command    = "@EXE@"
-env        = { WPINIT_TEST_CHILD = "orphans", ORPHANS = "1000", EXIT_CODE = "7" }
+env        = { WPDIND_TEST_HELPER = "orphans", ORPHANS = "1000", EXIT_CODE = "7" }
 restart    = "never"
 exit_codes = [7]
 start_secs = "0s"
@@ -40,8 +42,8 @@ start_secs = "0s"
 	if s.LastExit != "exit 7" || s.ExitCode != 7 {
 		t.Errorf("orphans service: last exit %q, want exit 7 kept while 1000 orphans are reaped", s.LastExit)
 	}
-	waitFor(t, "1000 orphans reaped", func() bool { return in.status().Wpinit.Orphans >= 1000 })
-	waitFor(t, "namespace down to wpinit and web", func() bool { return len(inNamespace(in.hostPid)) == 2 })
+	testutil.WaitFor(t, pid1Wait, "1000 orphans reaped", func() bool { return in.status().Wpinit.Orphans >= 1000 })
+	testutil.WaitFor(t, pid1Wait, "namespace down to wpinit and web", func() bool { return len(inNamespace(in.hostPid)) == 2 })
 	if ps := inNamespace(in.hostPid); zombies(ps) != 0 {
 		t.Errorf("zombies left: %+v", ps)
 	}
@@ -73,24 +75,24 @@ stop_timeout = "20s"
 
 [services.a]
 command = "@EXE@"
-env = { WPINIT_TEST_CHILD = "serve", NAME = "a", EVENTS = "@DIR@/events", READY_AFTER = "200ms" }
+env = { WPDIND_TEST_HELPER = "serve", NAME = "a", EVENTS = "@DIR@/events", READY_AFTER = "200ms" }
 ready.notify = true
 
 [services.b]
 command = "@EXE@"
-env = { WPINIT_TEST_CHILD = "serve", NAME = "b", EVENTS = "@DIR@/events", LISTEN_TCP = "127.0.0.1:0" }
+env = { WPDIND_TEST_HELPER = "serve", NAME = "b", EVENTS = "@DIR@/events", LISTEN_TCP = "127.0.0.1:0" }
 depends_on = ["a"]
 ready.command = ["/bin/sh", "-c", "grep -q 'ready b' @DIR@/events"]
 ready.interval = "20ms"
 
 [services.c]
 command = "@EXE@"
-env = { WPINIT_TEST_CHILD = "serve", NAME = "c", EVENTS = "@DIR@/events" }
+env = { WPDIND_TEST_HELPER = "serve", NAME = "c", EVENTS = "@DIR@/events" }
 depends_on = ["b"]
 `, true)
 	events := filepath.Join(in.dir, "events")
-	waitFor(t, "c ready", func() bool { return strings.Contains(readFile(t, events), "ready c\n") })
-	if got, want := readFile(t, events), "start a\nready a\nstart b\nready b\nstart c\nready c\n"; got != want {
+	testutil.WaitEvent(t, pid1Wait, events, "ready c")
+	if got, want := testutil.Events(t, events), "start a\nready a\nstart b\nready b\nstart c\nready c\n"; got != want {
 		t.Fatalf("start events:\n%s\nwant:\n%s", got, want)
 	}
 	start := time.Now()
@@ -101,7 +103,7 @@ depends_on = ["b"]
 		t.Errorf("exit code %d after TERM, want 0", code)
 	}
 	t.Logf("stopped in %s", time.Since(start))
-	if got := readFile(t, events); !strings.HasSuffix(got, "stop c\nstop b\nstop a\n") {
+	if got := testutil.Events(t, events); !strings.HasSuffix(got, "stop c\nstop b\nstop a\n") {
 		t.Errorf("stop events:\n%s", got)
 	}
 }
@@ -110,12 +112,12 @@ func TestPID1StuckServiceKilled(t *testing.T) {
 	in := startWpinit(t, `version = 1
 [services.stuck]
 command = "@EXE@"
-env = { WPINIT_TEST_CHILD = "serve", NAME = "stuck", IGNORE_TERM = "1", EVENTS = "@DIR@/events" }
+env = { WPDIND_TEST_HELPER = "serve", NAME = "stuck", IGNORE_TERM = "1", LEAVE_CHILD = "1", EVENTS = "@DIR@/events" }
 stop_timeout = "500ms"
 `, true)
 	s := in.waitService("stuck", "running", func(s ctl.ServiceStatus) bool { return s.Pid != 0 })
 	leader := hostPid(in.hostPid, s.Pid)
-	waitFor(t, "grandchild started", func() bool { return len(group(in.hostPid, leader)) == 2 })
+	testutil.WaitFor(t, pid1Wait, "grandchild started", func() bool { return len(group(in.hostPid, leader)) == 2 })
 	start := time.Now()
 	if err := in.client.ServiceAction(context.Background(), "stuck", "stop"); err != nil {
 		t.Fatal(err)
@@ -147,7 +149,7 @@ func TestPID1CriticalFatalExits4(t *testing.T) {
 	in := startWpinit(t, "version = 1\n"+webService+`
 [services.crash]
 command       = "@EXE@"
-env           = { WPINIT_TEST_CHILD = "exit", EXIT_CODE = "1" }
+env           = { WPDIND_TEST_HELPER = "exit", EXIT_CODE = "1" }
 critical      = true
 start_retries = 2
 backoff       = "10ms"
@@ -170,7 +172,7 @@ func TestPID1Reload(t *testing.T) {
 	if err := unix.Kill(in.hostPid, unix.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "config error in status", func() bool { return in.status().Wpinit.ConfigError != "" })
+	testutil.WaitFor(t, pid1Wait, "config error in status", func() bool { return in.status().Wpinit.ConfigError != "" })
 	if got, want := in.status().Wpinit.ConfigError, "wpinit.toml:7: services.web.bogus: unknown key"; !strings.HasSuffix(got, want) {
 		t.Errorf("config error %q, want it to end with %q", got, want)
 	}
@@ -212,7 +214,7 @@ func TestPID1QuitStopsFast(t *testing.T) {
 	in := startWpinit(t, `version = 1
 [services.stuck]
 command = "@EXE@"
-env = { WPINIT_TEST_CHILD = "serve", NAME = "stuck", IGNORE_TERM = "1" }
+env = { WPDIND_TEST_HELPER = "serve", NAME = "stuck", IGNORE_TERM = "1", LEAVE_CHILD = "1" }
 stop_timeout = "10s"
 `, true)
 	in.waitService("stuck", "running", func(s ctl.ServiceStatus) bool { return s.Pid != 0 })
@@ -233,11 +235,11 @@ func TestSubreaper(t *testing.T) {
 	in := startWpinit(t, `version = 1
 [services.orphans]
 command    = "@EXE@"
-env        = { WPINIT_TEST_CHILD = "orphans", ORPHANS = "50", EXIT_CODE = "0" }
+env        = { WPDIND_TEST_HELPER = "orphans", ORPHANS = "50", EXIT_CODE = "0" }
 restart    = "never"
 start_secs = "0s"
 `, false)
-	waitFor(t, "50 orphans reaped", func() bool { return in.status().Wpinit.Orphans >= 50 })
+	testutil.WaitFor(t, pid1Wait, "50 orphans reaped", func() bool { return in.status().Wpinit.Orphans >= 50 })
 	if !strings.Contains(in.stderr.String(), "registered as child subreaper") {
 		t.Errorf("log does not say subreaper:\n%s", in.stderr.String())
 	}
@@ -271,7 +273,7 @@ args    = ["1000"]
 	if err := unix.Kill(in.hostPid, unix.SIGUSR1); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "status dump", func() bool {
+	testutil.WaitFor(t, pid1Wait, "status dump", func() bool {
 		return strings.Contains(in.stderr.String(), "service status: service=plain state=")
 	})
 }
@@ -290,4 +292,50 @@ func sigMask(t *testing.T, pid int, field string) uint64 {
 	}
 	t.Fatalf("no %s for pid %d", field, pid)
 	return 0
+}
+
+// TestPID1NoStartDuringShutdown: TERM begins the stop, and slow keeps it going (3 s between
+// TERM and its exit). Meanwhile a HUP and a `ctl reload` bring a file that changes web and
+// adds a service: both are refused (the ctl call with the reason), and the services' records
+// show that nothing started after the TERM. wpinit still exits 0.
+func TestPID1NoStartDuringShutdown(t *testing.T) {
+	const service = `
+[services.%[1]s]
+command = "@EXE@"
+env = { WPDIND_TEST_HELPER = "serve", NAME = "%[1]s", EVENTS = "@DIR@/events"%[2]s }
+stop_timeout = "20s"
+`
+	slow := fmt.Sprintf(service, "slow", `, STOP_DELAY = "3s"`)
+	in := startWpinit(t, "version = 1\n[wpinit]\nstop_timeout = \"30s\"\n"+slow+fmt.Sprintf(service, "web", ""), true)
+	events := filepath.Join(in.dir, "events")
+	for _, name := range []string{"slow", "web"} {
+		in.waitService(name, "running", func(s ctl.ServiceStatus) bool { return s.State == "RUNNING" })
+		testutil.WaitEvent(t, pid1Wait, events, "ready "+name)
+	}
+	before := testutil.Events(t, events)
+	writeConfig(t, in.dir, "version = 1\n[wpinit]\nstop_timeout = \"30s\"\n"+slow+
+		fmt.Sprintf(service, "web", `, EXTRA = "1"`)+fmt.Sprintf(service, "added", ""))
+	if err := unix.Kill(in.hostPid, unix.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	in.waitService("slow", "stopping", func(s ctl.ServiceStatus) bool { return s.State == "STOPPING" })
+	if err := unix.Kill(in.hostPid, unix.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	if err := in.client.Reload(context.Background()); err == nil || !strings.Contains(err.Error(), "stopping") {
+		t.Errorf("ctl reload during the stop: %v, want a refusal", err)
+	}
+	testutil.WaitFor(t, pid1Wait, "both reloads refused", func() bool {
+		return strings.Count(in.stderr.String(), "configuration not applied: stopping") == 2
+	})
+	if s := in.service("slow"); s.State != "STOPPING" {
+		t.Errorf("the reloads came after the stop: slow is %s", s.State)
+	}
+	if code := in.wait(30 * time.Second); code != exitOK {
+		t.Errorf("exit code %d, want 0", code)
+	}
+	after := strings.TrimPrefix(testutil.Events(t, events), before)
+	if strings.Contains(after, "start ") || !strings.Contains(after, "stop slow\n") {
+		t.Errorf("records after TERM:\n%s", after)
+	}
 }

@@ -11,22 +11,12 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	"github.com/wp-dind/wp-dind/pkg/testutil"
 	"golang.org/x/sys/unix"
 )
 
-// TestMain lets the test binary play a child process: REAPER_CHILD selects what it does.
-func TestMain(m *testing.M) {
-	switch os.Getenv("REAPER_CHILD") {
-	case "":
-		os.Exit(m.Run())
-	case "stubborn": // ignores TERM, says so on stdout, waits to be killed
-		signal.Ignore(unix.SIGTERM)
-		os.Stdout.WriteString("ready\n")
-		for {
-			time.Sleep(time.Hour)
-		}
-	}
-}
+// TestMain lets the test binary play the child processes (testutil.Services).
+func TestMain(m *testing.M) { testutil.Main(m, testutil.Services) }
 
 // startReaper runs a Reaper fed by SIGCHLD until the test ends. stop ends Run and returns
 // its error; it may be called more than once.
@@ -134,14 +124,14 @@ func TestOrphansReaped(t *testing.T) {
 	if st := waitExit(t, ch); !st.Exited(5) {
 		t.Fatalf("status %s, want exit 5", st)
 	}
-	waitFor(t, 10*time.Second, func() bool { return r.Orphans() >= 50 })
+	testutil.WaitFor(t, 10*time.Second, "50 orphans reaped", func() bool { return r.Orphans() >= 50 })
 }
 
 // TestSweep: at the end of Run a child that ignores TERM is killed and reaped.
 func TestSweep(t *testing.T) {
 	r, stop := startReaper(t, Options{Sweep: true, SweepGrace: 300 * time.Millisecond})
-	cmd := exec.Command(os.Args[0])
-	cmd.Env = append(os.Environ(), "REAPER_CHILD=stubborn")
+	// It ignores TERM by the time it greets.
+	cmd := testutil.HelperCommand(t, "serve", "NAME=stubborn", "IGNORE_TERM=1")
 	out, w, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
@@ -152,7 +142,7 @@ func TestSweep(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if line, _ := bufio.NewReader(out).ReadString('\n'); line != "ready\n" {
+	if line, _ := bufio.NewReader(out).ReadString('\n'); line != "hello from stubborn\n" {
 		t.Fatalf("child said %q", line)
 	}
 	start := time.Now()
@@ -167,17 +157,6 @@ func TestSweep(t *testing.T) {
 	}
 	if err := unix.Kill(pid, 0); err == nil {
 		t.Errorf("pid %d still exists", pid)
-	}
-}
-
-func waitFor(t *testing.T, d time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("condition not met within %s", d)
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }
 

@@ -30,8 +30,11 @@ func (s *Supervisor) lookup(name string) (*Service, error) {
 	return e.svc, nil
 }
 
-// Start starts the named service.
+// Start starts the named service; ErrStopping once Run is stopping.
 func (s *Supervisor) Start(ctx context.Context, name string) error {
+	if s.isStopping() {
+		return fmt.Errorf("start service %q: %w", name, ErrStopping)
+	}
 	svc, err := s.lookup(name)
 	if err != nil {
 		return err
@@ -48,8 +51,12 @@ func (s *Supervisor) Stop(ctx context.Context, name string) error {
 	return svc.Stop(ctx)
 }
 
-// Restart stops the named service if it runs and starts it again.
+// Restart stops the named service if it runs and starts it again; ErrStopping once Run is
+// stopping.
 func (s *Supervisor) Restart(ctx context.Context, name string) error {
+	if s.isStopping() {
+		return fmt.Errorf("restart service %q: %w", name, ErrStopping)
+	}
 	svc, err := s.lookup(name)
 	if err != nil {
 		return err
@@ -90,9 +97,18 @@ func (s *Supervisor) Follow(name string, n int) (lines []Line, next <-chan Line,
 // new ones started, and changed ones restarted with their new definition; the others are
 // left alone. Removed and changed services are stopped dependents first. The [wpinit]
 // settings of the boot config stay: they are read at boot only. Apply takes cfg over.
+//
+// Once Run is stopping, Apply starts nothing and returns ErrStopping: at once when the stop
+// came first, or after stopping the services it removes when the stop came meanwhile.
 func (s *Supervisor) Apply(ctx context.Context, cfg *config.Wpinit) error {
+	if s.isStopping() {
+		return s.refuseApply()
+	}
 	s.applyMu.Lock()
 	defer s.applyMu.Unlock()
+	if s.isStopping() {
+		return s.refuseApply()
+	}
 	old := s.config()
 	cfg.Wpinit = old.Wpinit
 	var gone, added []string
@@ -112,6 +128,9 @@ func (s *Supervisor) Apply(ctx context.Context, cfg *config.Wpinit) error {
 	for _, name := range gone {
 		delete(s.services, name)
 	}
+	if s.isStopping() {
+		return s.refuseApply()
+	}
 	for name, e := range s.services {
 		cfg.Services[name] = e.svc.cfg // unchanged: keep the running definition
 	}
@@ -125,6 +144,11 @@ func (s *Supervisor) Apply(ctx context.Context, cfg *config.Wpinit) error {
 	}
 	s.opts.Log.Info("configuration applied", "stopped", len(gone)-countIn(gone, added), "started", len(added)-countIn(added, gone), "restarted", countIn(gone, added))
 	return nil
+}
+
+func (s *Supervisor) refuseApply() error {
+	s.opts.Log.Warn("configuration not applied: stopping")
+	return fmt.Errorf("apply configuration: %w", ErrStopping)
 }
 
 // sameDefinition compares two service definitions as written and resolved.

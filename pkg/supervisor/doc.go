@@ -6,6 +6,8 @@
 // everything else sends it commands and reads published snapshots. A service is spawned only
 // when every dependency is ready, in its own process group, through the reaper (never
 // exec.Cmd.Wait). Stopping sends the stop signal to the leader and, after stop_timeout,
-// SIGKILL to the whole group. Nothing polls while idle: readiness probes end once ready and
-// timers run only while a state needs one.
+// SIGKILL to the whole group. Once Run has begun to stop, nothing starts: Apply, Start and
+// Restart return ErrStopping, and a service that would spawn (a restart, a retry) stays
+// stopped. Nothing polls while idle: readiness probes end once ready and timers run only
+// while a state needs one.
 package supervisor

@@ -2,13 +2,9 @@ package supervisor
 
 import (
 	"context"
-	"fmt"
-	"net"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -16,68 +12,12 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/wp-dind/wp-dind/pkg/config"
 	"github.com/wp-dind/wp-dind/pkg/reaper"
+	"github.com/wp-dind/wp-dind/pkg/testutil"
 	"golang.org/x/sys/unix"
 )
 
-// TestMain lets the test binary play a service: SUP_CHILD selects what it does.
-func TestMain(m *testing.M) {
-	switch os.Getenv("SUP_CHILD") {
-	case "":
-		os.Exit(m.Run())
-	case "serve":
-		serve()
-	case "exit":
-		code, _ := strconv.Atoi(os.Getenv("EXIT_CODE"))
-		os.Exit(code)
-	}
-}
-
-// serve is a service: it records its start, says hello on both streams, becomes ready as
-// configured, and records its stop when TERM comes (or ignores TERM with a grandchild).
-func serve() {
-	name := os.Getenv("NAME")
-	// Catch TERM before announcing the start: a test that stops the service as soon as it
-	// sees "start" must find the handler in place.
-	sigs := make(chan os.Signal, 1)
-	if os.Getenv("IGNORE_TERM") == "" {
-		signal.Notify(sigs, unix.SIGTERM)
-	}
-	record("start " + name)
-	fmt.Println("hello stdout")
-	fmt.Fprintln(os.Stderr, "hello stderr")
-	if os.Getenv("IGNORE_TERM") != "" {
-		signal.Ignore(unix.SIGTERM)
-		if os.Getenv("GRANDCHILD") == "" {
-			gc := exec.Command(os.Args[0])
-			gc.Env = append(os.Environ(), "GRANDCHILD=1", "NAME="+name+"-child")
-			_ = gc.Start()
-		}
-	}
-	if addr := os.Getenv("LISTEN_TCP"); addr != "" {
-		if _, err := net.Listen("tcp", addr); err != nil {
-			os.Exit(9)
-		}
-	}
-	if sock := os.Getenv("NOTIFY_SOCKET"); sock != "" && os.Getenv("NO_READY") == "" {
-		c, err := net.Dial("unixgram", sock)
-		if err == nil {
-			_, _ = c.Write([]byte("STATUS=up\nREADY=1"))
-		}
-	}
-	<-sigs
-	record("stop " + name)
-	os.Exit(0)
-}
-
-func record(event string) {
-	if path := os.Getenv("EVENTS"); path != "" {
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
-		if err == nil {
-			_, _ = f.WriteString(event + "\n")
-			f.Close()
-		}
-	}
-}
+// TestMain lets the test binary play the services (testutil.Services).
+func TestMain(m *testing.M) { testutil.Main(m, testutil.Services) }
 
 // fixture is a running Supervisor fed by a reaper, torn down with the test.
 type fixture struct {
@@ -94,7 +34,7 @@ func helperService(t *testing.T, name, mode string, env map[string]string) *conf
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := map[string]string{"SUP_CHILD": mode, "NAME": name}
+	e := map[string]string{testutil.HelperEnv: mode, "NAME": name}
 	for k, v := range env {
 		e[k] = v
 	}
@@ -202,24 +142,14 @@ func (f *fixture) find(name string) (Status, bool) {
 // waitStatus polls until cond holds for the named service.
 func (f *fixture) waitStatus(t *testing.T, name string, what string, cond func(Status) bool) Status {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		st, ok := f.find(name)
-		if ok && cond(st) {
-			return st
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("service %q: %s not reached within 10s; status %+v", name, what, st)
-		}
-		time.Sleep(5 * time.Millisecond)
+	var st Status
+	err := testutil.Poll(10*time.Second, func() bool {
+		var ok bool
+		st, ok = f.find(name)
+		return ok && cond(st)
+	})
+	if err != nil {
+		t.Fatalf("service %q: %s not reached within 10s; status %+v", name, what, st)
 	}
-}
-
-func readEvents(t *testing.T, path string) string {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil && !os.IsNotExist(err) {
-		t.Fatal(err)
-	}
-	return string(data)
+	return st
 }

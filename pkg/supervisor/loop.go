@@ -205,6 +205,11 @@ func (l *loop) command() *exec.Cmd {
 }
 
 func (l *loop) spawn() {
+	if l.s.env.stopping() {
+		l.state, l.errMsg = Stopped, "not started: stopping"
+		l.s.log.Info("service not started: stopping")
+		return
+	}
 	pid, exit, err := l.s.env.Start(l.command())
 	if err != nil {
 		l.errMsg = err.Error()

@@ -52,6 +52,7 @@ type env interface {
 	depsReady(names []string) bool
 	waitDeps(ctx context.Context, names []string) error
 	fatal(name string)
+	stopping() bool // the Supervisor is stopping: spawn nothing
 }
 
 type op int

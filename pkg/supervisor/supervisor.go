@@ -19,6 +19,10 @@ import (
 // ErrUnknownService is returned for a name that is not configured.
 var ErrUnknownService = errors.New("unknown service")
 
+// ErrStopping is returned by Apply, Start and Restart once Run has begun stopping the
+// services: from then on no service starts, whatever asks.
+var ErrStopping = errors.New("supervisor is stopping")
+
 // CriticalError ends Run when a critical service went FATAL.
 type CriticalError struct{ Service string }
 
@@ -44,6 +48,9 @@ type Supervisor struct {
 	applyMu sync.Mutex // one reload at a time
 	running sync.WaitGroup
 
+	stopping chan struct{} // closed when Run begins to stop the services
+	stopOnce sync.Once
+
 	mu       sync.Mutex
 	cfg      *config.Wpinit
 	services map[string]*entry
@@ -60,6 +67,7 @@ func New(cfg *config.Wpinit, opts Options) *Supervisor {
 	return &Supervisor{
 		opts: opts, cfg: cfg, services: map[string]*entry{},
 		fatalCh: make(chan string, 1), ready: make(chan struct{}), changed: make(chan struct{}),
+		stopping: make(chan struct{}),
 	}
 }
 
@@ -77,6 +85,7 @@ func (s *Supervisor) Run(ctx context.Context) error {
 		svc, err := s.launch(s.cfg.Services[name])
 		if err != nil {
 			s.mu.Unlock()
+			s.beginStop()
 			s.stopAll(context.Background(), s.cfg, s.names())
 			return err
 		}
@@ -94,14 +103,22 @@ func (s *Supervisor) Run(ctx context.Context) error {
 		err = &CriticalError{Service: name}
 		s.opts.Log.Error("critical service failed: stopping", "service", name)
 	}
+	s.beginStop()
 	budget, cancel := context.WithTimeout(context.Background(), s.opts.StopBudget)
 	defer cancel()
-	s.applyMu.Lock() // no reload while stopping
+	s.applyMu.Lock() // a reload under way ends first: it sees the stop and starts nothing
 	defer s.applyMu.Unlock()
 	s.stopAll(budget, s.config(), s.names())
 	s.running.Wait()
 	return err
 }
+
+// beginStop marks the stop: Apply, Start and Restart refuse from now on, and a service
+// that would spawn its process (a restart, a backoff retry, its dependencies ready) stays
+// stopped instead.
+func (s *Supervisor) beginStop() { s.stopOnce.Do(func() { close(s.stopping) }) }
+
+func (s *Supervisor) isStopping() bool { return isClosed(s.stopping) }
 
 func (s *Supervisor) watchBoot(ctx context.Context, boot []*Service) {
 	for _, svc := range boot {
@@ -237,6 +254,8 @@ type supEnv struct{ s *Supervisor }
 func (e supEnv) Start(cmd *exec.Cmd) (int, <-chan reaper.ExitStatus, error) {
 	return e.s.opts.Starter.Start(cmd)
 }
+
+func (e supEnv) stopping() bool { return e.s.isStopping() }
 
 func (e supEnv) fatal(name string) {
 	select {

@@ -3,16 +3,19 @@ package supervisor
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/wp-dind/wp-dind/pkg/config"
+	"github.com/wp-dind/wp-dind/pkg/testutil"
 	"golang.org/x/sys/unix"
 )
 
@@ -38,7 +41,7 @@ func TestKilledServiceRestarts(t *testing.T) {
 func TestDependencyOrder(t *testing.T) {
 	dir := t.TempDir()
 	events := filepath.Join(dir, "events")
-	port := freePort(t)
+	port := "127.0.0.1:" + strconv.Itoa(testutil.FreePorts(t, 1)[0])
 	a := helperService(t, "a", "serve", map[string]string{"EVENTS": events})
 	a.Ready.Notify = true
 	b := helperService(t, "b", "serve", map[string]string{"EVENTS": events, "LISTEN_TCP": port})
@@ -52,8 +55,8 @@ func TestDependencyOrder(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("not ready within 10s")
 	}
-	waitFile(t, events, "start c\n")
-	if got := readEvents(t, events); got != "start a\nstart b\nstart c\n" {
+	testutil.WaitEvent(t, 10*time.Second, events, "ready c")
+	if got := testutil.Events(t, events); got != "start a\nready a\nstart b\nready b\nstart c\nready c\n" {
 		t.Fatalf("start events:\n%s", got)
 	}
 	f.cancel()
@@ -61,29 +64,19 @@ func TestDependencyOrder(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.done <- nil // for the cleanup
-	if got := readEvents(t, events); !strings.HasSuffix(got, "stop c\nstop b\nstop a\n") {
+	if got := testutil.Events(t, events); !strings.HasSuffix(got, "stop c\nstop b\nstop a\n") {
 		t.Errorf("stop events:\n%s", got)
 	}
-}
-
-func freePort(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }
 
 func TestStopTimeoutKillsGroup(t *testing.T) {
 	dir := t.TempDir()
 	events := filepath.Join(dir, "events")
-	svc := helperService(t, "stuck", "serve", map[string]string{"IGNORE_TERM": "1", "EVENTS": events})
+	svc := helperService(t, "stuck", "serve", map[string]string{"IGNORE_TERM": "1", "LEAVE_CHILD": "1", "EVENTS": events})
 	svc.StopTimeout = config.Duration(300 * time.Millisecond)
 	f := startSupervisor(t, wpinitConfig(t, dir, svc))
 	st := f.waitStatus(t, "stuck", "running", func(s Status) bool { return s.State == Running })
-	waitFile(t, events, "start stuck-child\n")
+	testutil.WaitEvent(t, 10*time.Second, events, "start stuck-child")
 	start := time.Now()
 	if err := f.sup.Stop(context.Background(), "stuck"); err != nil {
 		t.Fatal(err)
@@ -103,10 +96,10 @@ func TestStopTimeoutKillsGroup(t *testing.T) {
 func TestLeaderDeathKillsLeftovers(t *testing.T) {
 	dir := t.TempDir()
 	events := filepath.Join(dir, "events")
-	svc := helperService(t, "leaky", "serve", map[string]string{"IGNORE_TERM": "1", "EVENTS": events})
+	svc := helperService(t, "leaky", "serve", map[string]string{"IGNORE_TERM": "1", "LEAVE_CHILD": "1", "EVENTS": events})
 	f := startSupervisor(t, wpinitConfig(t, dir, svc))
 	first := f.waitStatus(t, "leaky", "running", func(s Status) bool { return s.State == Running })
-	waitFile(t, events, "start leaky-child\n")
+	testutil.WaitEvent(t, 10*time.Second, events, "start leaky-child")
 	if err := unix.Kill(first.Pid, unix.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
@@ -117,26 +110,10 @@ func TestLeaderDeathKillsLeftovers(t *testing.T) {
 	}
 }
 
-func waitFile(t *testing.T, path, want string) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(readEvents(t, path), want) {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: no %q within 10s", path, want)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
+// waitGone waits until pid (a process group when negative) is gone.
 func waitGone(t *testing.T, pid int) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for unix.Kill(pid, 0) == nil {
-		if time.Now().After(deadline) {
-			t.Fatalf("pid %d still alive", pid)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testutil.WaitFor(t, 5*time.Second, fmt.Sprintf("pid %d gone", pid), func() bool { return unix.Kill(pid, 0) != nil })
 }
 
 func TestCriticalFatalEndsRun(t *testing.T) {
@@ -206,24 +183,18 @@ func TestReadinessChecks(t *testing.T) {
 
 func TestOutputKept(t *testing.T) {
 	dir := t.TempDir()
-	f := startSupervisor(t, wpinitConfig(t, dir, helperService(t, "talk", "serve", nil)))
+	f := startSupervisor(t, wpinitConfig(t, dir, helperService(t, "talk", "serve", map[string]string{"HELLO_STDERR": "1"})))
 	f.waitStatus(t, "talk", "running", func(s Status) bool { return s.State == Running })
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		lines, err := f.sup.Logs("talk", -1)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(lines) == 2 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("ring holds %v", lines)
-		}
-		time.Sleep(5 * time.Millisecond)
+	var lines []Line
+	if testutil.Poll(5*time.Second, func() bool {
+		var err error
+		lines, err = f.sup.Logs("talk", -1)
+		return err == nil && len(lines) == 2
+	}) != nil {
+		t.Fatalf("ring holds %v", lines)
 	}
 	data, err := os.ReadFile(filepath.Join(dir, "log", "talk.log"))
-	if err != nil || !strings.Contains(string(data), " stdout hello stdout\n") || !strings.Contains(string(data), " stderr hello stderr\n") {
+	if err != nil || !strings.Contains(string(data), " stdout hello from talk\n") || !strings.Contains(string(data), " stderr hello from talk\n") {
 		t.Errorf("log file: %q, %v", data, err)
 	}
 	if _, err := f.sup.Logs("nope", 1); !errors.Is(err, ErrUnknownService) {
@@ -255,4 +226,55 @@ func TestApply(t *testing.T) {
 		t.Errorf("drop still known: %v", err)
 	}
 	waitGone(t, pids["drop"])
+}
+
+// TestNothingStartsOnceStopping: while Run stops the services (slow takes its time, and
+// base, which slow depends on, waits for it), a reload that adds a service and changes
+// another, a start and a restart are refused with ErrStopping at once, base killed meanwhile
+// is not restarted, and the services' records show no start after the stop began.
+func TestNothingStartsOnceStopping(t *testing.T) {
+	dir := t.TempDir()
+	events := filepath.Join(dir, "events")
+	env := map[string]string{"EVENTS": events}
+	slowService := func() *config.Service {
+		s := helperService(t, "slow", "serve", map[string]string{"EVENTS": events, "STOP_DELAY": "2s"})
+		s.DependsOn = []string{"base"}
+		return s
+	}
+	f := startSupervisor(t, wpinitConfig(t, dir, helperService(t, "base", "serve", env), slowService(), helperService(t, "web", "serve", env)))
+	for _, n := range []string{"base", "slow", "web"} {
+		f.waitStatus(t, n, "running", func(s Status) bool { return s.State == Running })
+		testutil.WaitEvent(t, 10*time.Second, events, "ready "+n) // its TERM handler is in place
+	}
+	before := testutil.Events(t, events)
+	f.cancel()
+	f.waitStatus(t, "slow", "stopping", func(s Status) bool { return s.State == Stopping })
+	changed := helperService(t, "web", "serve", map[string]string{"EVENTS": events, "EXTRA": "1"})
+	next := wpinitConfig(t, dir, helperService(t, "base", "serve", env), slowService(), changed, helperService(t, "added", "serve", env))
+	if err := f.sup.Apply(context.Background(), next); !errors.Is(err, ErrStopping) {
+		t.Errorf("Apply while stopping: %v, want ErrStopping", err)
+	}
+	for name, op := range map[string]func(context.Context, string) error{"start": f.sup.Start, "restart": f.sup.Restart} {
+		if err := op(context.Background(), "web"); !errors.Is(err, ErrStopping) {
+			t.Errorf("%s while stopping: %v, want ErrStopping", name, err)
+		}
+	}
+	if err := unix.Kill(f.status(t, "base").Pid, unix.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	f.waitStatus(t, "base", "left stopped", func(s Status) bool { return s.Error == "not started: stopping" })
+	if st := f.status(t, "slow"); st.State != Stopping {
+		t.Errorf("the refusals came after the stop: slow is %s", st.State)
+	}
+	if err := <-f.done; err != nil {
+		t.Fatal(err)
+	}
+	f.done <- nil // for the cleanup
+	after := strings.TrimPrefix(testutil.Events(t, events), before)
+	if strings.Contains(after, "start ") || !strings.Contains(after, "stop slow\n") {
+		t.Errorf("records after the stop began:\n%s", after)
+	}
+	if _, ok := f.find("added"); ok {
+		t.Error("the refused reload added a service")
+	}
 }

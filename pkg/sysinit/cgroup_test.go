@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wp-dind/wp-dind/pkg/testutil"
 	"golang.org/x/sys/unix"
 )
 
@@ -87,12 +88,11 @@ func delegateForTest(t *testing.T, top string) []string {
 // rmdirCgroup removes a cgroup directory, retrying briefly while exited tasks drain.
 func rmdirCgroup(dir string) error {
 	var err error
-	for range 50 {
+	if testutil.Poll(time.Second, func() bool {
 		err = unix.Rmdir(dir)
-		if err == nil || errors.Is(err, unix.ENOENT) {
-			return nil
-		}
-		time.Sleep(20 * time.Millisecond)
+		return err == nil || errors.Is(err, unix.ENOENT)
+	}) == nil {
+		return nil
 	}
 	return fmt.Errorf("rmdir %s: %w", dir, err)
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/hashicorp/go-hclog"
+	"github.com/wp-dind/wp-dind/pkg/testutil"
 	"golang.org/x/sys/unix"
 )
 
@@ -19,7 +20,7 @@ const childEnv = "WPDIND_SYSINIT_MOUNTNS_TEST"
 func requireRoot(t *testing.T) {
 	t.Helper()
 	if os.Geteuid() != 0 {
-		t.Skip("needs root (mounts, cgroups)")
+		testutil.SkipOrFail(t, "needs root (mounts, cgroups)", "running the tests as root")
 	}
 }
 
@@ -76,10 +77,18 @@ func (w tWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// prepare runs Prepare and returns the report's only configured step (the others say
+// testRun is the tests' Runner: no reaper runs in the test binary, so os/exec may wait.
+func testRun(ctx context.Context, name string, args ...string) error {
+	return exec.CommandContext(ctx, name, args...).Run()
+}
+
+// prepare runs Prepare (with testRun unless opts has a Runner) and returns the report's only configured step (the others say
 // "not configured").
 func prepare(t *testing.T, opts Options) (Step, Report, error) {
 	t.Helper()
+	if opts.Run == nil {
+		opts.Run = testRun
+	}
 	r, err := Prepare(context.Background(), testLogger(t), opts)
 	var got []Step
 	for _, s := range r.Steps {

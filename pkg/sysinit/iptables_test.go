@@ -40,7 +40,7 @@ func (r *recorder) run(ctx context.Context, name string, args ...string) error {
 	r.mu.Lock()
 	r.ran = append(r.ran, filepath.Base(name))
 	r.mu.Unlock()
-	return execRun(ctx, name, args...)
+	return testRun(ctx, name, args...)
 }
 
 func TestIptablesChoice(t *testing.T) {

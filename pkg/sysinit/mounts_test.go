@@ -102,6 +102,7 @@ func TestDataRootOnOverlayRefused(t *testing.T) {
 
 	// The data root does not exist yet: dockerd would create it on the overlay.
 	opts := DefaultOptions()
+	opts.Run = testRun
 	opts.DataRoot = filepath.Join(merged, "var/lib/docker")
 	r, err := Prepare(t.Context(), testLogger(t), opts)
 	if !errors.Is(err, ErrDataRootOnOverlay) {
@@ -151,6 +152,7 @@ func TestPrepareDefaults(t *testing.T) {
 		t.Fatalf("mount tmpfs on /run: %v", err)
 	}
 	opts := DefaultOptions()
+	opts.Run = testRun
 	opts.CgroupRoot = ""
 	pidFile := opts.PidFiles[0].Path
 	if err := os.WriteFile(pidFile, []byte("1\n"), 0o644); err != nil {

@@ -2,6 +2,7 @@ package sysinit
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -10,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/wp-dind/wp-dind/pkg/testutil"
 )
 
 // startProcess runs program (a copy of sleep when renamed) and kills it at cleanup.
@@ -35,14 +38,11 @@ func zombieProcess(t *testing.T, program string) int {
 	if err := cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
-	for range 500 {
-		if _, state, err := procState("/proc", pid); err == nil && state == "Z" {
-			return pid
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-	t.Fatalf("pid %d did not become a zombie", pid)
-	return 0
+	testutil.WaitFor(t, time.Second, fmt.Sprintf("pid %d a zombie", pid), func() bool {
+		_, state, err := procState("/proc", pid)
+		return err == nil && state == "Z"
+	})
+	return pid
 }
 
 // deadPid returns the pid of a process that has exited and been reaped.

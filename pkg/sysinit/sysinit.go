@@ -3,7 +3,7 @@ package sysinit
 import (
 	"context"
 	"errors"
-	"os/exec"
+	"fmt"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -33,8 +33,9 @@ type Options struct {
 	MountInfo string
 	// ProcDir is procfs, to look at the processes pid files name; "" means /proc.
 	ProcDir string
-	// Run runs an external command and waits for it; nil means os/exec. When a wait4(-1)
-	// reaper runs (wpinit as PID 1), pass one that starts and waits through the reaper.
+	// Run runs an external command and waits for it. It is required: in wpinit a wait4(-1)
+	// reaper owns every child, so a command waited for by os/exec would lose its status to
+	// it; init/ passes one that starts and waits through the reaper.
 	Run Runner
 	// CgroupAttempts bounds the move-then-enable rounds of cgroup nesting (0 means 10);
 	// each round after the first waits CgroupRetryDelay (0 means 50ms) times its number.
@@ -96,11 +97,17 @@ type Report struct {
 // ErrDataRootOnOverlay is returned when the data root is on overlayfs.
 var ErrDataRootOnOverlay = errors.New("data root is on overlayfs")
 
-// Prepare readies the container for dockerd. A data root on overlayfs is refused before
-// anything else is touched. Otherwise every step runs, even after one fails, so the report
+// ErrNoRunner is returned, before anything is touched, when Options.Run is nil.
+var ErrNoRunner = errors.New("no runner for external commands (Options.Run)")
+
+// Prepare readies the container for dockerd. Options without Run (ErrNoRunner) and a data
+// root on overlayfs are refused before anything is touched. Otherwise every step runs, even after one fails, so the report
 // shows the whole state; the returned error joins the failed steps' errors. Prepare logs one
 // line per step through log, which the caller names.
 func Prepare(ctx context.Context, log hclog.Logger, opts Options) (Report, error) {
+	if opts.Run == nil {
+		return Report{}, fmt.Errorf("prepare: %w", ErrNoRunner)
+	}
 	opts = opts.withDefaults()
 	var r Report
 	if err := r.record(log, checkDataRoot(opts)); err != nil {
@@ -132,9 +139,6 @@ func (o Options) withDefaults() Options {
 	if o.ProcDir == "" {
 		o.ProcDir = "/proc"
 	}
-	if o.Run == nil {
-		o.Run = execRun
-	}
 	if o.CgroupAttempts <= 0 {
 		o.CgroupAttempts = 10
 	}
@@ -145,11 +149,6 @@ func (o Options) withDefaults() Options {
 		o.CgroupInit = "init"
 	}
 	return o
-}
-
-// execRun is the Runner used when no reaper owns waiting (tests, tools).
-func execRun(ctx context.Context, name string, args ...string) error {
-	return exec.CommandContext(ctx, name, args...).Run()
 }
 
 // stepResult is a Step plus the error behind it (nil unless Failed or Warning).

@@ -15,9 +15,16 @@ const HelperEnv = "WPDIND_TEST_HELPER"
 // Main is a package's TestMain: with HelperEnv set, the binary plays that helper (which
 // must exit by itself); otherwise it runs the tests. An unknown helper exits 3 with a
 // message, so a typo shows instead of running the tests again inside a test.
+//
+// The helpers of a -race test binary would each sleep a second at exit (the race
+// runtime's atexit_sleep_ms) and slow every stop a test waits for, so unless GORACE is set,
+// Main sets it for the processes the tests start.
 func Main(m *testing.M, helpers map[string]func()) {
 	mode := os.Getenv(HelperEnv)
 	if mode == "" {
+		if _, set := os.LookupEnv("GORACE"); !set {
+			_ = os.Setenv("GORACE", "atexit_sleep_ms=0")
+		}
 		os.Exit(m.Run())
 	}
 	fn, ok := helpers[mode]

@@ -11,9 +11,13 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	Main(m, map[string]func(){
+	helpers := map[string]func(){
 		"hello": func() { os.Stdout.WriteString("hello " + os.Getenv("WHO") + "\n") },
-	})
+	}
+	for name, fn := range Services {
+		helpers[name] = fn
+	}
+	Main(m, helpers)
 }
 
 func TestHelperCommand(t *testing.T) {
@@ -24,7 +28,7 @@ func TestHelperCommand(t *testing.T) {
 	cmd := HelperCommand(t, "nope")
 	msg, err := cmd.CombinedOutput()
 	var exit *exec.ExitError
-	if !asExit(err, &exit) || exit.ExitCode() != 3 || !strings.Contains(string(msg), `unknown helper "nope" (have hello)`) {
+	if !asExit(err, &exit) || exit.ExitCode() != 3 || !strings.Contains(string(msg), `unknown helper "nope" (have exit, hello, orphans, serve)`) {
 		t.Fatalf("unknown helper: %q, %v", msg, err)
 	}
 }
@@ -46,6 +50,18 @@ func TestPoll(t *testing.T) {
 	}
 	if d := time.Since(start); d < 50*time.Millisecond || d > time.Second {
 		t.Errorf("Poll gave up after %s, want about 50ms", d)
+	}
+}
+
+// TestPollEvery: capped at 20ms, 400ms hold about 23 calls; doubling without the cap
+// would make 9 (1+2+...+256 ms).
+func TestPollEvery(t *testing.T) {
+	n := 0
+	if err := PollEvery(400*time.Millisecond, 20*time.Millisecond, func() bool { n++; return false }); err == nil {
+		t.Fatal("PollEvery of a condition that never holds returned nil")
+	}
+	if n < 14 || n > 30 {
+		t.Errorf("%d calls in 400ms, want about 23", n)
 	}
 }
 

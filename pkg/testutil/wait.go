@@ -23,6 +23,12 @@ func (errTimeout) Error() string { return "timed out" }
 // Poll is WaitFor without a test: it returns an error when cond has not held within timeout.
 // Benchmarks and helpers that report instead of failing use it.
 func Poll(timeout time.Duration, cond func() bool) error {
+	return PollEvery(timeout, 100*time.Millisecond, cond)
+}
+
+// PollEvery is Poll backing off to at most every: for a condition that costs a process
+// (a docker CLI call), so a long wait does not load the machine.
+func PollEvery(timeout, every time.Duration, cond func() bool) error {
 	deadline := time.Now().Add(timeout)
 	delay := time.Millisecond
 	for !cond() {
@@ -30,7 +36,7 @@ func Poll(timeout time.Duration, cond func() bool) error {
 			return errTimeout{}
 		}
 		time.Sleep(delay)
-		delay = min(2*delay, 100*time.Millisecond)
+		delay = min(2*delay, every)
 	}
 	return nil
 }
