@@ -21,9 +21,10 @@ type Timeouts struct {
 	Restore time.Duration // a restore: staging, import and convergence
 }
 
-// Options configure a Reconciler. New requires every field but the booleans, Gate,
-// ReservedPorts and OnInstances, and defaults none: OptionsOf fills them from wpinit.toml's
-// [instances] table, whose defaults (config.DefaultInstances) are the only ones.
+// Options configure a Reconciler. New requires every field (StopBudget with StopOnExit) but
+// the booleans, PoolNetworks (0: none), ReservedPorts, Gate and OnInstances, and defaults
+// none: OptionsOf fills them from wpinit.toml's [instances] table, whose defaults
+// (config.DefaultInstances) are the only ones.
 type Options struct {
 	File              string              // instances.toml
 	Root              string              // instances root, /wordpress-instances

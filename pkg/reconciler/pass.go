@@ -113,7 +113,7 @@ func (r *Reconciler) desired(cfg *config.InstancesConfig) (Desired, map[string]b
 			}
 			continue
 		}
-		p, err := instance.Prepare(r.opt.Root, in, r.work.opt.instance, now)
+		p, err := instance.Prepare(r.opt.Root, in, r.opt.instanceOptions(), now)
 		r.mu.Lock()
 		st := r.inst[in.Name]
 		if err != nil {
