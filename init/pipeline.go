@@ -156,15 +156,10 @@ type instances struct {
 }
 
 func (p *instances) run(ctx context.Context) error {
-	opts := reconciler.Options{
-		File: p.cfg.File, Root: p.cfg.Root, Owner: p.cfg.Owner, BindAddress: p.cfg.BindAddress,
-		Parallelism: p.cfg.Parallel, Resync: p.cfg.Resync.D(), PoolNetworks: p.cfg.PoolNetworks,
-		BlockExternalHTTP: p.cfg.BlockExternalHTTP, Logger: p.log,
-		StopOnExit: p.cfg.StopOnExit, StopBudget: p.cfg.StopTimeout.D(), ReservedPorts: p.cfg.ReservedPorts,
-		Ports: p.cfg.Ports,
-	}
+	opts := reconciler.OptionsOf(&p.cfg)
+	opts.Logger = p.log
 	if p.cfg.PhpMyAdminConfig != "" {
-		w := &phpmyadmin.Writer{Path: p.cfg.PhpMyAdminConfig, Logger: p.log.Named("phpmyadmin")}
+		w := &phpmyadmin.Writer{Path: p.cfg.PhpMyAdminConfig, Network: opts.Network, Logger: p.log.Named("phpmyadmin")}
 		opts.OnInstances = w.Update
 	}
 	rec, err := reconciler.New(p.engine.client, opts)

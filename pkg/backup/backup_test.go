@@ -21,7 +21,7 @@ import (
 func prepared(t *testing.T) instance.Layout {
 	t.Helper()
 	root := t.TempDir()
-	cfg, err := config.ParseInstances("i.toml", []byte("version = 1\n[[instance]]\nname = \"blog\"\nid = 7\nport = 8007\n"), nil)
+	cfg, err := config.ParseInstances("i.toml", []byte("version = 1\n[[instance]]\nname = \"blog\"\nid = 7\nport = 8007\n"), nil, config.DefaultInstances().Ports)
 	if err != nil {
 		t.Fatal(err)
 	}

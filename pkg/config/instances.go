@@ -8,12 +8,11 @@ import (
 	"strings"
 )
 
-// Bounds of the values instances.toml accepts.
+// Bounds of the instance ids instances.toml accepts: instance N has the Nth /24 of
+// [instances] subnets. Its ports are bounded by [instances] ports.
 const (
 	MinInstanceID = 1
-	MaxInstanceID = 254  // network wp-network-N is 172.20.N.0/24
-	MinPort       = 8000 // DefaultPorts; wpinit.toml's instances.ports sets others
-	MaxPort       = 8099
+	MaxInstanceID = 254
 )
 
 // ReservedInstanceNames are folder names under the instances root that are not instances:
@@ -88,7 +87,7 @@ type Limits struct{ DB, PHP, Web Limit }
 // Instance is one instance after defaults are applied and ids and ports are assigned.
 type Instance struct {
 	Name       string
-	ID         int // network wp-network-ID, 172.20.ID.0/24
+	ID         int // its network: [instances] network_prefix + ID, the ID-th /24 of subnets
 	Port       int // host port of the web server
 	Title      string
 	PHP        Component
@@ -141,31 +140,19 @@ var builtinDefaults = struct {
 // LoadInstances reads and validates instances.toml. held maps the names of instances that
 // exist on disk to the id and port recorded for them (.instance-info): an instance that omits
 // its id or port keeps what it holds, a new one gets the lowest free value, and no instance
-// may take a value held by another one that is still declared. reserved are ports something
-// else of the machine listens on (wp-dind's phpMyAdmin on 8080): never an instance's.
-func LoadInstances(path string, held map[string]Slot, reserved ...int) (*InstancesConfig, error) {
-	return LoadInstancesIn(path, DefaultPorts, held, reserved...)
-}
-
-// LoadInstancesIn is LoadInstances with the instances' ports in ports (wpinit.toml's
-// instances.ports) instead of DefaultPorts.
-func LoadInstancesIn(path string, ports PortRange, held map[string]Slot, reserved ...int) (*InstancesConfig, error) {
+// may take a value held by another one that is still declared. Ports are checked against and
+// assigned from ports (wpinit.toml's instances.ports). reserved are ports something else of
+// the machine listens on (wp-dind's phpMyAdmin on 8080): never an instance's.
+func LoadInstances(path string, held map[string]Slot, ports PortRange, reserved ...int) (*InstancesConfig, error) {
 	data, err := readFile(path)
 	if err != nil {
 		return nil, err
 	}
-	return parseInstances(path, data, ports, held, reserved)
+	return ParseInstances(path, data, held, ports, reserved...)
 }
 
 // ParseInstances is LoadInstances on data already read; file names it in errors.
-func ParseInstances(file string, data []byte, held map[string]Slot, reserved ...int) (*InstancesConfig, error) {
-	return parseInstances(file, data, DefaultPorts, held, reserved)
-}
-
-func parseInstances(file string, data []byte, ports PortRange, held map[string]Slot, reserved []int) (*InstancesConfig, error) {
-	if ports == (PortRange{}) {
-		ports = DefaultPorts
-	}
+func ParseInstances(file string, data []byte, held map[string]Slot, ports PortRange, reserved ...int) (*InstancesConfig, error) {
 	var f InstancesFile
 	p, md, err := decodeStrict(file, data, &f)
 	if err != nil {
@@ -182,7 +169,7 @@ func parseInstances(file string, data []byte, ports PortRange, held map[string]S
 	if err := p.err(); err != nil {
 		return nil, err
 	}
-	assign(v.problems, cfg.Instances, f.Instance, ports, held, reserved)
+	assign(v.problems, cfg.Instances, f.Instance, held, ports, reserved)
 	if err := p.err(); err != nil {
 		return nil, err
 	}
@@ -257,8 +244,8 @@ func (v *validator) instance(i int, e *InstanceEntry, d *InstanceSettings) Insta
 	if e.ID != 0 && (e.ID < MinInstanceID || e.ID > MaxInstanceID) {
 		v.add(key+".id", "id %d out of range %d-%d", e.ID, MinInstanceID, MaxInstanceID)
 	}
-	if e.Port != 0 && (e.Port < v.ports.Min || e.Port > v.ports.Max) {
-		v.add(key+".port", "port %d out of range %s", e.Port, v.ports)
+	if e.Port != 0 && !v.ports.Contains(e.Port) {
+		v.add(key+".port", "port %d out of range %s (instances.ports in wpinit.toml)", e.Port, v.ports)
 	}
 	if strings.ContainsAny(e.Title, "\n\r") || len(e.Title) > 200 {
 		v.add(key+".title", "title must be one line of at most 200 characters")

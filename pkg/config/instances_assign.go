@@ -18,7 +18,7 @@ type Slot struct {
 // the value keeps the one it holds; the others get the lowest value nobody uses or holds,
 // including instances still on disk but gone from the file (they are being archived, and a
 // value is never reused while its instance exists).
-func assign(p *problems, ins []Instance, entries []InstanceEntry, ports PortRange, held map[string]Slot, reserved []int) {
+func assign(p *problems, ins []Instance, entries []InstanceEntry, held map[string]Slot, ports PortRange, reserved []int) {
 	declared := map[string]bool{}
 	for _, in := range ins {
 		declared[in.Name] = true
@@ -30,7 +30,7 @@ func assign(p *problems, ins []Instance, entries []InstanceEntry, ports PortRang
 		ptr      func(*Instance) *int
 	}{
 		{"id", MinInstanceID, MaxInstanceID, func(s Slot) int { return s.ID }, func(in *Instance) *int { return &in.ID }},
-		{"port", ports.Min, ports.Max, func(s Slot) int { return s.Port }, func(in *Instance) *int { return &in.Port }},
+		{"port", ports.First, ports.Last, func(s Slot) int { return s.Port }, func(in *Instance) *int { return &in.Port }},
 	}
 	for _, f := range fields {
 		a := assigner{p: p, key: f.key, min: f.min, max: f.max, owner: map[int]string{}, declared: declared}

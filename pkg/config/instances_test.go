@@ -10,8 +10,11 @@ import (
 	"testing"
 )
 
+// defaultPorts is wpinit.toml's default instances.ports.
+var defaultPorts = DefaultInstances().Ports
+
 func TestShippedInstancesFile(t *testing.T) {
-	cfg, err := LoadInstances(filepath.Join("..", "..", "conf", "instances.toml"), nil)
+	cfg, err := LoadInstances(filepath.Join("..", "..", "conf", "instances.toml"), nil, defaultPorts)
 	if err != nil {
 		t.Fatalf("conf/instances.toml: %v", err)
 	}
@@ -22,8 +25,8 @@ func TestShippedInstancesFile(t *testing.T) {
 	if a.PHP.Version == b.PHP.Version {
 		t.Errorf("the default file must run two PHP versions, both are %s", a.PHP.Version)
 	}
-	if b.PHP.Image() != "wp-php:7.4" || b.DB.Image() != "wp-mariadb:10.5" || b.Web.Image() != "wp-nginx:1.18" {
-		t.Errorf("legacy images = %s %s %s", b.PHP.Image(), b.DB.Image(), b.Web.Image())
+	if b.PHP.String() != "php 7.4" || b.DB.String() != "mariadb 10.5" || b.Web.String() != "nginx 1.18" {
+		t.Errorf("legacy stack = %s, %s, %s", b.PHP, b.DB, b.Web)
 	}
 	if !b.Xdebug || a.Xdebug {
 		t.Errorf("xdebug: a=%v b=%v", a.Xdebug, b.Xdebug)
@@ -41,16 +44,16 @@ func TestShippedInstancesFile(t *testing.T) {
 
 func TestInstancesDefaults(t *testing.T) {
 	src := "version = 1\n[[instance]]\nname = \"a\"\n[[instance]]\nname = \"b\"\ndb = \"mysql\"\nweb = \"apache\"\n"
-	cfg, err := ParseInstances("i.toml", []byte(src), nil)
+	cfg, err := ParseInstances("i.toml", []byte(src), nil, defaultPorts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	a, b := cfg.Instances[0], cfg.Instances[1]
-	want := []string{"wp-php:8.4", "wp-mariadb:11.8", "wp-nginx:1.26", "wp-mysql:8.0", "wp-apache:2.4"}
-	got := []string{a.PHP.Image(), a.DB.Image(), a.Web.Image(), b.DB.Image(), b.Web.Image()}
+	want := []string{"php 8.4", "mariadb 11.8", "nginx 1.26", "mysql 8.0", "apache 2.4"}
+	got := []string{a.PHP.String(), a.DB.String(), a.Web.String(), b.DB.String(), b.Web.String()}
 	for i := range want {
 		if got[i] != want[i] {
-			t.Errorf("image %d = %s, want %s", i, got[i], want[i])
+			t.Errorf("component %d = %s, want %s", i, got[i], want[i])
 		}
 	}
 	if a.ID != 1 || a.Port != 8000 || b.ID != 2 || b.Port != 8001 {
@@ -67,7 +70,7 @@ func TestInstancesDefaults(t *testing.T) {
 func TestInstancesDefaultVersionFollowsEngine(t *testing.T) {
 	src := "version = 1\n[defaults]\ndb = \"mariadb\"\ndb_version = \"10.5\"\n" +
 		"[[instance]]\nname = \"a\"\n[[instance]]\nname = \"b\"\ndb = \"mysql\"\n"
-	cfg, err := ParseInstances("i.toml", []byte(src), nil)
+	cfg, err := ParseInstances("i.toml", []byte(src), nil, defaultPorts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +94,7 @@ func TestInstancesErrors(t *testing.T) {
 		{"duplicates", "version = 1\n[[instance]]\nname = \"a\"\nid = 3\nport = 8003\n[[instance]]\nname = \"a\"\nid = 3\nport = 8003\n",
 			[]string{"i.toml:7: instance[1].name: duplicate name \"a\"", "i.toml:8: instance[1].id: id 3 is also given to instance \"a\"", "i.toml:9: instance[1].port: port 8003 is also given"}},
 		{"ranges", "version = 1\n[[instance]]\nname = \"a\"\nid = 255\nport = 80\n",
-			[]string{"i.toml:4: instance[0].id: id 255 out of range 1-254", "i.toml:5: instance[0].port: port 80 out of range 8000-8099"}},
+			[]string{"i.toml:4: instance[0].id: id 255 out of range 1-254", "i.toml:5: instance[0].port: port 80 out of range 8000-8099 (instances.ports in wpinit.toml)"}},
 		{"versions", "version = 1\n[defaults]\nphp = \"9.9\"\n[[instance]]\nname = \"a\"\n[[instance]]\nname = \"b\"\ndb = \"mysql\"\ndb_version = \"11.8\"\nweb = \"caddy\"\n",
 			[]string{"i.toml:3: defaults.php: unknown php version \"9.9\"", "i.toml:9: instance[1].db_version: unknown mysql version \"11.8\"", "i.toml:10: instance[1].web: unknown web \"caddy\""}},
 		{"settings", "version = 1\n[[instance]]\nname = \"a\"\npull = \"always\"\nadmin_email = \"nope\"\nlimits.php = { cpus = -1.0 }\nphp_ini = { \"bad key\" = \"1\" }\n",
@@ -103,7 +106,7 @@ func TestInstancesErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := ParseInstances("i.toml", []byte(tt.src), nil)
+			_, err := ParseInstances("i.toml", []byte(tt.src), nil, defaultPorts)
 			got := FieldErrors(err)
 			if len(got) != len(tt.want) {
 				t.Fatalf("got %d errors, want %d:\n%v", len(got), len(tt.want), err)
@@ -121,7 +124,7 @@ func TestInstancesAssignStable(t *testing.T) {
 	// b and c omit id and port; b holds 5/8005 from a previous load; gone holds 1/8000.
 	held := map[string]Slot{"b": {ID: 5, Port: 8005}, "gone": {ID: 1, Port: 8000}}
 	src := "version = 1\n[[instance]]\nname = \"a\"\nid = 2\nport = 8001\n[[instance]]\nname = \"c\"\n[[instance]]\nname = \"b\"\n"
-	cfg, err := ParseInstances("i.toml", []byte(src), held)
+	cfg, err := ParseInstances("i.toml", []byte(src), held, defaultPorts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,7 +143,7 @@ func TestInstancesAssignStable(t *testing.T) {
 func TestInstancesAssignClash(t *testing.T) {
 	held := map[string]Slot{"b": {ID: 5, Port: 8005}, "gone": {ID: 7, Port: 8007}}
 	src := "version = 1\n[[instance]]\nname = \"a\"\nid = 7\nport = 8005\n[[instance]]\nname = \"b\"\n"
-	_, err := ParseInstances("i.toml", []byte(src), held)
+	_, err := ParseInstances("i.toml", []byte(src), held, defaultPorts)
 	got := FieldErrors(err)
 	if len(got) != 1 || !strings.Contains(got[0].Error(), `i.toml:5: instance[0].port: port 8005 is held by instance "b"`) {
 		t.Fatalf("errors = %v", err)
@@ -150,17 +153,17 @@ func TestInstancesAssignClash(t *testing.T) {
 func TestInstancesNoFreePort(t *testing.T) {
 	var b strings.Builder
 	b.WriteString("version = 1\n")
-	for i := 0; i <= MaxPort-MinPort+1; i++ {
+	for i := 0; i <= defaultPorts.Last-defaultPorts.First+1; i++ {
 		b.WriteString("[[instance]]\nname = \"i" + strings.Repeat("x", i%3) + strconv.Itoa(i) + "\"\n")
 	}
-	_, err := ParseInstances("i.toml", []byte(b.String()), nil)
+	_, err := ParseInstances("i.toml", []byte(b.String()), nil, defaultPorts)
 	if err == nil || !strings.Contains(err.Error(), "no free port left in 8000-8099") {
 		t.Fatalf("err = %v", err)
 	}
 }
 
 func TestLoadInstancesMissingFile(t *testing.T) {
-	_, err := LoadInstances(filepath.Join(t.TempDir(), "none.toml"), nil)
+	_, err := LoadInstances(filepath.Join(t.TempDir(), "none.toml"), nil, defaultPorts)
 	if !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("err = %v", err)
 	}
@@ -169,7 +172,7 @@ func TestLoadInstancesMissingFile(t *testing.T) {
 // TestInstancesReservedPort: a reserved port (wp-dind's phpMyAdmin on 8080) is refused when
 // written, skipped when assigned, and not kept from a record that holds it.
 func TestInstancesReservedPort(t *testing.T) {
-	_, err := ParseInstances("i.toml", []byte("version = 1\n[[instance]]\nname = \"a\"\nport = 8080\n"), nil, 8080)
+	_, err := ParseInstances("i.toml", []byte("version = 1\n[[instance]]\nname = \"a\"\nport = 8080\n"), nil, defaultPorts, 8080)
 	if got := FieldErrors(err); len(got) != 1 || !strings.Contains(got[0].Error(), "i.toml:4: instance[0].port: port 8080 is reserved") {
 		t.Fatalf("errors = %v", err)
 	}
@@ -178,7 +181,7 @@ func TestInstancesReservedPort(t *testing.T) {
 		held[fmt.Sprintf("h%d", i)] = Slot{ID: i + 2, Port: 8000 + i}
 	}
 	src := "version = 1\n[[instance]]\nname = \"old\"\n[[instance]]\nname = \"new\"\n"
-	cfg, err := ParseInstances("i.toml", []byte(src), held, 8080)
+	cfg, err := ParseInstances("i.toml", []byte(src), held, defaultPorts, 8080)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,5 +189,26 @@ func TestInstancesReservedPort(t *testing.T) {
 		if in.Port < 8081 {
 			t.Errorf("%s got port %d, want one above 8080", in.Name, in.Port)
 		}
+	}
+}
+
+// TestInstancesPortRange: the configured range, not 8000-8099, is what ports are checked
+// against and assigned from, and its errors name it.
+func TestInstancesPortRange(t *testing.T) {
+	ports := PortRange{First: 30000, Last: 30001}
+	cfg, err := ParseInstances("i.toml", []byte("version = 1\n[[instance]]\nname = \"a\"\n[[instance]]\nname = \"b\"\nport = 30000\n"), nil, ports)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, b := cfg.Instances[0].Port, cfg.Instances[1].Port; a != 30001 || b != 30000 {
+		t.Errorf("ports a=%d b=%d, want 30001 and 30000", a, b)
+	}
+	_, err = ParseInstances("i.toml", []byte("version = 1\n[[instance]]\nname = \"a\"\nport = 8000\n"), nil, ports)
+	if got := FieldErrors(err); len(got) != 1 || !strings.Contains(got[0].Error(), "i.toml:4: instance[0].port: port 8000 out of range 30000-30001 (instances.ports in wpinit.toml)") {
+		t.Errorf("errors = %v", err)
+	}
+	_, err = ParseInstances("i.toml", []byte("version = 1\n[[instance]]\nname = \"a\"\n[[instance]]\nname = \"b\"\n[[instance]]\nname = \"c\"\n"), nil, ports)
+	if err == nil || !strings.Contains(err.Error(), "instance[2]: no free port left in 30000-30001") {
+		t.Errorf("err = %v", err)
 	}
 }

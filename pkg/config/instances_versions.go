@@ -43,6 +43,26 @@ var (
 // Versions lists the major.minor versions wpinit can run for f.
 func Versions(f Flavor) []string { return slices.Clone(flavors[f].versions) }
 
+// FlavorVersions is one row of the version table: what wpinit runs of a flavor. This table
+// is the source; images/versions.txt (what `make images` builds) and the table in
+// docs/instances.md are held against it by a test.
+type FlavorVersions struct {
+	Flavor   Flavor
+	Versions []string // runnable, as instances.toml names them
+	Offline  []string // built by `make images` from Debian packages
+	Default  string   // used when a file names the flavor without a version
+}
+
+// VersionTable lists every flavor, PHP first, then the databases, then the web servers.
+func VersionTable() []FlavorVersions {
+	var out []FlavorVersions
+	for _, f := range []Flavor{FlavorPHP, FlavorMariaDB, FlavorMySQL, FlavorNginx, FlavorApache} {
+		info := flavors[f]
+		out = append(out, FlavorVersions{Flavor: f, Versions: slices.Clone(info.versions), Offline: slices.Clone(info.offline), Default: info.fallback})
+	}
+	return out
+}
+
 // checkFlavorVersion reports why version is not runnable for f, or nil.
 func checkFlavorVersion(f Flavor, version string) error {
 	info, ok := flavors[f]
@@ -64,21 +84,8 @@ type Component struct {
 // Dir is the name of the component's version-specific folders: "php-8.4", "mariadb-11.8".
 func (c Component) Dir() string { return string(c.Flavor) + "-" + c.Version }
 
-// Image is the image reference the reconciler runs: "wp-php:8.4", "wp-mariadb:11.8".
-func (c Component) Image() string { return "wp-" + string(c.Flavor) + ":" + c.Version }
-
 // String is the human form, "mariadb 11.8".
 func (c Component) String() string { return string(c.Flavor) + " " + c.Version }
 
 // Offline reports whether `make images` builds this component here, from Debian packages.
 func (c Component) Offline() bool { return slices.Contains(flavors[c.Flavor].offline, c.Version) }
-
-// Source tells a user where the component's image comes from, for the error shown when the
-// image is missing: the make target that builds it, or the tarball to place in /shared-images.
-func (c Component) Source() string {
-	tarball := fmt.Sprintf("/shared-images/wp-%s-%s.tar", c.Flavor, c.Version)
-	if c.Offline() {
-		return fmt.Sprintf("build it with `make images` (or put %s in the shared images folder)", tarball)
-	}
-	return fmt.Sprintf("it is not built offline: save the upstream-based image as %s (docker save %s -o ...)", tarball, c.Image())
-}

@@ -5,8 +5,8 @@ import (
 	"net"
 	"net/netip"
 	"path/filepath"
+	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -38,46 +38,39 @@ type Images struct {
 	Parallel int    `toml:"parallel" json:"parallel"`
 }
 
-// Instances is [instances]: the WordPress instances wpinit converges.
+// Instances is [instances]: the WordPress instances wpinit converges. Its defaults
+// (DefaultInstances) are the only ones: the reconciler requires every value.
 type Instances struct {
-	File              string   `toml:"file" json:"file"` // "" = no reconciler
-	Root              string   `toml:"root" json:"root"`
-	BindAddress       string   `toml:"bind_address" json:"bind_address"`
-	Parallel          int      `toml:"parallel" json:"parallel"`
-	Resync            Duration `toml:"resync" json:"resync"`
-	PoolNetworks      int      `toml:"pool_networks" json:"pool_networks"`
-	BlockExternalHTTP bool     `toml:"block_external_http" json:"block_external_http"`
-	Owner             string   `toml:"owner" json:"owner"`
-	StopOnExit        bool     `toml:"stop_on_exit" json:"stop_on_exit"`
-	StopTimeout       Duration `toml:"stop_timeout" json:"stop_timeout"`
-	PhpMyAdminConfig  string   `toml:"phpmyadmin_config" json:"phpmyadmin_config"` // "" = none written
-	ReservedPorts     []int    `toml:"reserved_ports" json:"reserved_ports"`       // never an instance's
-
-	// Ports are the instances' host ports, "8000-8099" by default. An instance's port is
-	// published 1:1 by the outer container (its URL is http://localhost:PORT).
-	Ports PortRange `toml:"ports" json:"ports"`
+	File              string           `toml:"file" json:"file"` // "" = no reconciler
+	Root              string           `toml:"root" json:"root"`
+	BindAddress       string           `toml:"bind_address" json:"bind_address"`
+	ProbeAddress      string           `toml:"probe_address" json:"probe_address"`   // wpinit dials PROBE:PORT to check a site
+	Ports             PortRange        `toml:"ports" json:"ports"`                   // instance ports are checked against and assigned from it
+	ReservedPorts     []int            `toml:"reserved_ports" json:"reserved_ports"` // in Ports, never an instance's
+	NetworkPrefix     string           `toml:"network_prefix" json:"network_prefix"` // instance N's network is PREFIX+N
+	Subnets           Subnet           `toml:"subnets" json:"subnets"`               // instance N gets its Nth /24
+	SharedNetwork     string           `toml:"shared_network" json:"shared_network"`
+	SharedSubnet      Subnet           `toml:"shared_subnet" json:"shared_subnet"`
+	PoolNetworks      int              `toml:"pool_networks" json:"pool_networks"`
+	Parallel          int              `toml:"parallel" json:"parallel"`
+	Resync            Duration         `toml:"resync" json:"resync"`
+	Debounce          Duration         `toml:"debounce" json:"debounce"`
+	Timeouts          InstanceTimeouts `toml:"timeouts" json:"timeouts"`
+	BlockExternalHTTP bool             `toml:"block_external_http" json:"block_external_http"`
+	Owner             string           `toml:"owner" json:"owner"`
+	StopOnExit        bool             `toml:"stop_on_exit" json:"stop_on_exit"`
+	StopTimeout       Duration         `toml:"stop_timeout" json:"stop_timeout"`
+	PhpMyAdminConfig  string           `toml:"phpmyadmin_config" json:"phpmyadmin_config"` // "" = none written
 }
 
-// PortRange is an inclusive range of ports written "LOW-HIGH" ("8000-8099").
-type PortRange struct{ Min, Max int }
-
-// DefaultPorts is instances.ports' default: the instances' host ports in wp-dind.
-var DefaultPorts = PortRange{MinPort, MaxPort}
-
-func (r *PortRange) UnmarshalText(b []byte) error {
-	low, high, ok := strings.Cut(string(b), "-")
-	lo, err1 := strconv.Atoi(low)
-	hi, err2 := strconv.Atoi(high)
-	if !ok || err1 != nil || err2 != nil || lo < 1 || hi > 65535 || lo > hi {
-		return fmt.Errorf("invalid port range %q: use LOW-HIGH within 1-65535, like \"8000-8099\"", b)
-	}
-	*r = PortRange{lo, hi}
-	return nil
+// InstanceTimeouts is [instances.timeouts]: the bounds of one instance's steps.
+type InstanceTimeouts struct {
+	Healthy Duration `toml:"healthy" json:"healthy"` // each container's wp-dind-health to pass (a database's first start is the longest)
+	Install Duration `toml:"install" json:"install"` // wp-dind-install
+	HTTP    Duration `toml:"http" json:"http"`       // the site to answer 200 from an installed WordPress
+	Backup  Duration `toml:"backup" json:"backup"`   // a backup: the dump and the archive
+	Restore Duration `toml:"restore" json:"restore"` // a restore: staging, import and convergence
 }
-
-func (r PortRange) MarshalText() ([]byte, error) { return []byte(r.String()), nil }
-
-func (r PortRange) String() string { return fmt.Sprintf("%d-%d", r.Min, r.Max) }
 
 // InstancesStopBudget is the part of the global stop budget the instances take before the
 // services stop: nothing when instances are not managed or not stopped by wpinit.
@@ -94,10 +87,24 @@ func (w *Wpinit) UsesDocker() bool { return w.Images.Dir != "" || w.Instances.Fi
 func defaultBoot(w *Wpinit) {
 	w.Sysinit = Sysinit{DataRoot: "/var/lib/docker", Iptables: "auto"}
 	w.Images = Images{Parallel: 2}
-	w.Instances = Instances{
-		Root: "/wordpress-instances", BindAddress: "0.0.0.0", Parallel: 3,
-		Resync: Duration(time.Minute), PoolNetworks: 10, Owner: "wpinit",
-		StopOnExit: true, StopTimeout: Duration(55 * time.Second), Ports: DefaultPorts,
+	w.Instances = DefaultInstances()
+}
+
+// DefaultInstances is [instances] as a file that leaves every key out has it: the one home
+// of these defaults (the reconciler does not default its options again).
+func DefaultInstances() Instances {
+	return Instances{
+		Root: "/wordpress-instances", BindAddress: "0.0.0.0", ProbeAddress: "127.0.0.1",
+		Ports:         PortRange{First: 8000, Last: 8099},
+		NetworkPrefix: "wp-network-", Subnets: mustSubnet("172.20.0.0/16"),
+		SharedNetwork: "wp-shared", SharedSubnet: mustSubnet("172.21.0.0/16"),
+		PoolNetworks: 10, Parallel: 3,
+		Resync: Duration(time.Minute), Debounce: Duration(300 * time.Millisecond),
+		Timeouts: InstanceTimeouts{
+			Healthy: Duration(3 * time.Minute), Install: Duration(5 * time.Minute), HTTP: Duration(2 * time.Minute),
+			Backup: Duration(30 * time.Minute), Restore: Duration(30 * time.Minute),
+		},
+		Owner: "wpinit", StopOnExit: true, StopTimeout: Duration(55 * time.Second),
 	}
 }
 
@@ -160,8 +167,10 @@ func (in *Instances) validate(p *problems) {
 	if !filepath.IsAbs(in.Root) {
 		p.add("instances.root", "must be an absolute path")
 	}
-	if _, err := netip.ParseAddr(in.BindAddress); err != nil {
-		p.add("instances.bind_address", "invalid address %q: use an IP like \"0.0.0.0\" or \"127.0.0.1\"", in.BindAddress)
+	for _, a := range []struct{ key, addr string }{{"bind_address", in.BindAddress}, {"probe_address", in.ProbeAddress}} {
+		if _, err := netip.ParseAddr(a.addr); err != nil {
+			p.add("instances."+a.key, "invalid address %q: use an IP like \"0.0.0.0\" or \"127.0.0.1\"", a.addr)
+		}
 	}
 	if in.Parallel < 1 {
 		p.add("instances.parallel", "must be at least 1")
@@ -169,8 +178,11 @@ func (in *Instances) validate(p *problems) {
 	if in.Resync.D() < time.Second {
 		p.add("instances.resync", "must be at least 1s")
 	}
-	if in.PoolNetworks < 0 || in.PoolNetworks > 254 {
-		p.add("instances.pool_networks", "must be between 0 and 254")
+	if in.Debounce <= 0 {
+		p.add("instances.debounce", "must be positive")
+	}
+	if in.PoolNetworks < 0 || in.PoolNetworks > MaxInstanceID {
+		p.add("instances.pool_networks", "must be between 0 and %d", MaxInstanceID)
 	}
 	if err := ValidName(in.Owner); err != nil {
 		p.add("instances.owner", "%v", err)
@@ -179,12 +191,50 @@ func (in *Instances) validate(p *problems) {
 		p.add("instances.stop_timeout", "must be at least 1s")
 	}
 	for i, port := range in.ReservedPorts {
-		if port < 1 || port > 65535 {
-			p.add(fmt.Sprintf("instances.reserved_ports[%d]", i), "port %d out of range 1-65535", port)
+		if !in.Ports.Contains(port) {
+			p.add(fmt.Sprintf("instances.reserved_ports[%d]", i), "port %d is not in instances.ports (%s)", port, in.Ports)
 		}
 	}
 	if in.PhpMyAdminConfig != "" && !filepath.IsAbs(in.PhpMyAdminConfig) {
 		p.add("instances.phpmyadmin_config", "must be an absolute path (or \"\" to write none)")
+	}
+	in.validateNetworks(p)
+	in.Timeouts.validate(p)
+}
+
+// networkNameRE is what Docker accepts as a network name.
+var networkNameRE = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`)
+
+func (in *Instances) validateNetworks(p *problems) {
+	if !networkNameRE.MatchString(in.NetworkPrefix + "1") {
+		p.add("instances.network_prefix", "invalid network name prefix %q: letters, digits and _.- only, starting with a letter or digit", in.NetworkPrefix)
+	}
+	if !networkNameRE.MatchString(in.SharedNetwork) {
+		p.add("instances.shared_network", "invalid network name %q: letters, digits and _.- only, starting with a letter or digit", in.SharedNetwork)
+	} else if n, ok := strings.CutPrefix(in.SharedNetwork, in.NetworkPrefix); ok && isDigits(n) {
+		p.add("instances.shared_network", "%q is the name of an instance network (instances.network_prefix %q)", in.SharedNetwork, in.NetworkPrefix)
+	}
+	// Instance N takes the Nth /24: ids up to MaxInstanceID need a /16 or a larger network.
+	if in.Subnets.P().Bits() > 16 {
+		p.add("instances.subnets", "%s is too small: instance N takes its Nth /24, so give a /16 (or larger)", in.Subnets)
+	}
+	if in.Subnets.P().Overlaps(in.SharedSubnet.P()) {
+		p.add("instances.shared_subnet", "%s overlaps instances.subnets (%s)", in.SharedSubnet, in.Subnets)
+	}
+}
+
+func isDigits(s string) bool {
+	return s != "" && strings.Trim(s, "0123456789") == ""
+}
+
+func (t *InstanceTimeouts) validate(p *problems) {
+	for _, d := range []struct {
+		key string
+		d   Duration
+	}{{"healthy", t.Healthy}, {"install", t.Install}, {"http", t.HTTP}, {"backup", t.Backup}, {"restore", t.Restore}} {
+		if d.d <= 0 {
+			p.add("instances.timeouts."+d.key, "must be positive")
+		}
 	}
 }
 

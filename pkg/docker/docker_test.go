@@ -1,6 +1,9 @@
 package docker
 
 import (
+	"errors"
+	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/moby/moby/api/types/container"
@@ -78,5 +81,26 @@ func TestTailWriterKeepsTheEnd(t *testing.T) {
 	}
 	if got := string(w.Bytes()); got != "456789xy" {
 		t.Errorf("tail = %q, want %q", got, "456789xy")
+	}
+}
+
+func TestDecodeLoadStream(t *testing.T) {
+	ok := `{"stream":"Loaded image: wp-php:8.4\n"}` + "\n" + `{"stream":"Loaded image: wp-php:8\nLoaded image ID: sha256:abc\n"}`
+	got, err := decodeLoadStream(strings.NewReader(ok))
+	if err != nil || !reflect.DeepEqual(got, []string{"wp-php:8.4", "wp-php:8", "sha256:abc"}) {
+		t.Errorf("success: %v, %v", got, err)
+	}
+	// What dockerd 20.10 sends for a layer whose content does not match its config.
+	bad := `{"errorDetail":{"message":"invalid diffID for layer 0: expected \"sha256:aa\", got \"sha256:bb\""},"error":"invalid diffID for layer 0: expected \"sha256:aa\", got \"sha256:bb\""}`
+	_, err = decodeLoadStream(strings.NewReader(bad))
+	var le *LoadError
+	if !errors.As(err, &le) || !strings.Contains(le.Message, "invalid diffID") {
+		t.Errorf("error in stream: want a LoadError, got %v", err)
+	}
+	if _, err := decodeLoadStream(strings.NewReader(`{"error":"no space left on device"}`)); !errors.As(err, &le) {
+		t.Errorf("bare error field: want a LoadError, got %v", err)
+	}
+	if _, err := decodeLoadStream(strings.NewReader(`{"stream":"Loaded`)); err == nil || errors.As(err, &le) {
+		t.Errorf("cut stream: want a read error, got %v", err)
 	}
 }

@@ -76,14 +76,25 @@ type Event struct {
 	Health      string // the new health with health_status: healthy, unhealthy, starting
 }
 
-// Engine is what the reconciler needs from Docker. The list calls cost one request each,
-// whatever the number of objects, which keeps a no-op reconcile constant in cost.
-type Engine interface {
+// The engine as each of its consumers needs it: one narrow interface per consumer, all
+// implemented by *Client. The list calls cost one request each, whatever the number of
+// objects, which keeps a no-op reconcile constant in cost.
+
+// PassEngine is what the reconciler's loop needs: the one listing of owned objects a pass
+// makes, the networks it creates and removes, and the events that trigger passes.
+type PassEngine interface {
 	ListContainers(ctx context.Context, owner string) ([]Container, error)
 	ListNetworks(ctx context.Context, owner string) ([]Network, error)
 	NetworkByName(ctx context.Context, name string) (*Network, error)
 	CreateNetwork(ctx context.Context, spec NetworkSpec) (string, error)
 	RemoveNetwork(ctx context.Context, id string) error
+	Events(ctx context.Context, owner string) (<-chan Event, <-chan error)
+}
+
+// InstanceEngine is what the work on one instance needs (the reconciler's worker): its
+// containers, their images, and the commands and signals it sends into them.
+type InstanceEngine interface {
+	ListContainers(ctx context.Context, owner string) ([]Container, error)
 	ImageTags(ctx context.Context) (map[string]bool, error)
 	PullImage(ctx context.Context, ref string) error
 	CreateContainer(ctx context.Context, cfg ContainerConfig) (string, error)
@@ -93,7 +104,12 @@ type Engine interface {
 	Exec(ctx context.Context, id, user string, cmd []string) (ExecResult, error)
 	ExecStream(ctx context.Context, id string, e ExecIO) (ExecResult, error)
 	SignalContainer(ctx context.Context, id, signal string) error
-	Events(ctx context.Context, owner string) (<-chan Event, <-chan error)
+}
+
+// Engine is what a reconciler is made with: its loop's part and its worker's.
+type Engine interface {
+	PassEngine
+	InstanceEngine
 }
 
 // IsNotFound reports whether err says the object does not exist.

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/moby/moby/client"
+	"github.com/wp-dind/wp-dind/pkg/docker"
 )
 
 // BenchmarkFirstLoadVsSecondPass times a boot with the images absent (every tarball loaded)
@@ -68,8 +68,8 @@ func timedPass(b *testing.B, dir string, want State, n int) time.Duration {
 }
 
 // e2API is a fresh client per pass, as each boot has.
-func e2API(b *testing.B) API {
-	c, err := client.New(client.FromEnv)
+func e2API(b *testing.B) docker.ImageLoader {
+	c, err := docker.Connect(context.Background(), "")
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -100,48 +100,24 @@ func benchImages(b *testing.B, e *engine) ([]string, string) {
 }
 
 func wpBaseTags(b *testing.B, e *engine) []string {
-	ctx, cancel := e.ctx()
-	defer cancel()
-	res, err := e.c.ImageList(ctx, client.ImageListOptions{Filters: make(client.Filters).Add("reference", "wp-base:*")})
-	if err != nil {
-		b.Fatal(err)
-	}
-	var tags []string
-	for _, img := range res.Items {
-		tags = append(tags, img.RepoTags...)
-	}
-	return tags
+	b.Helper()
+	return strings.Fields(e.docker(nil, "image", "ls", "--filter", "reference=wp-base:*", "--format", "{{.Repository}}:{{.Tag}}"))
 }
 
 // imageFromBase imports base's single layer plus one unique file as e.repo:tag, labelled and
 // removed at cleanup like e.image's.
 func (e *engine) imageFromBase(base, tag string) {
 	e.tb.Helper()
-	ctx, cancel := e.ctx()
-	defer cancel()
-	saved, err := e.c.ImageSave(ctx, []string{base})
+	saved := filepath.Join(e.tb.TempDir(), "base.tar")
+	e.save(saved, base)
+	f, err := os.Open(saved)
 	if err != nil {
-		e.tb.Fatalf("save %s: %v", base, err)
+		e.tb.Fatal(err)
 	}
-	defer saved.Close()
+	defer f.Close()
 	pr, pw := io.Pipe()
-	go func() { pw.CloseWithError(copyLayerPlusFile(saved, pw, e.repo+":"+tag)) }()
-	ref := e.repo + ":" + tag
-	res, err := e.c.ImageImport(ctx, client.ImageImportSource{Source: pr, SourceName: "-"}, ref,
-		client.ImageImportOptions{Changes: []string{"LABEL " + testLabel + "=" + e.tb.Name()}})
-	if err != nil {
-		e.tb.Fatalf("import %s: %v", ref, err)
-	}
-	_, err = decodeLoadStream(res)
-	_ = res.Close()
-	if err != nil {
-		e.tb.Fatalf("import %s: %v", ref, err)
-	}
-	id, ok := e.id(ref)
-	if !ok {
-		e.tb.Fatalf("imported %s is not there", ref)
-	}
-	e.cleanupID(id)
+	go func() { pw.CloseWithError(copyLayerPlusFile(f, pw, e.repo+":"+tag)) }()
+	e.importLayer(pr, tag)
 }
 
 // copyLayerPlusFile finds the one layer.tar of a docker save stream (20.10 layout) and

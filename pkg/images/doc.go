@@ -3,8 +3,9 @@
 //
 // A Loader makes one pass over the directory: every *.tar, *.tar.gz and *.tgz is read for its
 // manifest (streaming through the tar, never loading it whole), each of its tags is compared
-// with ImageInspect, and only a tarball with a tag missing or pointing at another image ID is
-// sent to ImageLoad. Tarballs are handled in parallel, a bounded number at a time.
+// with the engine's image (docker.ImageLoader's InspectImage, plain types: this package sees
+// no Docker client type), and only a tarball with a tag missing or pointing at another image
+// ID is sent with LoadImage. Tarballs are handled in parallel, a bounded number at a time.
 //
 // Invariants: a tarball never stops the others (a corrupt, truncated or refused one is marked
 // failed, with its error, in Status and in the log, and the pass goes on); every Docker call

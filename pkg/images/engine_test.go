@@ -5,64 +5,62 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"encoding/hex"
+	"fmt"
 	"io"
-	"os"
-	"regexp"
+	"os/exec"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	cerrdefs "github.com/containerd/errdefs"
 	"github.com/hashicorp/go-hclog"
-	"github.com/moby/moby/client"
+
+	"github.com/wp-dind/wp-dind/pkg/docker"
+	"github.com/wp-dind/wp-dind/pkg/testutil"
 )
 
 // testLabel marks every image the tests create with the test's name.
 const testLabel = "org.wp-dind.test"
 
-// engine is the shared Docker engine (DOCKER_HOST or /var/run/docker.sock), seen by a test.
+// engine is the shared Docker engine (DOCKER_HOST or /var/run/docker.sock), seen by a test:
+// c is what the loader uses (pkg/docker), the docker CLI makes and removes the fixtures.
 type engine struct {
 	tb   testing.TB
-	c    *client.Client
+	c    *docker.Client
 	repo string // wpdind-test-<test>-<rand>: every image of the test is a tag of it
 }
 
-// newEngine connects to the shared engine, or skips the test when none answers.
+// newEngine connects to the shared engine, or skips the test when none answers (fails under
+// make test).
 func newEngine(tb testing.TB) *engine {
 	tb.Helper()
-	c, err := client.New(client.FromEnv)
-	if err != nil {
-		tb.Fatalf("docker client: %v", err)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if _, err := c.Ping(ctx, client.PingOptions{NegotiateAPIVersion: true}); err != nil {
-		if os.Getenv("WPDIND_STRICT") == "1" {
-			tb.Fatalf("needs the Docker engine (make engine): %v", err)
-		}
-		tb.Skipf("needs the Docker engine (%v)", err)
+	c, err := docker.Connect(ctx, "")
+	if err != nil {
+		testutil.SkipOrFail(tb, fmt.Sprintf("needs the Docker engine (%v)", err), "make engine")
 	}
 	tb.Cleanup(func() { _ = c.Close() })
-	name := strings.Trim(regexp.MustCompile(`[^a-z0-9]+`).ReplaceAllString(strings.ToLower(tb.Name()), "-"), "-")
-	if len(name) > 40 {
-		name = name[:40]
-	}
-	return &engine{tb: tb, c: c, repo: "wpdind-test-" + name + "-" + randHex(tb, 4)}
+	return &engine{tb: tb, c: c, repo: testutil.Name(tb, "wpdind-test")}
 }
 
-func randHex(tb testing.TB, n int) string {
-	b := make([]byte, n)
-	if _, err := rand.Read(b); err != nil {
-		tb.Fatal(err)
+// docker runs the docker CLI with stdin, failing the test with its output on error.
+func (e *engine) docker(stdin io.Reader, args ...string) string {
+	e.tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "docker", args...)
+	cmd.Stdin = stdin
+	out, err := cmd.Output()
+	if err != nil {
+		var stderr []byte
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = ee.Stderr
+		}
+		e.tb.Fatalf("docker %s: %v: %s", strings.Join(args, " "), err, stderr)
 	}
-	return hex.EncodeToString(b)
-}
-
-func (e *engine) ctx() (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.Background(), 2*time.Minute)
+	return strings.TrimSpace(string(out))
 }
 
 // image imports a one-layer image holding extra bytes of random data (so its ID is its own),
@@ -75,18 +73,15 @@ func (e *engine) image(tag string, size int) string {
 		e.tb.Fatal(err)
 	}
 	layer := layerTar(e.tb, map[string][]byte{"data/random.bin": data, "etc/wpdind-test": []byte(e.tb.Name())})
-	ctx, cancel := e.ctx()
-	defer cancel()
+	return e.importLayer(bytes.NewReader(layer), tag)
+}
+
+// importLayer imports a rootfs tar as e.repo:tag, labelled, removed at cleanup; it returns
+// the image ID.
+func (e *engine) importLayer(layer io.Reader, tag string) string {
+	e.tb.Helper()
 	ref := e.repo + ":" + tag
-	res, err := e.c.ImageImport(ctx, client.ImageImportSource{Source: bytes.NewReader(layer), SourceName: "-"}, ref,
-		client.ImageImportOptions{Changes: []string{"LABEL " + testLabel + "=" + e.tb.Name()}})
-	if err != nil {
-		e.tb.Fatalf("import %s: %v", ref, err)
-	}
-	if _, err := decodeLoadStream(res); err != nil {
-		e.tb.Fatalf("import %s: %v", ref, err)
-	}
-	_ = res.Close()
+	e.docker(layer, "import", "--change", "LABEL "+testLabel+"="+e.tb.Name(), "-", ref)
 	id, ok := e.id(ref)
 	if !ok {
 		e.tb.Fatalf("imported %s is not there", ref)
@@ -98,11 +93,11 @@ func (e *engine) image(tag string, size int) string {
 // cleanupID removes the image (every tag of it) at cleanup.
 func (e *engine) cleanupID(id string) {
 	e.tb.Cleanup(func() {
-		ctx, cancel := e.ctx()
-		defer cancel()
-		_, err := e.c.ImageRemove(ctx, id, client.ImageRemoveOptions{Force: true, PruneChildren: true})
-		if err != nil && !cerrdefs.IsNotFound(err) {
-			e.tb.Errorf("remove test image %s: %v", id, err)
+		if _, ok := e.id(id); !ok {
+			return
+		}
+		if out, err := exec.Command("docker", "rmi", "-f", id).CombinedOutput(); err != nil {
+			e.tb.Errorf("remove test image %s: %v: %s", id, err, out)
 		}
 	})
 }
@@ -110,50 +105,28 @@ func (e *engine) cleanupID(id string) {
 // id returns the image ID ref points at, if any.
 func (e *engine) id(ref string) (string, bool) {
 	e.tb.Helper()
-	ctx, cancel := e.ctx()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	res, err := e.c.ImageInspect(ctx, ref)
-	if cerrdefs.IsNotFound(err) {
-		return "", false
-	}
+	img, err := e.c.InspectImage(ctx, ref)
 	if err != nil {
 		e.tb.Fatalf("inspect %s: %v", ref, err)
 	}
-	return res.ID, true
+	if img == nil {
+		return "", false
+	}
+	return img.ID, true
 }
 
 // save writes `docker save refs...` to path.
 func (e *engine) save(path string, refs ...string) {
 	e.tb.Helper()
-	ctx, cancel := e.ctx()
-	defer cancel()
-	res, err := e.c.ImageSave(ctx, refs)
-	if err != nil {
-		e.tb.Fatalf("save %v: %v", refs, err)
-	}
-	defer res.Close()
-	f, err := os.Create(path)
-	if err != nil {
-		e.tb.Fatal(err)
-	}
-	if _, err := io.Copy(f, res); err != nil {
-		e.tb.Fatalf("save %v: %v", refs, err)
-	}
-	if err := f.Close(); err != nil {
-		e.tb.Fatal(err)
-	}
+	e.docker(nil, append([]string{"save", "-o", path}, refs...)...)
 }
 
 // remove untags refs and deletes the images left without a tag.
 func (e *engine) remove(refs ...string) {
 	e.tb.Helper()
-	ctx, cancel := e.ctx()
-	defer cancel()
-	for _, ref := range refs {
-		if _, err := e.c.ImageRemove(ctx, ref, client.ImageRemoveOptions{Force: true, PruneChildren: true}); err != nil {
-			e.tb.Fatalf("remove %s: %v", ref, err)
-		}
-	}
+	e.docker(nil, append([]string{"rmi", "-f"}, refs...)...)
 }
 
 func layerTar(tb testing.TB, files map[string][]byte) []byte {
@@ -178,13 +151,13 @@ func layerTar(tb testing.TB, files map[string][]byte) []byte {
 // countingAPI wraps the real client: it counts calls, tracks the most loads in flight, and
 // runs onLoad (when set) at the start of each load.
 type countingAPI struct {
-	API
+	docker.ImageLoader
 	loads, inspects   atomic.Int32
 	inFlight, maxLoad atomic.Int32
 	onLoad            func()
 }
 
-func (c *countingAPI) ImageLoad(ctx context.Context, r io.Reader, opts ...client.ImageLoadOption) (client.ImageLoadResult, error) {
+func (c *countingAPI) LoadImage(ctx context.Context, r io.Reader) ([]string, error) {
 	c.loads.Add(1)
 	n := c.inFlight.Add(1)
 	defer c.inFlight.Add(-1)
@@ -193,19 +166,12 @@ func (c *countingAPI) ImageLoad(ctx context.Context, r io.Reader, opts ...client
 	if c.onLoad != nil {
 		c.onLoad()
 	}
-	res, err := c.API.ImageLoad(ctx, r, opts...)
-	if err != nil {
-		return nil, err
-	}
-	// dockerd reads the tarball while it answers: stay "in flight" until the stream is read.
-	body, _ := io.ReadAll(res)
-	_ = res.Close()
-	return io.NopCloser(bytes.NewReader(body)), nil
+	return c.ImageLoader.LoadImage(ctx, r) // in flight until dockerd's answer is read
 }
 
-func (c *countingAPI) ImageInspect(ctx context.Context, ref string, opts ...client.ImageInspectOption) (client.ImageInspectResult, error) {
+func (c *countingAPI) InspectImage(ctx context.Context, ref string) (*docker.Image, error) {
 	c.inspects.Add(1)
-	return c.API.ImageInspect(ctx, ref, opts...)
+	return c.ImageLoader.InspectImage(ctx, ref)
 }
 
 // logBuffer collects a loader's log lines and echoes them to the test log.
@@ -234,7 +200,7 @@ func loggerTo(w io.Writer) hclog.Logger {
 }
 
 // runLoader runs one pass over dir and checks Done is closed when Run returns.
-func runLoader(tb testing.TB, dir string, api API, logs io.Writer) (*Loader, Status) {
+func runLoader(tb testing.TB, dir string, api docker.ImageLoader, logs io.Writer) (*Loader, Status) {
 	tb.Helper()
 	l := New(loggerTo(logs), dir, api, Options{Parallel: 2})
 	if err := l.Run(context.Background()); err != nil {

@@ -2,17 +2,10 @@ package images
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"os"
-	"slices"
 	"strings"
 	"time"
-
-	cerrdefs "github.com/containerd/errdefs"
-	"github.com/moby/moby/client"
 )
 
 // handle takes one tarball from pending to settled: read its manifest, compare its images
@@ -83,12 +76,12 @@ func (l *Loader) differences(ctx context.Context, a Archive) []string {
 func (l *Loader) difference(ctx context.Context, ref string, img ArchiveImage) string {
 	ctx, cancel := context.WithTimeout(ctx, l.opts.InspectTimeout)
 	defer cancel()
-	got, err := l.api.ImageInspect(ctx, ref)
+	got, err := l.api.InspectImage(ctx, ref)
 	switch {
-	case cerrdefs.IsNotFound(err):
-		return ref + " absent"
 	case err != nil:
 		return fmt.Sprintf("inspect %s: %v", ref, err)
+	case got == nil:
+		return ref + " absent"
 	case got.ID == img.ID || (img.AltIDs[ref] != "" && got.ID == img.AltIDs[ref]):
 		return ""
 	}
@@ -117,71 +110,11 @@ func (l *Loader) load(ctx context.Context, t *tarball) ([]string, error) {
 	defer f.Close()
 	ctx, cancel := context.WithTimeout(ctx, l.opts.LoadTimeout)
 	defer cancel()
-	resp, err := l.api.ImageLoad(ctx, countingReader{r: f, n: &t.read}, client.ImageLoadWithQuiet(true))
-	if err != nil {
-		return nil, fmt.Errorf("load image tarball %s: %w", t.st.Name, err)
-	}
-	defer resp.Close()
-	loaded, err := decodeLoadStream(resp)
+	loaded, err := l.api.LoadImage(ctx, countingReader{r: f, n: &t.read})
 	if err != nil {
 		return loaded, fmt.Errorf("load image tarball %s: %w", t.st.Name, err)
 	}
 	return loaded, nil
-}
-
-// LoadError is an error dockerd reported inside the load response (an HTTP 200 stream).
-type LoadError struct {
-	Message string
-}
-
-func (e *LoadError) Error() string { return "dockerd: " + e.Message }
-
-// loadMessage is one JSON message of the /images/load response.
-type loadMessage struct {
-	Stream      string `json:"stream"`
-	Error       string `json:"error"`
-	ErrorDetail *struct {
-		Message string `json:"message"`
-	} `json:"errorDetail"`
-}
-
-// decodeLoadStream reads the load response to its end. dockerd answers 200 before it reads
-// the tarball, so a failed load shows only as an "error" message inside the stream.
-func decodeLoadStream(r io.Reader) ([]string, error) {
-	dec := json.NewDecoder(r)
-	var loaded []string
-	for {
-		var m loadMessage
-		err := dec.Decode(&m)
-		if errors.Is(err, io.EOF) {
-			return loaded, nil
-		}
-		if err != nil {
-			return loaded, fmt.Errorf("read load response: %w", err)
-		}
-		if m.ErrorDetail != nil && m.ErrorDetail.Message != "" {
-			return loaded, &LoadError{Message: m.ErrorDetail.Message}
-		}
-		if m.Error != "" {
-			return loaded, &LoadError{Message: m.Error}
-		}
-		for line := range strings.Lines(m.Stream) {
-			if ref, ok := loadedRef(line); ok && !slices.Contains(loaded, ref) {
-				loaded = append(loaded, ref)
-			}
-		}
-	}
-}
-
-// loadedRef extracts X from "Loaded image: X" or "Loaded image ID: X".
-func loadedRef(line string) (string, bool) {
-	line = strings.TrimSpace(line)
-	for _, p := range []string{"Loaded image ID: ", "Loaded image: "} {
-		if ref, ok := strings.CutPrefix(line, p); ok {
-			return ref, true
-		}
-	}
-	return "", false
 }
 
 // update changes a tarball's status under the lock.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -14,15 +13,9 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
-	"github.com/moby/moby/client"
-)
 
-// API is the part of the Docker client the loader uses. *client.Client satisfies it, and so
-// does a wrapper (pkg/docker) or a test's counting wrapper around one.
-type API interface {
-	ImageLoad(ctx context.Context, input io.Reader, opts ...client.ImageLoadOption) (client.ImageLoadResult, error)
-	ImageInspect(ctx context.Context, ref string, opts ...client.ImageInspectOption) (client.ImageInspectResult, error)
-}
+	"github.com/wp-dind/wp-dind/pkg/docker"
+)
 
 // Options tune a Loader; zero values take the defaults shown.
 type Options struct {
@@ -53,7 +46,7 @@ func (o Options) withDefaults() Options {
 type Loader struct {
 	log  hclog.Logger
 	dir  string
-	api  API
+	api  docker.ImageLoader
 	opts Options
 
 	once sync.Once
@@ -69,7 +62,7 @@ type Loader struct {
 
 // New returns a Loader for dir; nothing happens until Run. log is used as given (init/ names
 // it).
-func New(log hclog.Logger, dir string, api API, opts Options) *Loader {
+func New(log hclog.Logger, dir string, api docker.ImageLoader, opts Options) *Loader {
 	return &Loader{log: log, dir: dir, api: api, opts: opts.withDefaults(), done: make(chan struct{})}
 }
 

@@ -36,7 +36,7 @@ func TestLoaderLoadsThenSkips(t *testing.T) {
 	}
 	e.remove(ref("a"), ref("b1"), ref("b2"), ref("c"))
 
-	api := &countingAPI{API: e.c}
+	api := &countingAPI{ImageLoader: e.c}
 	var l *Loader
 	var mu sync.Mutex // onLoad runs in the loader's goroutines, two at a time
 	var during []TarballStatus
@@ -76,7 +76,7 @@ func TestLoaderLoadsThenSkips(t *testing.T) {
 	checkSeenLoading(t, during)
 	mu.Unlock()
 
-	api2 := &countingAPI{API: e.c}
+	api2 := &countingAPI{ImageLoader: e.c}
 	_, st = runLoader(t, dir, api2, log)
 	wantStates(t, st, map[string]State{"a.tar": Skipped, "b.tar": Skipped, "c.tgz": Skipped})
 	if n := api2.loads.Load(); n != 0 {
@@ -124,7 +124,7 @@ func TestLoaderReportsCorruptAndLoadsTheRest(t *testing.T) {
 	write("badlayer.tar", replaceLayers(t, other))
 	e.remove(good, e.repo+":other")
 
-	api := &countingAPI{API: e.c}
+	api := &countingAPI{ImageLoader: e.c}
 	log := &logBuffer{tb: t}
 	_, st := runLoader(t, dir, api, log)
 	wantStates(t, st, map[string]State{"good.tar": Loaded, "truncated.tar": Failed, "garbage.tar": Failed, "badlayer.tar": Failed})
@@ -159,7 +159,7 @@ func TestLoaderLoadsWhenOneOfTwoMissing(t *testing.T) {
 	e.save(filepath.Join(dir, "pair.tar"), e.repo+":kept", e.repo+":gone")
 	e.remove(e.repo + ":gone")
 
-	api := &countingAPI{API: e.c}
+	api := &countingAPI{ImageLoader: e.c}
 	_, st := runLoader(t, dir, api, &logBuffer{tb: t})
 	wantStates(t, st, map[string]State{"pair.tar": Loaded})
 	if r := st.Tarballs[0].Reason; !strings.Contains(r, e.repo+":gone absent") || strings.Contains(r, "kept") {
@@ -182,7 +182,7 @@ func TestLoaderReloadsMovedTag(t *testing.T) {
 	e.save(filepath.Join(dir, "v1.tar"), ref)
 	movedID := e.image("v1", 16<<10) // same tag, new image
 
-	_, st := runLoader(t, dir, &countingAPI{API: e.c}, &logBuffer{tb: t})
+	_, st := runLoader(t, dir, &countingAPI{ImageLoader: e.c}, &logBuffer{tb: t})
 	wantStates(t, st, map[string]State{"v1.tar": Loaded})
 	if r := st.Tarballs[0].Reason; !strings.Contains(r, shortID(movedID)) || !strings.Contains(r, shortID(savedID)) {
 		t.Errorf("reason %q should name both IDs", r)
@@ -211,9 +211,9 @@ func TestLoaderOCILayout(t *testing.T) {
 	for _, id := range ids {
 		e.cleanupID(id)
 	}
-	_, st := runLoader(t, dir, &countingAPI{API: e.c}, &logBuffer{tb: t})
+	_, st := runLoader(t, dir, &countingAPI{ImageLoader: e.c}, &logBuffer{tb: t})
 	wantStates(t, st, map[string]State{"oci.tar": Loaded})
-	api := &countingAPI{API: e.c}
+	api := &countingAPI{ImageLoader: e.c}
 	_, st = runLoader(t, dir, api, &logBuffer{tb: t})
 	wantStates(t, st, map[string]State{"oci.tar": Skipped})
 	if api.loads.Load() != 0 {

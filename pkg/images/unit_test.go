@@ -9,20 +9,19 @@ import (
 	"strings"
 	"testing"
 
-	cerrdefs "github.com/containerd/errdefs"
-	"github.com/moby/moby/client"
+	"github.com/wp-dind/wp-dind/pkg/docker"
 )
 
 // refusingAPI is a test double for dockerd that answers nothing but the context's error, for
 // the tests of the pass itself (no engine needed).
 type refusingAPI struct{}
 
-func (refusingAPI) ImageLoad(ctx context.Context, _ io.Reader, _ ...client.ImageLoadOption) (client.ImageLoadResult, error) {
+func (refusingAPI) LoadImage(ctx context.Context, _ io.Reader) ([]string, error) {
 	return nil, ctx.Err()
 }
 
-func (refusingAPI) ImageInspect(ctx context.Context, _ string, _ ...client.ImageInspectOption) (client.ImageInspectResult, error) {
-	return client.ImageInspectResult{}, ctx.Err()
+func (refusingAPI) InspectImage(ctx context.Context, _ string) (*docker.Image, error) {
+	return nil, ctx.Err()
 }
 
 func TestMissingDirIsNoWork(t *testing.T) {
@@ -111,14 +110,12 @@ type inspectAPI struct {
 	ids map[string]string
 }
 
-func (a inspectAPI) ImageInspect(_ context.Context, ref string, _ ...client.ImageInspectOption) (client.ImageInspectResult, error) {
+func (a inspectAPI) InspectImage(_ context.Context, ref string) (*docker.Image, error) {
 	id, ok := a.ids[ref]
 	if !ok {
-		return client.ImageInspectResult{}, cerrdefs.ErrNotFound
+		return nil, nil
 	}
-	var res client.ImageInspectResult
-	res.ID = id
-	return res, nil
+	return &docker.Image{ID: id}, nil
 }
 
 // The comparison behind skipping, for both image stores dockerd may use.

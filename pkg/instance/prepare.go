@@ -56,7 +56,8 @@ func Prepare(root string, in *config.Instance, o Options, now time.Time) (*Prepa
 	}
 	p := &Prepared{Layout: l, Secrets: secrets, Info: info}
 	configs := map[Role][]byte{}
-	phpAddr := IP(in.ID, RolePHP) + ":9000"
+	net := o.Network.Instance(in.ID)
+	phpAddr := net.IP(RolePHP) + ":9000"
 	web := nginxConf(in, phpAddr)
 	if in.Web.Flavor == config.FlavorApache {
 		web = apacheConf(in, phpAddr)
@@ -76,7 +77,7 @@ func Prepare(root string, in *config.Instance, o Options, now time.Time) (*Prepa
 	}
 	info.Name, info.ID, info.Port, info.URL = in.Name, in.ID, in.Port, in.URL()
 	info.PHP, info.DB, info.Web = in.PHP.String(), in.DB.String(), in.Web.String()
-	info.Network, info.Subnet = NetworkName(in.ID), Subnet(in.ID)
+	info.Network, info.Subnet = net.Name, net.Subnet.String()
 	if err := writeInfo(l, info); err != nil {
 		return nil, err
 	}

@@ -12,17 +12,6 @@ import (
 	"github.com/wp-dind/wp-dind/pkg/docker"
 )
 
-// Network addressing of instance N: network wp-network-N on 172.20.N.0/24, gateway .1 (the
-// wp-dind container itself, where MailDev listens), database .2, PHP .3, web server .4.
-func NetworkName(id int) string { return "wp-network-" + strconv.Itoa(id) }
-func Subnet(id int) string      { return fmt.Sprintf("172.20.%d.0/24", id) }
-func Gateway(id int) string     { return fmt.Sprintf("172.20.%d.1", id) }
-
-var hostByRole = map[Role]int{RoleDB: 2, RolePHP: 3, RoleWeb: 4}
-
-// IP is the static address of role's container in instance id's network.
-func IP(id int, r Role) string { return fmt.Sprintf("172.20.%d.%d", id, hostByRole[r]) }
-
 // ContainerName is the name of the instance's container for role: "blog-db".
 func ContainerName(instance string, r Role) string { return instance + "-" + string(r) }
 
@@ -44,10 +33,10 @@ func StopTimeout(r Role) int {
 
 // Options are the machine-wide choices that shape an instance's containers.
 type Options struct {
-	Owner             string // value of the owner label
-	BindAddress       string // host address the web port is published on ("0.0.0.0", "127.0.0.1")
-	SharedNetwork     string // name of the shared network instances with shared_network join
-	BlockExternalHTTP bool   // WORDPRESS_BLOCK_EXTERNAL_HTTP=1 (tests, benchmarks)
+	Owner             string     // value of the owner label
+	BindAddress       string     // host address the web port is published on ("0.0.0.0", "127.0.0.1")
+	Network           Addressing // the instances' networks and addresses
+	BlockExternalHTTP bool       // WORDPRESS_BLOCK_EXTERNAL_HTTP=1 (tests, benchmarks)
 }
 
 // EnvVar is one environment variable. A secret one takes its value from the secrets file
@@ -151,13 +140,14 @@ func (d *Definition) Container(r Role) *ContainerSpec {
 // build describes the instance's containers; configs maps each role to its config file's
 // current content, which enters the hash.
 func build(l Layout, in *config.Instance, o Options, configs map[Role][]byte) Definition {
-	d := Definition{Name: in.Name, ID: in.ID, Port: in.Port, Network: NetworkName(in.ID), Subnet: Subnet(in.ID)}
+	net := o.Network.Instance(in.ID)
+	d := Definition{Name: in.Name, ID: in.ID, Port: in.Port, Network: net.Name, Subnet: net.Subnet.String()}
 	if in.Shared {
-		d.Shared = o.SharedNetwork
+		d.Shared = o.Network.SharedNetwork
 	}
 	for _, r := range Roles {
-		c := baseSpec(l, in, o, r)
-		c.Env = roleEnv(in, o, r)
+		c := baseSpec(l, in, o, net, r)
+		c.Env = roleEnv(in, o, net, r)
 		if r != RoleDB {
 			c.Shared = d.Shared // the database never joins the shared network
 		}
@@ -172,12 +162,12 @@ func build(l Layout, in *config.Instance, o Options, configs map[Role][]byte) De
 	return d
 }
 
-func baseSpec(l Layout, in *config.Instance, o Options, r Role) ContainerSpec {
+func baseSpec(l Layout, in *config.Instance, o Options, net Network, r Role) ContainerSpec {
 	comp := map[Role]config.Component{RoleDB: in.DB, RolePHP: in.PHP, RoleWeb: in.Web}[r]
 	limit := map[Role]config.Limit{RoleDB: in.Limits.DB, RolePHP: in.Limits.PHP, RoleWeb: in.Limits.Web}[r]
 	c := ContainerSpec{
-		Instance: in.Name, Role: r, Name: ContainerName(in.Name, r), Image: comp.Image(), Component: comp,
-		Network: NetworkName(in.ID), IP: IP(in.ID, r), CPUs: limit.CPUs, Memory: limit.Memory,
+		Instance: in.Name, Role: r, Name: ContainerName(in.Name, r), Image: Image(comp), Component: comp,
+		Network: net.Name, IP: net.IP(r), CPUs: limit.CPUs, Memory: limit.Memory,
 		ConfigFile: l.ConfigFile(r, comp),
 		Labels: map[string]string{
 			docker.LabelManagedBy: docker.ManagedBy, docker.LabelOwner: o.Owner,
@@ -207,7 +197,7 @@ func baseSpec(l Layout, in *config.Instance, o Options, r Role) ContainerSpec {
 	return c
 }
 
-func roleEnv(in *config.Instance, o Options, r Role) []EnvVar {
+func roleEnv(in *config.Instance, o Options, net Network, r Role) []EnvVar {
 	switch r {
 	case RoleDB:
 		p := "MARIADB_"
@@ -222,12 +212,12 @@ func roleEnv(in *config.Instance, o Options, r Role) []EnvVar {
 		}
 	case RolePHP:
 		env := []EnvVar{
-			{Name: "WORDPRESS_DB_HOST", Value: IP(in.ID, RoleDB) + ":3306"},
+			{Name: "WORDPRESS_DB_HOST", Value: net.IP(RoleDB) + ":3306"},
 			{Name: "WORDPRESS_DB_NAME", Value: DBName},
 			{Name: "WORDPRESS_DB_USER", Value: DBUser},
 			{Name: "WORDPRESS_DB_PASSWORD", Secret: SecretDB},
 			{Name: "WORDPRESS_BLOCK_EXTERNAL_HTTP", Value: boolEnv(o.BlockExternalHTTP)},
-			{Name: "SMTP_HOST", Value: Gateway(in.ID)},
+			{Name: "SMTP_HOST", Value: net.Gateway()},
 			{Name: "SMTP_PORT", Value: "1025"},
 		}
 		return env // no XDEBUG_MODE: the mode lives in php.ini (xdebug.go)

@@ -1,5 +1,5 @@
 // Package phpmyadmin writes phpMyAdmin's list of database servers: one entry per declared
-// WordPress instance (its name, its database at 172.20.N.2:3306, cookie login), as a PHP
+// WordPress instance (its name, its database at its network's .2:3306, cookie login), as a PHP
 // fragment that Debian's /etc/phpmyadmin/config.inc.php includes from conf.d/.
 //
 // Invariants: the fragment is replaced atomically (a request never includes half a file)

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/wp-dind/wp-dind/pkg/testutil"
 )
 
 // TestPhpMyAdminIntegration serves the real phpMyAdmin of the wp-dind image (Debian's
@@ -26,10 +28,10 @@ func TestPhpMyAdminIntegration(t *testing.T) {
 		t.Fatalf("image %s not loaded (make images)", image)
 	}
 	w := &Writer{Path: filepath.Join(t.TempDir(), "wp-dind-instances.php")}
-	if _, err := w.Write(Servers(testInstances(t))); err != nil {
+	if _, err := w.Write(Servers(testInstances(t), net)); err != nil {
 		t.Fatal(err)
 	}
-	label := "org.wp-dind.test=" + t.Name()
+	label := "org.wp-dind.test=" + testutil.Name(t, "pma")
 	out, err := exec.Command("docker", "run", "-d", "--label", label, "-p", "127.0.0.1::8080",
 		"-v", w.Path+":"+DefaultPath+":ro", "--entrypoint", "php", image,
 		"-S", "0.0.0.0:8080", "-t", "/usr/share/phpmyadmin").CombinedOutput()
@@ -60,20 +62,21 @@ func TestPhpMyAdminIntegration(t *testing.T) {
 // fetchLogin polls the login page until phpMyAdmin answers it.
 func fetchLogin(t *testing.T, url string) string {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	var page string
+	var last error
+	err := testutil.Poll(30*time.Second, func() bool {
 		resp, err := http.Get(url)
-		if err == nil {
-			body, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK && strings.Contains(string(body), "login_form") {
-				return string(body)
-			}
-			err = fmt.Errorf("status %d", resp.StatusCode)
+		if err != nil {
+			last = err
+			return false
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("phpMyAdmin login page: %v", err)
-		}
-		time.Sleep(300 * time.Millisecond)
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		page, last = string(body), fmt.Errorf("status %d", resp.StatusCode)
+		return resp.StatusCode == http.StatusOK && strings.Contains(page, "login_form")
+	})
+	if err != nil {
+		t.Fatalf("phpMyAdmin login page: %v (last answer: %v)", err, last)
 	}
+	return page
 }

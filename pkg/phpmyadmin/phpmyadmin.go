@@ -23,11 +23,11 @@ type Server struct {
 	Port int
 }
 
-// Servers lists the instances' databases, in the order given.
-func Servers(ins []config.Instance) []Server {
+// Servers lists the instances' databases, in the order given, at their addresses in net.
+func Servers(ins []config.Instance, net instance.Addressing) []Server {
 	out := make([]Server, 0, len(ins))
 	for _, in := range ins {
-		out = append(out, Server{Name: in.Name, Host: instance.IP(in.ID, instance.RoleDB), Port: 3306})
+		out = append(out, Server{Name: in.Name, Host: net.Instance(in.ID).IP(instance.RoleDB), Port: 3306})
 	}
 	return out
 }
@@ -74,8 +74,9 @@ func phpString(s string) string {
 
 // Writer keeps the fragment at Path in step with the instances.
 type Writer struct {
-	Path   string
-	Logger hclog.Logger
+	Path    string
+	Network instance.Addressing // the reconciler's: where the databases listen
+	Logger  hclog.Logger
 }
 
 // Write replaces the fragment with servers' unless it holds them already; it reports
@@ -117,7 +118,7 @@ func (w *Writer) Update(ins []config.Instance) {
 	if log == nil {
 		log = hclog.NewNullLogger()
 	}
-	changed, err := w.Write(Servers(ins))
+	changed, err := w.Write(Servers(ins, w.Network))
 	switch {
 	case err != nil:
 		log.Error("failed to write phpmyadmin servers", "path", w.Path, "error", err)

@@ -3,20 +3,28 @@ package phpmyadmin
 import (
 	"encoding/json"
 	"flag"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
 
 	"github.com/wp-dind/wp-dind/pkg/config"
+	"github.com/wp-dind/wp-dind/pkg/instance"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
 
+// defaults is wpinit.toml's [instances] as shipped, and net its addressing: 172.20.N.0/24.
+var (
+	defaults = config.DefaultInstances()
+	net      = instance.NewAddressing(&defaults)
+)
+
 func testInstances(t *testing.T) []config.Instance {
 	t.Helper()
 	src := "version = 1\n[[instance]]\nname = \"blog\"\nid = 1\n[[instance]]\nname = \"shop\"\nid = 12\n"
-	cfg, err := config.ParseInstances("i.toml", []byte(src), nil)
+	cfg, err := config.ParseInstances("i.toml", []byte(src), nil, defaults.Ports)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -25,7 +33,7 @@ func testInstances(t *testing.T) []config.Instance {
 
 func TestRenderGolden(t *testing.T) {
 	for name, servers := range map[string][]Server{
-		"two":  Servers(testInstances(t)),
+		"two":  Servers(testInstances(t), net),
 		"none": nil,
 		"odd":  {{Name: `it's \ odd`, Host: "172.20.3.2", Port: 3306}},
 	} {
@@ -82,7 +90,7 @@ func TestFragmentComposesInEitherOrder(t *testing.T) {
 	}
 	dir := t.TempDir()
 	frag, base := filepath.Join(dir, "frag.php"), filepath.Join(dir, "base.php")
-	_ = os.WriteFile(frag, Render(Servers(testInstances(t))), 0o644)
+	_ = os.WriteFile(frag, Render(Servers(testInstances(t), net)), 0o644)
 	_ = os.WriteFile(base, []byte(baseConfig), 0o644)
 	for _, order := range [][2]string{{frag, base}, {base, frag}} {
 		code := `$cfg = []; foreach (array_slice($argv, 1) as $f) { include $f; } echo json_encode($cfg['Servers']);`
@@ -102,8 +110,8 @@ func TestFragmentComposesInEitherOrder(t *testing.T) {
 }
 
 func TestWriterWritesOnlyChanges(t *testing.T) {
-	w := &Writer{Path: filepath.Join(t.TempDir(), "conf.d", "wp-dind-instances.php")}
-	servers := Servers(testInstances(t))
+	w := &Writer{Path: filepath.Join(t.TempDir(), "conf.d", "wp-dind-instances.php"), Network: net}
+	servers := Servers(testInstances(t), net)
 	for i, want := range []bool{true, false} {
 		changed, err := w.Write(servers)
 		if err != nil || changed != want {
@@ -132,4 +140,14 @@ func skipOrFail(t *testing.T, why string) {
 		t.Fatal(why + " (make tools)")
 	}
 	t.Skip(why)
+}
+
+// TestServersFollowAddressing: the databases are listed where the configured subnets put them.
+func TestServersFollowAddressing(t *testing.T) {
+	other := net
+	other.Subnets = netip.MustParsePrefix("10.150.0.0/16")
+	got := Servers(testInstances(t), other)
+	if len(got) != 2 || got[0].Host != "10.150.1.2" || got[1].Host != "10.150.12.2" {
+		t.Errorf("servers = %+v", got)
+	}
 }

@@ -32,28 +32,35 @@ const (
 func (r *Reconciler) Backup(ctx context.Context, name string) (*backup.Result, error) {
 	var res *backup.Result
 	err := r.runJob(ctx, &job{name: name, what: "backup", fn: func(ctx context.Context, in config.Instance) (outcome, error) {
-		ctx, cancel := context.WithTimeout(ctx, r.opt.Timeouts.Backup)
-		defer cancel()
-		db, err := r.runningContainer(ctx, in.Name, instance.RoleDB)
-		if err != nil {
-			return outcome{}, err
-		}
-		if db == nil {
-			return outcome{}, fmt.Errorf("back up %q: its database container is not running", in.Name)
-		}
-		res, err = backup.Create(ctx, r.layout(in.Name), backup.Dir(r.opt.Root), time.Now(), r.dumper(db.ID))
-		if err == nil {
-			r.log.Info("backed up instance", "instance", in.Name, "path", res.Path, "bytes", res.Bytes, "duration", res.Duration)
-		}
+		var err error
+		res, err = r.work.backup(ctx, in)
 		return outcome{}, err
 	}})
 	return res, err
 }
 
+func (w *worker) backup(ctx context.Context, in config.Instance) (*backup.Result, error) {
+	ctx, cancel := context.WithTimeout(ctx, w.opt.timeouts.Backup)
+	defer cancel()
+	db, err := w.runningContainer(ctx, in.Name, instance.RoleDB)
+	if err != nil {
+		return nil, err
+	}
+	if db == nil {
+		return nil, fmt.Errorf("back up %q: its database container is not running", in.Name)
+	}
+	res, err := backup.Create(ctx, w.layout(in.Name), backup.Dir(w.opt.root), time.Now(), w.dumper(db.ID))
+	if err != nil {
+		return nil, err
+	}
+	w.log.Info("backed up instance", "instance", in.Name, "path", res.Path, "bytes", res.Bytes, "duration", res.Duration)
+	return res, nil
+}
+
 // dumper streams mariadb-dump's output from the database container.
-func (r *Reconciler) dumper(id string) backup.Dumper {
-	return func(ctx context.Context, w io.Writer) error {
-		res, err := r.eng.ExecStream(ctx, id, docker.ExecIO{Cmd: []string{"sh", "-c", dumpCmd, "sh", instance.DBName}, Stdout: w})
+func (w *worker) dumper(id string) backup.Dumper {
+	return func(ctx context.Context, out io.Writer) error {
+		res, err := w.eng.ExecStream(ctx, id, docker.ExecIO{Cmd: []string{"sh", "-c", dumpCmd, "sh", instance.DBName}, Stdout: out})
 		if err != nil {
 			return err
 		}
@@ -99,57 +106,61 @@ func (r *Reconciler) Restore(ctx context.Context, name, file string) (*RestoreRe
 		name: name, what: "restore", hold: true, preempt: true, state: true,
 		cleanup: func() { _ = staged.Cleanup() },
 		fn: func(ctx context.Context, in config.Instance) (outcome, error) {
-			ctx, cancel := context.WithTimeout(ctx, r.opt.Timeouts.Restore)
-			defer cancel()
-			out, err := r.restore(ctx, in, staged, res)
-			if err != nil && res.SetAside != "" {
-				err = fmt.Errorf("%w (the instance's previous files are in %s)", err, res.SetAside)
-			}
-			return out, err
+			return r.work.restore(ctx, in, staged, res, func(p *instance.Prepared) { r.setPrepared(in.Name, p) })
 		},
 	})
 	res.Duration = time.Since(start)
 	return res, err
 }
 
-func (r *Reconciler) restore(ctx context.Context, in config.Instance, staged *backup.Staged, res *RestoreResult) (outcome, error) {
-	log := r.log.With("instance", in.Name)
-	if err := r.removeContainers(ctx, in.Name); err != nil {
+// restore runs a restore as the instance's task, within Timeouts.Restore. prepared is told
+// the instance's new preparation as soon as it exists, for the status.
+func (w *worker) restore(ctx context.Context, in config.Instance, staged *backup.Staged, res *RestoreResult, prepared func(*instance.Prepared)) (outcome, error) {
+	ctx, cancel := context.WithTimeout(ctx, w.opt.timeouts.Restore)
+	defer cancel()
+	out, err := w.replace(ctx, in, staged, res, prepared)
+	if err != nil && res.SetAside != "" {
+		err = fmt.Errorf("%w (the instance's previous files are in %s)", err, res.SetAside)
+	}
+	return out, err
+}
+
+// replace sets the instance's files aside, puts the archive's in their place and brings the
+// instance up on them.
+func (w *worker) replace(ctx context.Context, in config.Instance, staged *backup.Staged, res *RestoreResult, prepared func(*instance.Prepared)) (outcome, error) {
+	log := w.log.With("instance", in.Name)
+	if err := w.removeContainers(ctx, in.Name); err != nil {
 		return outcome{}, err
 	}
-	aside, err := instance.Replace(r.layout(in.Name), staged.Dir, time.Now())
+	aside, err := instance.Replace(w.layout(in.Name), staged.Dir, time.Now())
 	res.SetAside = aside
 	if err != nil {
 		return outcome{}, err
 	}
 	log.Info("restoring instance", "file", res.File, "set_aside", aside)
-	p, err := instance.Prepare(r.opt.Root, &in, r.instanceOptions(), time.Now())
+	p, err := instance.Prepare(w.opt.root, &in, w.opt.instance, time.Now())
 	if err != nil {
 		return outcome{}, err
 	}
-	r.mu.Lock()
-	if st := r.inst[in.Name]; st != nil {
-		st.prepared, st.state = p, StateConverging
-	}
-	r.mu.Unlock()
-	db, err := r.restoreDatabase(ctx, &in, p, staged)
+	prepared(p)
+	db, err := w.restoreDatabase(ctx, &in, p, staged)
 	if err != nil {
 		return outcome{}, err
 	}
 	acts := []Action{{Kind: Create, Instance: in.Name, Role: instance.RolePHP, Reason: "restore"}, {Kind: Create, Instance: in.Name, Role: instance.RoleWeb, Reason: "restore"}}
-	return r.converge(ctx, &in, p, acts, []docker.Container{db})
+	return w.converge(ctx, &in, p, acts, []docker.Container{db})
 }
 
 // removeContainers stops and removes the instance's containers, web server first.
-func (r *Reconciler) removeContainers(ctx context.Context, name string) error {
-	cs, err := r.eng.ListContainers(ctx, r.opt.Owner)
+func (w *worker) removeContainers(ctx context.Context, name string) error {
+	cs, err := w.eng.ListContainers(ctx, w.opt.owner)
 	if err != nil {
 		return err
 	}
 	for _, role := range stopOrder {
 		for _, c := range cs {
 			if c.Labels[docker.LabelInstance] == name && c.Labels[docker.LabelRole] == string(role) {
-				if err := r.stopRemove(ctx, c.ID, instance.StopTimeout(role)); err != nil {
+				if err := w.stopRemove(ctx, c.ID, instance.StopTimeout(role)); err != nil {
 					return err
 				}
 			}
@@ -159,17 +170,17 @@ func (r *Reconciler) removeContainers(ctx context.Context, name string) error {
 }
 
 // restoreDatabase starts a database server on the empty data folder and imports the dump.
-func (r *Reconciler) restoreDatabase(ctx context.Context, in *config.Instance, p *instance.Prepared, staged *backup.Staged) (docker.Container, error) {
+func (w *worker) restoreDatabase(ctx context.Context, in *config.Instance, p *instance.Prepared, staged *backup.Staged) (docker.Container, error) {
 	spec := *p.Def.Container(instance.RoleDB)
 	create := []Action{{Kind: Create, Instance: in.Name, Role: instance.RoleDB, Reason: "restore"}}
-	if err := r.ensureImages(ctx, in, p, create); err != nil {
+	if err := w.ensureImages(ctx, in, p, create); err != nil {
 		return docker.Container{}, err
 	}
-	id, err := r.applyRole(ctx, r.log.With("instance", in.Name), p, spec, create, nil)
+	id, err := w.applyRole(ctx, w.log.With("instance", in.Name), p, spec, create, nil)
 	if err != nil {
 		return docker.Container{}, err
 	}
-	if err := r.waitHealthy(ctx, id, spec); err != nil {
+	if err := w.waitHealthy(ctx, id, spec); err != nil {
 		return docker.Container{}, err
 	}
 	dump, err := os.Open(staged.DumpPath)
@@ -177,13 +188,13 @@ func (r *Reconciler) restoreDatabase(ctx context.Context, in *config.Instance, p
 		return docker.Container{}, fmt.Errorf("open dump: %w", err)
 	}
 	defer dump.Close()
-	if err := r.runSQL(ctx, id, dump); err != nil {
+	if err := w.runSQL(ctx, id, dump); err != nil {
 		return docker.Container{}, fmt.Errorf("import dump: %w", err)
 	}
 	if staged.Manifest.Port != 0 && staged.Manifest.Port != in.Port {
 		// WordPress redirects to the address it knows: give it the instance's own.
 		q := fmt.Sprintf("UPDATE wp_options SET option_value = '%s' WHERE option_name IN ('siteurl', 'home');\n", in.URL())
-		if err := r.runSQL(ctx, id, strings.NewReader(q)); err != nil {
+		if err := w.runSQL(ctx, id, strings.NewReader(q)); err != nil {
 			return docker.Container{}, fmt.Errorf("set site address: %w", err)
 		}
 	}
@@ -191,8 +202,8 @@ func (r *Reconciler) restoreDatabase(ctx context.Context, in *config.Instance, p
 }
 
 // runSQL streams SQL into the database client as root, in the instance's database.
-func (r *Reconciler) runSQL(ctx context.Context, id string, sql io.Reader) error {
-	res, err := r.eng.ExecStream(ctx, id, docker.ExecIO{Cmd: []string{"sh", "-c", sqlCmd, "sh", instance.DBName}, Stdin: sql})
+func (w *worker) runSQL(ctx context.Context, id string, sql io.Reader) error {
+	res, err := w.eng.ExecStream(ctx, id, docker.ExecIO{Cmd: []string{"sh", "-c", sqlCmd, "sh", instance.DBName}, Stdin: sql})
 	if err != nil {
 		return err
 	}

@@ -3,7 +3,6 @@ package reconciler
 import (
 	"context"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
@@ -14,6 +13,7 @@ import (
 	"github.com/wp-dind/wp-dind/pkg/config"
 	"github.com/wp-dind/wp-dind/pkg/docker"
 	"github.com/wp-dind/wp-dind/pkg/instance"
+	"github.com/wp-dind/wp-dind/pkg/testutil"
 )
 
 // TestBenchReconcile is `make bench-reconcile` (WPDIND_BENCH=1). It prints, last, one line:
@@ -23,20 +23,21 @@ import (
 // add_one_s: a running reconciler, one new instance saved in the file, until the test sees
 // 200 from its installed WordPress at 127.0.0.1:PORT. add_ten_s: the same for ten instances
 // saved at once. noop_100_ms: the median of 5 passes with 100 instances declared and in shape,
-// against the in-process fake Engine API: 100 real instances would take every port of
-// 8000-8099 and 300 containers on the test engine. The same no-op pass on the real engine,
+// against the in-process fake Engine API: 100 real instances would take 100 host ports and
+// 300 containers on the test engine. The same no-op pass on the real engine,
 // over the eleven instances add_ten leaves serving, is printed on a "bench:" line. sequential_ten_s:
 // ten instances brought up one after another the old way, with Debian's docker-compose 1.29
 // (`up -d` of the exported docker-compose.yml, then wp-dind-install, then the 200).
 func TestBenchReconcile(t *testing.T) {
-	eng := requireEngine(t, "WPDIND_BENCH", "wp-php:8.4", "wp-mariadb:11.8", "wp-nginx:1.26")
+	images := []string{"wp-php:8.4", "wp-mariadb:11.8", "wp-nginx:1.26"}
+	add := newEngineWorld(t, "WPDIND_BENCH", 11, images...)
 	dc, err := exec.LookPath("docker-compose")
 	if err != nil {
 		t.Fatal("docker-compose not installed: apt-get install docker-compose")
 	}
-	addOne, addTen := benchAdd(t, eng)
+	addOne, addTen := benchAdd(t, add)
 	noop := benchNoop(t)
-	seq := benchSequential(t, eng, dc)
+	seq := benchSequential(t, newEngineWorld(t, "WPDIND_BENCH", 10, images...), dc)
 	fmt.Printf("bench: ratio sequential_ten_s / add_ten_s = %.2f\n", seq/addTen)
 	fmt.Printf("add_one_s=%.1f add_ten_s=%.1f noop_100_ms=%.2f sequential_ten_s=%.1f\n", addOne, addTen, noop, seq)
 }
@@ -50,34 +51,28 @@ func benchFile(ins []itInstance) string {
 }
 
 // benchAdd measures one instance, then ten at once, through a running reconciler.
-func benchAdd(t *testing.T, eng docker.Engine) (float64, float64) {
-	ports := freePorts(t, 11)
-	dir := t.TempDir()
-	root := filepath.Join(dir, "instances")
-	owner := fmt.Sprintf("bench-%d", os.Getpid())
-	cleanupOwner(t, owner, root)
+func benchAdd(t *testing.T, w *engineWorld) (float64, float64) {
 	var ins []itInstance
 	for i := 0; i < 11; i++ {
-		ins = append(ins, itInstance{name: fmt.Sprintf("bench-%d", i), id: 210 + i, port: ports[i]})
+		ins = append(ins, itInstance{name: w.instance(fmt.Sprintf("b%d", i)), id: 210 + i, port: w.ports[i]})
 	}
-	file := filepath.Join(dir, "instances.toml")
-	writeFileAtomic(t, file, benchFile(nil))
-	opt := Options{File: file, Root: root, Owner: owner, BindAddress: "127.0.0.1", BlockExternalHTTP: true}
-	r, stop := runReconciler(t, eng, opt)
+	writeFileAtomic(t, w.file, benchFile(nil))
+	opt := w.opt
+	r, stop := runReconciler(t, w.eng, opt)
 	<-r.Ready()
 	start := time.Now()
-	writeFileAtomic(t, file, benchFile(ins[:1]))
+	writeFileAtomic(t, w.file, benchFile(ins[:1]))
 	waitSites(t, ins[:1])
 	one := time.Since(start).Seconds()
 	start = time.Now()
-	writeFileAtomic(t, file, benchFile(ins))
+	writeFileAtomic(t, w.file, benchFile(ins))
 	waitSites(t, ins[1:])
 	ten := time.Since(start).Seconds()
 	fmt.Printf("bench: add_one %.1fs, add_ten %.1fs (parallelism %d)\n", one, ten, r.opt.Parallelism)
 	if err := stop(); err != nil {
 		t.Fatalf("stop reconciler: %v", err)
 	}
-	benchNoopReal(t, eng, opt, len(ins))
+	benchNoopReal(t, w.eng, opt, len(ins))
 	return one, ten
 }
 
@@ -86,7 +81,6 @@ func benchAdd(t *testing.T, eng docker.Engine) (float64, float64) {
 func benchNoopReal(t *testing.T, eng docker.Engine, opt Options, n int) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	opt.Logger = testLogger(t)
 	r, err := New(eng, opt)
 	if err != nil {
 		t.Fatal(err)
@@ -103,7 +97,7 @@ func benchNoopReal(t *testing.T, eng docker.Engine, opt Options, n int) {
 	fmt.Printf("bench: noop_%d on the real engine: passes %v ms, median %.2f ms, containers untouched\n", n, ms, ms[2])
 	writeFileAtomic(t, opt.File, benchFile(nil)) // tear down through the reconciler before the next figure
 	r.ReconcileOnce(ctx)
-	waitFor(t, 5*time.Minute, "bench instances removed", func() bool {
+	testutil.WaitFor(t, 5*time.Minute, "bench instances removed", func() bool {
 		return dockerOut(t, "ps", "-aq", "--filter", "label="+docker.OwnerFilter(opt.Owner)) == ""
 	})
 }
@@ -122,7 +116,7 @@ func timePasses(ctx context.Context, r *Reconciler) []float64 {
 
 func waitSites(t *testing.T, ins []itInstance) {
 	t.Helper()
-	waitFor(t, 15*time.Minute, fmt.Sprintf("%d sites", len(ins)), func() bool {
+	testutil.WaitFor(t, 15*time.Minute, fmt.Sprintf("%d sites", len(ins)), func() bool {
 		for _, in := range ins {
 			if siteOK(in.port) != nil {
 				return false
@@ -150,28 +144,25 @@ func benchNoop(t *testing.T) float64 {
 
 // benchSequential brings ten instances up the old design's way: one docker-compose project per
 // instance, one after another, each waited for before the next.
-func benchSequential(t *testing.T, eng docker.Engine, dc string) float64 {
+func benchSequential(t *testing.T, w *engineWorld, dc string) float64 {
 	ctx := context.Background()
-	ports := freePorts(t, 10)
-	dir := t.TempDir()
-	root := filepath.Join(dir, "instances")
-	owner := fmt.Sprintf("bench-seq-%d", os.Getpid())
-	cleanupOwner(t, owner, root)
-	opts := instance.Options{Owner: owner, BindAddress: "127.0.0.1", SharedNetwork: DefaultSharedNetwork, BlockExternalHTTP: true}
+	opts := w.opt.instanceOptions()
 	var total time.Duration
 	for i := 0; i < 10; i++ {
-		cfg, err := config.ParseInstances("bench.toml", []byte(benchFile([]itInstance{{name: fmt.Sprintf("seq-%d", i), id: 221 + i, port: ports[i]}})), nil)
+		src := benchFile([]itInstance{{name: w.instance(fmt.Sprintf("s%d", i)), id: 221 + i, port: w.ports[i]}})
+		cfg, err := config.ParseInstances("bench.toml", []byte(src), nil, w.opt.Ports)
 		if err != nil {
 			t.Fatal(err)
 		}
 		in := &cfg.Instances[0]
 		// The old design's network-setup.sh made the networks before any instance: not timed.
-		labels := map[string]string{docker.LabelManagedBy: docker.ManagedBy, docker.LabelOwner: owner}
-		if _, err := eng.CreateNetwork(ctx, docker.NetworkSpec{Name: instance.NetworkName(in.ID), Subnet: instance.Subnet(in.ID), Gateway: instance.Gateway(in.ID), Labels: labels}); err != nil {
+		labels := map[string]string{docker.LabelManagedBy: docker.ManagedBy, docker.LabelOwner: w.name}
+		net := w.network(in.ID)
+		if _, err := w.eng.CreateNetwork(ctx, docker.NetworkSpec{Name: net.Name, Subnet: net.Subnet.String(), Gateway: net.Gateway(), Labels: labels}); err != nil {
 			t.Fatal(err)
 		}
 		start := time.Now()
-		p, err := instance.Prepare(root, in, opts, start)
+		p, err := instance.Prepare(w.root, in, opts, start)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -20,47 +20,47 @@ import (
 // instance in shape but not known to serve, after a restart of wpinit) it first just asks
 // the site, which costs no Docker call. A PHP container left as it is but running with
 // another Xdebug mode than php.ini's is reloaded (USR2), never recreated.
-func (r *Reconciler) converge(ctx context.Context, in *config.Instance, p *instance.Prepared, acts []Action, current []docker.Container) (outcome, error) {
+func (w *worker) converge(ctx context.Context, in *config.Instance, p *instance.Prepared, acts []Action, current []docker.Container) (outcome, error) {
 	var out outcome
 	if p.XdebugReload() {
 		if !hasRole(acts, instance.RolePHP) {
-			if err := r.reloadRunningPHP(ctx, in.Name, p, current); err != nil {
+			if err := w.reloadRunningPHP(ctx, in.Name, p, current); err != nil {
 				return out, err
 			}
 		}
 		out.xdebug = p.XdebugMode // a PHP container (re)started below reads the file as it is
 	}
-	if len(acts) == 0 && r.probe(ctx, r.siteURL(in), r.siteHost(in)) == nil {
+	if len(acts) == 0 && w.probe(ctx, w.siteURL(in), w.siteHost(in)) == nil {
 		return out, nil
 	}
-	return out, r.apply(ctx, in, p, acts, current)
+	return out, w.apply(ctx, in, p, acts, current)
 }
 
 // apply runs the actions, in start order, and waits for the site.
-func (r *Reconciler) apply(ctx context.Context, in *config.Instance, p *instance.Prepared, acts []Action, current []docker.Container) error {
-	log := r.log.With("instance", in.Name)
-	if err := r.ensureImages(ctx, in, p, acts); err != nil {
+func (w *worker) apply(ctx context.Context, in *config.Instance, p *instance.Prepared, acts []Action, current []docker.Container) error {
+	log := w.log.With("instance", in.Name)
+	if err := w.ensureImages(ctx, in, p, acts); err != nil {
 		return err
 	}
 	ids := map[instance.Role]string{}
 	for _, spec := range p.Def.Containers {
-		id, err := r.applyRole(ctx, log, p, spec, acts, current)
+		id, err := w.applyRole(ctx, log, p, spec, acts, current)
 		if err != nil {
 			return err
 		}
 		ids[spec.Role] = id
-		if err := r.waitHealthy(ctx, id, spec); err != nil {
+		if err := w.waitHealthy(ctx, id, spec); err != nil {
 			return err
 		}
 	}
-	if err := r.install(ctx, in, p, ids[instance.RolePHP]); err != nil {
+	if err := w.install(ctx, in, p, ids[instance.RolePHP]); err != nil {
 		return err
 	}
-	return r.waitSite(ctx, in)
+	return w.waitSite(ctx, in)
 }
 
 // applyRole runs the role's actions and returns the ID of the container that now serves it.
-func (r *Reconciler) applyRole(ctx context.Context, log logger, p *instance.Prepared, spec instance.ContainerSpec, acts []Action, current []docker.Container) (string, error) {
+func (w *worker) applyRole(ctx context.Context, log logger, p *instance.Prepared, spec instance.ContainerSpec, acts []Action, current []docker.Container) (string, error) {
 	var main *Action
 	for i := range acts {
 		a := &acts[i]
@@ -68,7 +68,7 @@ func (r *Reconciler) applyRole(ctx context.Context, log logger, p *instance.Prep
 			continue
 		}
 		if a.Kind == Remove {
-			if err := r.stopRemove(ctx, a.ContainerID, spec.StopTimeout); err != nil {
+			if err := w.stopRemove(ctx, a.ContainerID, spec.StopTimeout); err != nil {
 				return "", err
 			}
 			continue
@@ -86,35 +86,35 @@ func (r *Reconciler) applyRole(ctx context.Context, log logger, p *instance.Prep
 	log.Info("converging container", "container", spec.Name, "action", main.Kind, "reason", main.Reason)
 	switch main.Kind {
 	case Start:
-		return main.ContainerID, r.eng.StartContainer(ctx, main.ContainerID)
+		return main.ContainerID, w.eng.StartContainer(ctx, main.ContainerID)
 	case Recreate:
-		if err := r.stopRemove(ctx, main.ContainerID, spec.StopTimeout); err != nil {
+		if err := w.stopRemove(ctx, main.ContainerID, spec.StopTimeout); err != nil {
 			return "", err
 		}
 	}
-	id, err := r.eng.CreateContainer(ctx, r.containerConfig(p, spec))
+	id, err := w.eng.CreateContainer(ctx, w.containerConfig(p, spec))
 	if err != nil {
 		if id != "" {
-			_ = r.eng.RemoveContainer(context.WithoutCancel(ctx), id)
+			_ = w.eng.RemoveContainer(context.WithoutCancel(ctx), id)
 		}
 		return "", err
 	}
-	return id, r.eng.StartContainer(ctx, id)
+	return id, w.eng.StartContainer(ctx, id)
 }
 
 type logger interface {
 	Info(msg string, args ...any)
 }
 
-func (r *Reconciler) stopRemove(ctx context.Context, id string, timeout int) error {
-	if err := r.eng.StopContainer(ctx, id, timeout); err != nil {
+func (w *worker) stopRemove(ctx context.Context, id string, timeout int) error {
+	if err := w.eng.StopContainer(ctx, id, timeout); err != nil {
 		return err
 	}
-	return r.eng.RemoveContainer(ctx, id)
+	return w.eng.RemoveContainer(ctx, id)
 }
 
 // containerConfig turns a spec into a create request, with the secrets filled in.
-func (r *Reconciler) containerConfig(p *instance.Prepared, s instance.ContainerSpec) docker.ContainerConfig {
+func (w *worker) containerConfig(p *instance.Prepared, s instance.ContainerSpec) docker.ContainerConfig {
 	cfg := docker.ContainerConfig{
 		Name: s.Name, Image: s.Image, Labels: s.Labels, Network: s.Network, IP: s.IP,
 		HostIP: s.HostIP, HostPort: s.HostPort, ContainerPort: 80, CPUs: s.CPUs, Memory: s.Memory,
@@ -143,7 +143,7 @@ func (r *Reconciler) containerConfig(p *instance.Prepared, s instance.ContainerS
 // ensureImages checks the images of the containers to create: one list call. A missing one
 // is pulled only when the instance's pull policy allows it; otherwise the error names the
 // make target or tarball that provides it.
-func (r *Reconciler) ensureImages(ctx context.Context, in *config.Instance, p *instance.Prepared, acts []Action) error {
+func (w *worker) ensureImages(ctx context.Context, in *config.Instance, p *instance.Prepared, acts []Action) error {
 	var need []instance.ContainerSpec
 	for _, a := range acts {
 		if a.Kind == Create || a.Kind == Recreate {
@@ -153,7 +153,7 @@ func (r *Reconciler) ensureImages(ctx context.Context, in *config.Instance, p *i
 	if len(need) == 0 {
 		return nil
 	}
-	tags, err := r.eng.ImageTags(ctx)
+	tags, err := w.eng.ImageTags(ctx)
 	if err != nil {
 		return err
 	}
@@ -162,24 +162,24 @@ func (r *Reconciler) ensureImages(ctx context.Context, in *config.Instance, p *i
 			continue
 		}
 		if in.Pull != config.PullMissing {
-			return fmt.Errorf("image %s is not loaded and pull = %q: %s", s.Image, in.Pull, s.Component.Source())
+			return fmt.Errorf("image %s is not loaded and pull = %q: %s", s.Image, in.Pull, instance.ImageSource(s.Component))
 		}
-		r.log.Info("pulling image", "instance", in.Name, "image", s.Image)
-		if err := r.eng.PullImage(ctx, s.Image); err != nil {
-			return fmt.Errorf("%w (%s)", err, s.Component.Source())
+		w.log.Info("pulling image", "instance", in.Name, "image", s.Image)
+		if err := w.eng.PullImage(ctx, s.Image); err != nil {
+			return fmt.Errorf("%w (%s)", err, instance.ImageSource(s.Component))
 		}
 	}
 	return nil
 }
 
 // waitHealthy runs the image's wp-dind-health through docker exec until it passes.
-func (r *Reconciler) waitHealthy(ctx context.Context, id string, spec instance.ContainerSpec) error {
-	ctx, cancel := context.WithTimeout(ctx, r.opt.Timeouts.Healthy)
+func (w *worker) waitHealthy(ctx context.Context, id string, spec instance.ContainerSpec) error {
+	ctx, cancel := context.WithTimeout(ctx, w.opt.timeouts.Healthy)
 	defer cancel()
 	var last string
 	for {
 		ectx, ecancel := context.WithTimeout(ctx, 20*time.Second)
-		res, err := r.eng.Exec(ectx, id, "", []string{"wp-dind-health"})
+		res, err := w.eng.Exec(ectx, id, "", []string{"wp-dind-health"})
 		ecancel()
 		switch {
 		case err == nil && res.ExitCode == 0:
@@ -196,11 +196,11 @@ func (r *Reconciler) waitHealthy(ctx context.Context, id string, spec instance.C
 }
 
 // install runs the PHP image's wp-dind-install as www-data (idempotent: 0 when installed).
-func (r *Reconciler) install(ctx context.Context, in *config.Instance, p *instance.Prepared, phpID string) error {
-	ctx, cancel := context.WithTimeout(ctx, r.opt.Timeouts.Install)
+func (w *worker) install(ctx context.Context, in *config.Instance, p *instance.Prepared, phpID string) error {
+	ctx, cancel := context.WithTimeout(ctx, w.opt.timeouts.Install)
 	defer cancel()
 	pw := p.Secrets.AdminPassword
-	res, err := r.eng.Exec(ctx, phpID, "www-data", []string{
+	res, err := w.eng.Exec(ctx, phpID, "www-data", []string{
 		"wp-dind-install", "--url", in.URL(), "--title", in.Title, "--admin-user", in.AdminUser,
 		"--admin-password", pw, "--admin-email", in.AdminEmail,
 	})
@@ -214,20 +214,20 @@ func (r *Reconciler) install(ctx context.Context, in *config.Instance, p *instan
 	return nil
 }
 
-func (r *Reconciler) siteURL(in *config.Instance) string {
-	return fmt.Sprintf("http://%s:%d/", r.opt.ProbeAddress, in.Port)
+func (w *worker) siteURL(in *config.Instance) string {
+	return fmt.Sprintf("http://%s:%d/", w.opt.probeAddress, in.Port)
 }
 
-func (r *Reconciler) siteHost(in *config.Instance) string {
+func (w *worker) siteHost(in *config.Instance) string {
 	return fmt.Sprintf("localhost:%d", in.Port)
 }
 
 // waitSite asks the site until it answers 200 from an installed WordPress.
-func (r *Reconciler) waitSite(ctx context.Context, in *config.Instance) error {
-	ctx, cancel := context.WithTimeout(ctx, r.opt.Timeouts.HTTP)
+func (w *worker) waitSite(ctx context.Context, in *config.Instance) error {
+	ctx, cancel := context.WithTimeout(ctx, w.opt.timeouts.HTTP)
 	defer cancel()
 	for {
-		err := r.probe(ctx, r.siteURL(in), r.siteHost(in))
+		err := w.probe(ctx, w.siteURL(in), w.siteHost(in))
 		if err == nil {
 			return nil
 		}
@@ -262,18 +262,18 @@ func probeWordPress(ctx context.Context, client *http.Client, url, host string) 
 
 // removeInstance stops and removes a removed instance's containers, web server first, then
 // archives its folder (data and config kept).
-func (r *Reconciler) removeInstance(ctx context.Context, name string, acts []Action) error {
+func (w *worker) removeInstance(ctx context.Context, name string, acts []Action) error {
 	order := func(a Action) int { return -slices.Index(instance.Roles, a.Role) }
 	slices.SortFunc(acts, func(a, b Action) int { return order(a) - order(b) })
 	for _, a := range acts {
-		if err := r.stopRemove(ctx, a.ContainerID, instance.StopTimeout(a.Role)); err != nil {
+		if err := w.stopRemove(ctx, a.ContainerID, instance.StopTimeout(a.Role)); err != nil {
 			return err
 		}
 	}
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	_, err := instance.Archive(r.layout(name), time.Now())
+	_, err := instance.Archive(w.layout(name), time.Now())
 	if err != nil && !errors.Is(err, context.Canceled) {
 		return err
 	}

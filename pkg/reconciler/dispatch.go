@@ -9,9 +9,10 @@ import (
 	"github.com/wp-dind/wp-dind/pkg/instance"
 )
 
-// worker is one goroutine converging, removing or running a job on one instance.
-type worker struct {
-	key     string // definition being applied; a pass with another one cancels the worker
+// task is one goroutine converging, removing or running a job on one instance, through the
+// worker. The loop goroutine owns every task and its fields.
+type task struct {
+	key     string // definition being applied; a pass with another one cancels the task
 	cancel  context.CancelFunc
 	dirty   bool // a pass saw work while it ran: pass again when it ends
 	remove  bool
@@ -19,19 +20,14 @@ type worker struct {
 	job     *job // a ctl job (backup, restore, xdebug): passes never cancel it
 }
 
-// outcome is what a worker reports besides its error.
-type outcome struct {
-	xdebug string // the Xdebug mode PHP-FPM now runs with, to record in .instance-info
-}
-
-type workerDone struct {
+type taskDone struct {
 	name string
-	w    *worker
+	t    *task
 	out  outcome
 	err  error
 }
 
-// dispatch starts a worker for each declared instance that has work: actions, or not known
+// dispatch starts a task for each declared instance that has work: actions, or not known
 // to serve yet. An instance that is in shape and known ready costs nothing.
 func (r *Reconciler) dispatch(ctx context.Context, cfg *config.InstancesConfig, steps Steps, a Actual, netErrs map[string]error) {
 	for i := range cfg.Instances {
@@ -45,11 +41,11 @@ func (r *Reconciler) dispatch(ctx context.Context, cfg *config.InstancesConfig, 
 		p, ready := st.prepared, st.ready
 		r.mu.Unlock()
 		key := specKey(p)
-		if w := r.workers[in.Name]; w != nil {
-			if w.job == nil && (w.key != key || w.remove) {
-				w.cancel() // its definition is stale: restart with the new one
+		if t := r.tasks[in.Name]; t != nil {
+			if t.job == nil && (t.key != key || t.remove) {
+				t.cancel() // its definition is stale: restart with the new one
 			}
-			w.dirty = w.dirty || len(acts) > 0 || w.key != key || p.XdebugReload()
+			t.dirty = t.dirty || len(acts) > 0 || t.key != key || p.XdebugReload()
 			continue
 		}
 		if len(acts) == 0 && ready && !p.XdebugReload() {
@@ -64,20 +60,20 @@ func (r *Reconciler) dispatch(ctx context.Context, cfg *config.InstancesConfig, 
 		}
 		current := containersOf(a, in.Name)
 		r.setState(in.Name, StateConverging)
-		r.start(ctx, in.Name, &worker{key: key, changes: len(acts) > 0}, func(ctx context.Context) (outcome, error) {
-			return r.converge(ctx, &in, p, acts, current)
+		r.start(ctx, in.Name, &task{key: key, changes: len(acts) > 0}, func(ctx context.Context) (outcome, error) {
+			return r.work.converge(ctx, &in, p, acts, current)
 		})
 	}
 }
 
-// removeGone starts a removal worker for each instance gone from the file.
+// removeGone starts a removal task for each instance gone from the file.
 func (r *Reconciler) removeGone(ctx context.Context, gone map[string][]Action) {
 	for name, acts := range gone {
-		if w := r.workers[name]; w != nil {
-			if !w.remove && w.job == nil {
-				w.cancel()
+		if t := r.tasks[name]; t != nil {
+			if !t.remove && t.job == nil {
+				t.cancel()
 			}
-			w.dirty = true
+			t.dirty = true
 			continue
 		}
 		r.mu.Lock()
@@ -87,17 +83,17 @@ func (r *Reconciler) removeGone(ctx context.Context, gone map[string][]Action) {
 			r.inst[name] = &instState{state: StateRemoving, cfg: config.Instance{Name: name}}
 		}
 		r.mu.Unlock()
-		r.start(ctx, name, &worker{remove: true, changes: true}, func(ctx context.Context) (outcome, error) {
-			return outcome{}, r.removeInstance(ctx, name, acts)
+		r.start(ctx, name, &task{remove: true, changes: true}, func(ctx context.Context) (outcome, error) {
+			return outcome{}, r.work.removeInstance(ctx, name, acts)
 		})
 	}
 }
 
-// start runs fn in a worker goroutine as w, at most Parallelism at once.
-func (r *Reconciler) start(ctx context.Context, name string, w *worker, fn func(context.Context) (outcome, error)) {
+// start runs fn in a task goroutine as t, at most Parallelism at once.
+func (r *Reconciler) start(ctx context.Context, name string, t *task, fn func(context.Context) (outcome, error)) {
 	wctx, cancel := context.WithCancel(ctx)
-	w.cancel = cancel
-	r.workers[name] = w
+	t.cancel = cancel
+	r.tasks[name] = t
 	if !r.passed {
 		r.first[name] = true
 	}
@@ -112,39 +108,39 @@ func (r *Reconciler) start(ctx context.Context, name string, w *worker, fn func(
 		case <-wctx.Done():
 			err = wctx.Err()
 		}
-		r.done <- workerDone{name: name, w: w, out: out, err: err}
+		r.done <- taskDone{name: name, t: t, out: out, err: err}
 	}()
 }
 
-// finished records a worker's outcome, on the loop goroutine, and starts the instance's next
+// finished records a task's outcome, on the loop goroutine, and starts the instance's next
 // queued job.
-func (r *Reconciler) finished(ctx context.Context, d workerDone) {
-	w := d.w
-	delete(r.workers, d.name)
+func (r *Reconciler) finished(ctx context.Context, d taskDone) {
+	t := d.t
+	delete(r.tasks, d.name)
 	if d.out.xdebug != "" { // recorded even on a later failure: PHP-FPM did load it
 		if err := instance.SetXdebugRunning(r.layout(d.name), d.out.xdebug); err != nil {
 			r.log.Error("failed to record xdebug mode", "instance", d.name, "error", err)
 		}
 	}
 	switch {
-	case w.job != nil:
-		r.jobDone(w.job, d.err)
-	case w.remove && d.err == nil:
+	case t.job != nil:
+		r.jobDone(t.job, d.err)
+	case t.remove && d.err == nil:
 		r.mu.Lock()
 		delete(r.inst, d.name)
 		r.mu.Unlock()
 		r.log.Info("instance removed and archived", "instance", d.name)
 	case errors.Is(d.err, context.Canceled):
-		r.log.Debug("instance worker cancelled", "instance", d.name)
+		r.log.Debug("instance task cancelled", "instance", d.name)
 	case d.err != nil:
 		r.setFailed(d.name, d.err)
 		r.log.Error("failed to converge instance", "instance", d.name, "error", d.err)
 	default:
-		r.setRunning(d.name, w.key)
+		r.setRunning(d.name, t.key)
 	}
 	// A recorded Xdebug mode may already be stale: a pass that ran meanwhile compared the
 	// file with the mode recorded before; pass again to compare with this one.
-	if w.dirty || w.changes || d.out.xdebug != "" || w.job != nil && w.job.hold {
+	if t.dirty || t.changes || d.out.xdebug != "" || t.job != nil && t.job.hold {
 		r.Trigger("follow-up " + d.name)
 	}
 	if r.first[d.name] {
@@ -165,6 +161,15 @@ func (r *Reconciler) retryDue(name, key string) bool {
 	}
 	backoff := 5 * time.Second << min(st.failures-1, 6)
 	return time.Since(st.errAt) >= min(backoff, 5*time.Minute)
+}
+
+// setPrepared records a preparation made by a task (a restore's), for the status.
+func (r *Reconciler) setPrepared(name string, p *instance.Prepared) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if st := r.inst[name]; st != nil {
+		st.prepared, st.state = p, StateConverging
+	}
 }
 
 func (r *Reconciler) setState(name, state string) {

@@ -5,8 +5,17 @@
 // Plan(desired, actual) is pure: it compares the declared containers (with the hash of their
 // whole definition) with one listing of the owned containers and networks and returns the
 // actions. Run applies plans on triggers (boot, file change, HUP or ctl reload, Docker
-// events, periodic resync). Instances converge in parallel, bounded, each in its own worker:
+// events, periodic resync). Instances converge in parallel, bounded, each in its own task:
 // one failing instance never blocks or tears down another.
+//
+// Two values share the work along ownership. Reconciler owns the scheduling and the state:
+// the loop goroutine (passes, tasks, the job queue), the triggers and the status (r.mu, read
+// by Status from any goroutine). worker does the work on one instance (converge, remove,
+// backup, restore, Xdebug, stop) with only its collaborators: the engine calls it needs
+// (docker.InstanceEngine), the options it reads, a logger and the site probe. It runs in the
+// instance's task and answers through return values, or a callback the task hands it; it
+// never takes r.mu. New requires every option and defaults none (pkg/config is the home of
+// the defaults; OptionsOf maps them).
 //
 // Invariants: only objects labelled with this reconciler's owner are changed; a file that
 // does not load changes nothing that runs; a pass with nothing to do costs a constant

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/moby/moby/api/types/container"
 )
@@ -25,6 +26,7 @@ type fakeDocker struct {
 	networks   map[string]*fakeNetwork
 	images     []string
 	calls      map[string]int
+	first      time.Time // of the first counted request
 	next       int
 	health     string      // what a container list says of running containers' health
 	events     chan string // JSON messages for the event stream
@@ -71,6 +73,13 @@ func (f *fakeDocker) Calls() (int, map[string]int) {
 	return n, by
 }
 
+// FirstCall is when the first counted request arrived (zero: none yet).
+func (f *fakeDocker) FirstCall() time.Time {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.first
+}
+
 var versionPrefix = regexp.MustCompile(`^/v[0-9.]+`)
 
 func (f *fakeDocker) serve(w http.ResponseWriter, req *http.Request) {
@@ -85,6 +94,9 @@ func (f *fakeDocker) serve(w http.ResponseWriter, req *http.Request) {
 	if parts[0] != "_ping" && parts[0] != "events" {
 		f.mu.Lock()
 		f.calls[route]++
+		if f.first.IsZero() {
+			f.first = time.Now()
+		}
 		f.mu.Unlock()
 	}
 	switch route {

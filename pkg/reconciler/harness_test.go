@@ -3,11 +3,13 @@ package reconciler
 import (
 	"context"
 	"fmt"
-	"net"
+	"math/rand/v2"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -15,13 +17,68 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/wp-dind/wp-dind/pkg/config"
 	"github.com/wp-dind/wp-dind/pkg/docker"
+	"github.com/wp-dind/wp-dind/pkg/instance"
+	"github.com/wp-dind/wp-dind/pkg/testutil"
 )
 
-// The real-engine tests (make instances-test, make bench-reconcile) share this harness. They
-// run only when asked (WPDIND_INTEGRATION=1) and fail, saying why, when the images are absent.
+// testOptions is the one way the tests build Options: wpinit.toml's defaults (pkg/config is
+// their only home), the test's file and root, sites on 127.0.0.1, no pool networks, no stop
+// on exit (a test that wants it says so), and the test's log.
+func testOptions(t testing.TB, file, root string) Options {
+	c := config.DefaultInstances()
+	c.File, c.Root, c.BindAddress, c.PoolNetworks, c.StopOnExit = file, root, "127.0.0.1", 0, false
+	o := OptionsOf(&c)
+	o.Logger = testLogger(t)
+	return o
+}
 
-// requireEngine skips unless integration tests are asked for, and fails when the images are not loaded.
+// The real-engine tests (make instances-test, make bench-reconcile) share this harness. They
+// run only when asked (WPDIND_INTEGRATION=1, WPDIND_BENCH=1) and fail, saying why, when the
+// images are absent. Each runs in a world of its own (engineWorld), so that it passes beside
+// a running `make run` (which publishes 127.0.0.1:8000-8099 and uses wp-network-N on
+// 172.20.N.0/24) and beside another checkout's tests on the same engine, and touches nothing
+// it did not create.
+
+// engineWorld is one real-engine test's own corner of the shared engine.
+type engineWorld struct {
+	eng   *docker.Client
+	dir   string // the test's folder: instances.toml and the instances root
+	file  string
+	root  string
+	name  string // the test's unique name: owner label, prefix of its instances and networks
+	ports []int  // free host ports, held by nobody when returned
+	opt   Options
+}
+
+// newEngineWorld connects to the engine (see requireEngine) and gives the test its own owner,
+// n free ports (and a port range spanning just them), a network prefix and two /16s no
+// network of the engine uses; everything with its owner label is removed at cleanup.
+func newEngineWorld(t *testing.T, env string, n int, images ...string) *engineWorld {
+	t.Helper()
+	eng := requireEngine(t, env, images...)
+	w := &engineWorld{eng: eng, dir: t.TempDir(), name: testutil.Name(t, "wpt"), ports: testutil.FreePorts(t, n)}
+	w.file, w.root = filepath.Join(w.dir, "instances.toml"), filepath.Join(w.dir, "instances")
+	nets := freeSubnets(t, 2)
+	w.opt = testOptions(t, w.file, w.root)
+	w.opt.Owner, w.opt.BlockExternalHTTP = w.name, true
+	w.opt.Ports = config.PortRange{First: slices.Min(w.ports), Last: slices.Max(w.ports)}
+	w.opt.Network = instance.Addressing{
+		NetworkPrefix: w.name + "-net-", Subnets: nets[0], SharedNetwork: w.name + "-shared", SharedSubnet: nets[1],
+	}
+	cleanupOwner(t, w.name, w.root)
+	return w
+}
+
+// instance names the world's instance called short: unique to the run, as container names
+// are engine-wide.
+func (w *engineWorld) instance(short string) string { return w.name + "-" + short }
+
+// network is the world's network of instance id.
+func (w *engineWorld) network(id int) instance.Network { return w.opt.Network.Instance(id) }
+
+// requireEngine skips unless real-engine tests are asked for, and fails when the images are not loaded.
 func requireEngine(t *testing.T, env string, images ...string) *docker.Client {
 	t.Helper()
 	if os.Getenv(env) != "1" {
@@ -50,20 +107,32 @@ func requireEngine(t *testing.T, env string, images ...string) *docker.Client {
 	return eng
 }
 
-// freePorts returns n ports of 8000-8099, from the top, that nothing listens on.
-func freePorts(t *testing.T, n int) []int {
+// freeSubnets returns n /16s of 10.100.0.0-10.250.255.255 that overlap no network of the
+// engine, from a random start, so that two runs that look at the same time rarely pick the
+// same one (and when they do, the engine refuses the second's networks: it fails, it does not
+// share).
+func freeSubnets(t *testing.T, n int) []netip.Prefix {
 	t.Helper()
-	var out []int
-	for p := 8099; p >= 8000 && len(out) < n; p-- {
-		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
-		if err != nil {
-			continue
+	var used []netip.Prefix
+	if ids := strings.Fields(dockerOut(t, "network", "ls", "-q")); len(ids) > 0 {
+		out := dockerOut(t, append([]string{"network", "inspect", "-f", "{{range .IPAM.Config}}{{.Subnet}} {{end}}"}, ids...)...)
+		for _, s := range strings.Fields(out) {
+			if p, err := netip.ParsePrefix(s); err == nil {
+				used = append(used, p)
+			}
 		}
-		_ = l.Close()
-		out = append(out, p)
+	}
+	const first, count = 100, 151 // 10.100/16 .. 10.250/16
+	start := rand.IntN(count)
+	var out []netip.Prefix
+	for i := 0; i < count && len(out) < n; i++ {
+		p := netip.PrefixFrom(netip.AddrFrom4([4]byte{10, byte(first + (start+i)%count), 0, 0}), 16)
+		if !slices.ContainsFunc(used, p.Overlaps) {
+			out = append(out, p)
+		}
 	}
 	if len(out) < n {
-		t.Fatalf("only %d free ports in 8000-8099", len(out))
+		t.Fatalf("only %d free /16s in 10.100-10.250 (engine networks: %v)", len(out), used)
 	}
 	return out
 }
@@ -121,16 +190,13 @@ func siteOK(port int) error {
 	return probeWordPress(context.Background(), client, fmt.Sprintf("http://127.0.0.1:%d/", port), fmt.Sprintf("localhost:%d", port))
 }
 
-// waitFor polls cond every 200 ms until it holds or timeout passes.
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+// passAfter triggers a pass and waits until one has started after the trigger and ended:
+// what a check that something must not happen waits for, instead of a sleep.
+func passAfter(t *testing.T, r *Reconciler, timeout time.Duration) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	asked := time.Now()
+	r.Trigger("test: wait for a pass")
+	testutil.WaitFor(t, timeout, "a pass after the trigger", func() bool { return r.Status().LastPass.After(asked) })
 }
 
 // startReconciler runs a reconciler over the real engine until the test ends.
@@ -149,7 +215,6 @@ func startReconciler(t *testing.T, eng docker.Engine, opt Options) *Reconciler {
 // returns its error (once; the cleanup stops it too when the test did not).
 func runReconciler(t *testing.T, eng docker.Engine, opt Options) (*Reconciler, func() error) {
 	t.Helper()
-	opt.Logger = testLogger(t)
 	r, err := New(eng, opt)
 	if err != nil {
 		t.Fatal(err)
@@ -168,11 +233,11 @@ func runReconciler(t *testing.T, eng docker.Engine, opt Options) (*Reconciler, f
 }
 
 // testLogger logs into the test's output, at WPDIND_TEST_LOG's level (default info).
-func testLogger(t *testing.T) hclog.Logger {
+func testLogger(t testing.TB) hclog.Logger {
 	return hclog.New(&hclog.LoggerOptions{Name: "reconciler", Level: hclog.LevelFromString(os.Getenv("WPDIND_TEST_LOG")), Output: testWriter{t}})
 }
 
-type testWriter struct{ t *testing.T }
+type testWriter struct{ t testing.TB }
 
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimRight(string(p), "\n"))

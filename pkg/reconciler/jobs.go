@@ -9,8 +9,8 @@ import (
 )
 
 // A job is a ctl command on one instance (backup, restore, xdebug). It runs as the
-// instance's worker, so it never overlaps a convergence or another job of that instance:
-// a job waits for the worker in progress (or cancels it, when it preempts), and passes never
+// instance's task, so it never overlaps a convergence or another job of that instance:
+// a job waits for the task in progress (or cancels it, when it preempts), and passes never
 // cancel a job. A holding job also makes passes leave the instance alone (no preparation,
 // no plan) while it is queued or runs, because it rewrites the instance's folder.
 
@@ -70,9 +70,9 @@ func (r *Reconciler) acceptJob(ctx context.Context, j *job) {
 	if j.hold {
 		r.held[j.name]++
 	}
-	if w := r.workers[j.name]; w != nil {
-		if j.preempt && w.job == nil {
-			w.cancel()
+	if t := r.tasks[j.name]; t != nil {
+		if j.preempt && t.job == nil {
+			t.cancel()
 		}
 		r.queued[j.name] = append(r.queued[j.name], j)
 		return
@@ -102,7 +102,7 @@ func (r *Reconciler) startJob(ctx context.Context, j *job) {
 		return
 	}
 	r.log.Info("instance job started", "instance", j.name, "job", j.what)
-	r.start(ctx, j.name, &worker{job: j}, func(ctx context.Context) (outcome, error) { return j.fn(ctx, in) })
+	r.start(ctx, j.name, &task{job: j}, func(ctx context.Context) (outcome, error) { return j.fn(ctx, in) })
 }
 
 // startQueued starts the next job queued for name, if any.

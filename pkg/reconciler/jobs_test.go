@@ -11,6 +11,7 @@ import (
 	"github.com/wp-dind/wp-dind/pkg/backup"
 	"github.com/wp-dind/wp-dind/pkg/config"
 	"github.com/wp-dind/wp-dind/pkg/instance"
+	"github.com/wp-dind/wp-dind/pkg/testutil"
 )
 
 // TestHoldingJobKeepsPassesOff: while a holding job runs on an instance, passes neither
@@ -21,8 +22,7 @@ func TestHoldingJobKeepsPassesOff(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "instances.toml")
 	writeInstances(t, file, 2)
-	r := newFakeReconciler(t, f, dir)
-	r.opt.Debounce = 20 * time.Millisecond
+	r := newFakeReconciler(t, f, dir, func(o *Options) { o.Debounce = 20 * time.Millisecond })
 	runFake(t, r)
 	waitReady(t, r)
 	php := f.Container("site-1-php").ID
@@ -42,7 +42,7 @@ func TestHoldingJobKeepsPassesOff(t *testing.T) {
 	if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "site-2 on PHP 7.4", func() bool {
+	testutil.WaitFor(t, 10*time.Second, "site-2 on PHP 7.4", func() bool {
 		c := f.Container("site-2-php")
 		return c != nil && c.Create.Config != nil && c.Create.Config.Image == "wp-php:7.4"
 	})
@@ -56,7 +56,7 @@ func TestHoldingJobKeepsPassesOff(t *testing.T) {
 	if err := <-result; err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "site-1 on PHP 7.4 after the job", func() bool {
+	testutil.WaitFor(t, 10*time.Second, "site-1 on PHP 7.4 after the job", func() bool {
 		c := f.Container("site-1-php")
 		return c != nil && c.ID != php && c.Create.Config.Image == "wp-php:7.4"
 	})
@@ -108,15 +108,16 @@ func TestOnInstancesOnlyOnChange(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "instances.toml")
 	writeInstances(t, file, 0)
-	r := newFakeReconciler(t, f, dir)
 	var calls [][]string
-	r.opt.OnInstances = func(ins []config.Instance) {
-		var names []string
-		for _, in := range ins {
-			names = append(names, in.Name+"@"+instance.IP(in.ID, instance.RoleDB))
+	r := newFakeReconciler(t, f, dir, func(o *Options) {
+		o.OnInstances = func(ins []config.Instance) {
+			var names []string
+			for _, in := range ins {
+				names = append(names, in.Name+"@"+o.Network.Instance(in.ID).IP(instance.RoleDB))
+			}
+			calls = append(calls, names)
 		}
-		calls = append(calls, names)
-	}
+	})
 	ctx := context.Background()
 	r.ReconcileOnce(ctx)
 	r.ReconcileOnce(ctx)

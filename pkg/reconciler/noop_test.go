@@ -25,22 +25,26 @@ func writeInstances(t *testing.T, path string, n int) {
 	}
 }
 
-func newFakeReconciler(t *testing.T, f *fakeDocker, dir string) *Reconciler {
+// newFakeReconciler is a reconciler over the fake engine, with the test's options (tweak
+// changes them before New).
+func newFakeReconciler(t *testing.T, f *fakeDocker, dir string, tweak ...func(*Options)) *Reconciler {
 	t.Helper()
 	eng, err := docker.Connect(context.Background(), f.Host())
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = eng.Close() })
-	r, err := New(eng, Options{
-		File: filepath.Join(dir, "instances.toml"), Root: filepath.Join(dir, "root"), Owner: "fake-" + t.Name(),
-		BindAddress: "127.0.0.1", Parallelism: 8,
-	})
+	opt := testOptions(t, filepath.Join(dir, "instances.toml"), filepath.Join(dir, "root"))
+	opt.Owner, opt.Parallelism = "fake-"+t.Name(), 8
+	for _, fn := range tweak {
+		fn(&opt)
+	}
+	r, err := New(eng, opt)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// The fake engine publishes no port: the site check is the only part not played by it.
-	r.probe = func(context.Context, string, string) error { return nil }
+	r.work.probe = func(context.Context, string, string) error { return nil }
 	return r
 }
 

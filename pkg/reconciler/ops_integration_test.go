@@ -16,6 +16,7 @@ import (
 	"github.com/wp-dind/wp-dind/pkg/backup"
 	"github.com/wp-dind/wp-dind/pkg/config"
 	"github.com/wp-dind/wp-dind/pkg/instance"
+	"github.com/wp-dind/wp-dind/pkg/testutil"
 )
 
 // TestOpsIntegration drives the operations of issue 5 on one real instance (id 210), in
@@ -23,20 +24,13 @@ import (
 // of a deleted post, a corrupt archive refused, and a stop on exit that leaves a cleanly
 // shut down database which the next boot starts without crash recovery.
 func TestOpsIntegration(t *testing.T) {
-	eng := requireEngine(t, "WPDIND_INTEGRATION", "wp-php:8.4", "wp-mariadb:11.8", "wp-nginx:1.26")
-	port := freePorts(t, 1)[0]
-	dir := t.TempDir()
-	root := filepath.Join(dir, "instances")
-	owner := fmt.Sprintf("ops-%d", os.Getpid())
-	cleanupOwner(t, owner, root)
-	in := itInstance{name: "ops-a", php: "8.4", dbVersion: "11.8", web: "1.26", id: 210, port: port}
-	file := filepath.Join(dir, "instances.toml")
+	w := newEngineWorld(t, "WPDIND_INTEGRATION", 1, "wp-php:8.4", "wp-mariadb:11.8", "wp-nginx:1.26")
+	eng, dir, root, file, port := w.eng, w.dir, w.root, w.file, w.ports[0]
+	in := itInstance{name: w.instance("ops"), php: "8.4", dbVersion: "11.8", web: "1.26", id: 210, port: port}
 	writeFileAtomic(t, file, itFile(in))
 	var told hookRecorder
-	opt := Options{
-		File: file, Root: root, Owner: owner, BindAddress: "127.0.0.1", BlockExternalHTTP: true,
-		Resync: 20 * time.Second, StopOnExit: true, OnInstances: told.record,
-	}
+	opt := w.opt
+	opt.Resync, opt.StopOnExit, opt.OnInstances = 20*time.Second, true, told.record
 	r, stop := runReconciler(t, eng, opt)
 	waitRunning(t, r, in.name)
 	l := instance.Layout{Root: root, Name: in.name}
@@ -58,14 +52,14 @@ func TestOpsIntegration(t *testing.T) {
 		}
 		for _, on := range []bool{true, false} { // the declaration, through the reconciler
 			writeFileAtomic(t, file, itFile(in)+fmt.Sprintf("xdebug = %v\n", on))
-			waitFor(t, 10*time.Second, fmt.Sprintf("xdebug = %v served", on), func() bool {
+			testutil.WaitFor(t, 10*time.Second, fmt.Sprintf("xdebug = %v served", on), func() bool {
 				return modeServed(port) == instance.XdebugMode(on)
 			})
 		}
 		if id := containerID(in.name + "-php"); id != php {
 			t.Errorf("the PHP container was recreated: %s -> %s", php, id)
 		}
-		waitFor(t, 10*time.Second, "the running mode recorded", func() bool {
+		testutil.WaitFor(t, 10*time.Second, "the running mode recorded", func() bool {
 			info, err := instance.ReadInfo(l)
 			return err == nil && info.XdebugRunning == instance.XdebugOff
 		})
@@ -129,8 +123,7 @@ func TestOpsIntegration(t *testing.T) {
 	})
 
 	t.Run("phpMyAdmin hook told once per change", func(t *testing.T) {
-		r.Trigger("test: no-op pass")
-		time.Sleep(time.Second)
+		passAfter(t, r, time.Minute) // a pass that changes nothing: no call
 		calls := told.get()
 		if len(calls) != 1 || len(calls[0]) != 1 || calls[0][0].Name != in.name || calls[0][0].ID != in.id {
 			t.Errorf("OnInstances calls: %+v", calls)
@@ -237,7 +230,7 @@ func modeServed(port int) string {
 // a worker of the previous generation while it finishes, hence the short bound.
 func expectMode(t *testing.T, port int, mode string) {
 	t.Helper()
-	waitFor(t, 5*time.Second, "xdebug.mode "+mode+" served", func() bool { return modeServed(port) == mode })
+	testutil.WaitFor(t, 5*time.Second, "xdebug.mode "+mode+" served", func() bool { return modeServed(port) == mode })
 }
 
 // wpPHP runs PHP with WordPress loaded in the instance's PHP container, as www-data.

@@ -12,8 +12,8 @@ import (
 	"github.com/wp-dind/wp-dind/pkg/instance"
 )
 
-// pass is one reconciliation: load, prepare, list, plan, then hand the work to workers.
-// It runs on the loop goroutine only, which owns r.workers; so networks are created from one
+// pass is one reconciliation: load, prepare, list, plan, then hand the work to tasks.
+// It runs on the loop goroutine only, which owns r.tasks; so networks are created from one
 // goroutine, as API < 1.44 requires.
 func (r *Reconciler) pass(ctx context.Context, reason string) {
 	start := time.Now()
@@ -113,7 +113,7 @@ func (r *Reconciler) desired(cfg *config.InstancesConfig) (Desired, map[string]b
 			}
 			continue
 		}
-		p, err := instance.Prepare(r.opt.Root, in, r.instanceOptions(), now)
+		p, err := instance.Prepare(r.opt.Root, in, r.opt.instanceOptions(), now)
 		r.mu.Lock()
 		st := r.inst[in.Name]
 		if err != nil {
@@ -143,11 +143,12 @@ func (r *Reconciler) networkLabels() map[string]string {
 func (r *Reconciler) instanceNetwork(id int) docker.NetworkSpec {
 	l := r.networkLabels()
 	l[docker.LabelNetworkID] = fmt.Sprint(id)
-	return docker.NetworkSpec{Name: instance.NetworkName(id), Subnet: instance.Subnet(id), Gateway: instance.Gateway(id), Labels: l}
+	n := r.opt.Network.Instance(id)
+	return docker.NetworkSpec{Name: n.Name, Subnet: n.Subnet.String(), Gateway: n.Gateway(), Labels: l}
 }
 
 func (r *Reconciler) sharedNetwork() docker.NetworkSpec {
-	return docker.NetworkSpec{Name: r.opt.SharedNetwork, Subnet: r.opt.SharedSubnet, Labels: r.networkLabels()}
+	return docker.NetworkSpec{Name: r.opt.Network.SharedNetwork, Subnet: r.opt.Network.SharedSubnet.String(), Labels: r.networkLabels()}
 }
 
 // list is the pass's whole view of Docker: two requests, whatever the number of instances.
@@ -224,7 +225,7 @@ func (r *Reconciler) archiveLeftovers(cfg *config.InstancesConfig, gone map[stri
 		return
 	}
 	for _, n := range names {
-		if _, declared := cfg.Lookup(n); declared || gone[n] != nil || r.workers[n] != nil {
+		if _, declared := cfg.Lookup(n); declared || gone[n] != nil || r.tasks[n] != nil {
 			continue
 		}
 		r.archive(n)

@@ -34,7 +34,7 @@ func running(name string) []docker.Container {
 }
 
 func netSpec(id int) docker.NetworkSpec {
-	return docker.NetworkSpec{Name: instance.NetworkName(id), Subnet: instance.Subnet(id)}
+	return docker.NetworkSpec{Name: fmt.Sprintf("wp-network-%d", id), Subnet: fmt.Sprintf("172.20.%d.0/24", id)}
 }
 
 func TestPlan(t *testing.T) {

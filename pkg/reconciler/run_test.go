@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/wp-dind/wp-dind/pkg/instance"
+	"github.com/wp-dind/wp-dind/pkg/testutil"
 )
 
 // runFake runs r until the test ends.
@@ -42,16 +43,15 @@ func TestRunLifecycle(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "instances.toml")
 	writeInstances(t, file, 2)
-	r := newFakeReconciler(t, f, dir)
 	gate := make(chan struct{})
-	r.opt.Gate = gate
+	r := newFakeReconciler(t, f, dir, func(o *Options) { o.Gate = gate })
 	runFake(t, r)
-	time.Sleep(300 * time.Millisecond)
-	if f.Container("site-1-db") != nil {
-		t.Fatal("a pass ran before the gate opened")
-	}
-	close(gate)
+	gate <- struct{}{} // an unbuffered send: it returns once Run has taken the gate
+	opened := time.Now()
 	waitReady(t, r)
+	if first := f.FirstCall(); first.Before(opened) {
+		t.Fatalf("a Docker request at %s, before the gate opened at %s", first.Format(time.StampMicro), opened.Format(time.StampMicro))
+	}
 	ids := map[string]string{}
 	for _, n := range []string{"site-1-db", "site-1-php", "site-1-web", "site-2-db"} {
 		if c := f.Container(n); c == nil || c.State != "running" {
@@ -63,7 +63,7 @@ func TestRunLifecycle(t *testing.T) {
 	if err := os.WriteFile(file, []byte("version = 1\n[[instance]]\nname = \"site-1\"\nid = 1\nbogus = true\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "file error in status", func() bool { return r.Status().FileError != "" })
+	testutil.WaitFor(t, 10*time.Second, "file error in status", func() bool { return r.Status().FileError != "" })
 	if st := r.Status(); !strings.Contains(st.FileError, "instances.toml:5: instance[0].bogus: unknown key") {
 		t.Errorf("file error = %q", st.FileError)
 	}
@@ -74,7 +74,7 @@ func TestRunLifecycle(t *testing.T) {
 	}
 
 	writeInstances(t, file, 1)
-	waitFor(t, 10*time.Second, "site-2 removed", func() bool {
+	testutil.WaitFor(t, 10*time.Second, "site-2 removed", func() bool {
 		return f.Container("site-2-db") == nil && len(r.Status().Archived) == 1 && r.Status().FileError == ""
 	})
 	if c := f.Container("site-1-db"); c == nil || c.ID != ids["site-1-db"] {
@@ -83,11 +83,11 @@ func TestRunLifecycle(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "root", "site-2")); !os.IsNotExist(err) {
 		t.Errorf("site-2 folder still live: %v", err)
 	}
-	waitFor(t, 10*time.Second, "wp-network-2 removed", func() bool {
+	testutil.WaitFor(t, 10*time.Second, "wp-network-2 removed", func() bool {
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		for _, n := range f.networks {
-			if n.Name == instance.NetworkName(2) {
+			if n.Name == r.opt.Network.Instance(2).Name {
 				return false
 			}
 		}
@@ -180,18 +180,29 @@ func TestAssignedSlotsPersist(t *testing.T) {
 
 // TestHealthEventUpdatesStatus: containers still starting their health checks when the
 // instance converged show healthy in the status as soon as dockerd reports the change, with
-// no pass (no list call) in between.
+// no Docker call and no pass asked for. The event watcher runs alone here, after a pass that
+// converged the instance: a die event after the health events shows they were all handled,
+// and it must be the only trigger.
 func TestHealthEventUpdatesStatus(t *testing.T) {
 	f := newFakeDocker(t)
 	f.health = "starting"
 	dir := t.TempDir()
 	writeInstances(t, filepath.Join(dir, "instances.toml"), 1)
 	r := newFakeReconciler(t, f, dir)
-	runFake(t, r)
-	waitReady(t, r)
-	waitFor(t, 10*time.Second, "follow-up pass done", func() bool {
-		st := r.instanceState("site-1")
-		return st.State == StateRunning && st.Health == "starting"
+	ctx, cancel := context.WithCancel(context.Background())
+	r.ReconcileOnce(ctx)
+	if st := r.instanceState("site-1"); st.State != StateRunning || st.Health != "starting" {
+		t.Fatalf("after the pass: %+v", st)
+	}
+	r.takeReasons()
+	f.Calls()
+	watching := make(chan struct{})
+	go func() { defer close(watching); r.watchEvents(ctx) }()
+	t.Cleanup(func() { cancel(); <-watching })
+	testutil.WaitFor(t, 10*time.Second, "the event stream", func() bool {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		return f.eventKinds != nil
 	})
 	f.mu.Lock()
 	kinds := f.eventKinds
@@ -199,16 +210,23 @@ func TestHealthEventUpdatesStatus(t *testing.T) {
 	if !slices.Contains(kinds, "health_status") {
 		t.Fatalf("event filter %v leaves out health_status", kinds)
 	}
-	time.Sleep(2 * r.opt.Debounce) // let any pending pass end before counting
-	f.Calls()
 	for _, role := range []string{"db", "php", "web"} {
-		if got := r.instanceState("site-1").Health; got != "starting" {
-			t.Fatalf("health %q before the %s event", got, role)
-		}
 		f.Event("site-1-"+role, "health_status: healthy")
 	}
-	waitFor(t, 5*time.Second, "healthy in status", func() bool { return r.instanceState("site-1").Health == "healthy" })
-	time.Sleep(2 * r.opt.Debounce)
+	f.Event("site-1-web", "die")
+	var reasons []string
+	testutil.WaitFor(t, 10*time.Second, "the die event's trigger", func() bool {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		reasons = slices.Clone(r.reasons)
+		return slices.ContainsFunc(reasons, func(s string) bool { return strings.Contains(s, "die") })
+	})
+	if len(reasons) != 1 {
+		t.Errorf("triggers %q: health events must ask for no pass", reasons)
+	}
+	if got := r.instanceState("site-1").Health; got != "healthy" {
+		t.Errorf("health %q after the events, want healthy", got)
+	}
 	if n, by := f.Calls(); n != 0 {
 		t.Errorf("health events made %d Docker calls %v, want none", n, by)
 	}

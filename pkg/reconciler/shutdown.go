@@ -15,14 +15,11 @@ import (
 // 30 s for a clean InnoDB shutdown.
 var stopOrder = []instance.Role{instance.RoleWeb, instance.RolePHP, instance.RoleDB}
 
-// StopAll stops the running containers of every owned instance, declared or not: in each
-// instance web, PHP, then database, each with its stop timeout; instances in parallel.
-// ctx bounds the whole (Options.StopBudget when Run calls it). Stopped containers are not
-// removed: the next boot starts them again with their data (restart policy unless-stopped
-// keeps dockerd from starting them on its own).
-func (r *Reconciler) StopAll(ctx context.Context) error {
+// stopAll is StopAll: one list call, then every instance's stop in its own goroutine. It
+// runs beside the tasks (on demand) or after them (Run's end), and reads no task state.
+func (w *worker) stopAll(ctx context.Context) error {
 	start := time.Now()
-	cs, err := r.eng.ListContainers(ctx, r.opt.Owner)
+	cs, err := w.eng.ListContainers(ctx, w.opt.owner)
 	if err != nil {
 		return err
 	}
@@ -38,7 +35,7 @@ func (r *Reconciler) StopAll(ctx context.Context) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs <- r.stopInstance(ctx, name, list)
+			errs <- w.stopInstance(ctx, name, list)
 		}()
 	}
 	wg.Wait()
@@ -48,24 +45,24 @@ func (r *Reconciler) StopAll(ctx context.Context) error {
 		all = append(all, err)
 	}
 	err = errors.Join(all...)
-	r.log.Info("stopped instances", "instances", len(byInstance), "duration", time.Since(start), "error", err)
+	w.log.Info("stopped instances", "instances", len(byInstance), "duration", time.Since(start), "error", err)
 	return err
 }
 
 // stopInstance stops one instance's containers in stopOrder. A failure does not stop the
 // rest: the database still gets its clean shutdown when the web server would not stop.
-func (r *Reconciler) stopInstance(ctx context.Context, name string, list []docker.Container) error {
+func (w *worker) stopInstance(ctx context.Context, name string, list []docker.Container) error {
 	var errs []error
 	for _, role := range stopOrder {
 		for _, c := range list {
 			if c.Labels[docker.LabelRole] != string(role) {
 				continue
 			}
-			if err := r.eng.StopContainer(ctx, c.ID, instance.StopTimeout(role)); err != nil {
+			if err := w.eng.StopContainer(ctx, c.ID, instance.StopTimeout(role)); err != nil {
 				errs = append(errs, err)
 				continue
 			}
-			r.log.Debug("stopped container", "instance", name, "container", c.Name)
+			w.log.Debug("stopped container", "instance", name, "container", c.Name)
 		}
 	}
 	return errors.Join(errs...)

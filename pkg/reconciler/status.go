@@ -14,7 +14,7 @@ import (
 
 // States of an instance in Status.
 const (
-	StateConverging = "converging" // a worker is bringing it to its declaration
+	StateConverging = "converging" // a task is bringing it to its declaration
 	StateRunning    = "running"    // converged: serves 200 from its installed WordPress
 	StateFailed     = "failed"     // the last convergence failed; retried on the next pass
 	StateRemoving   = "removing"   // gone from the file: stopping and archiving
@@ -148,7 +148,7 @@ func (r *Reconciler) Detail(name string, showSecrets bool) (InstanceDetail, erro
 	st, ok := r.inst[name]
 	var d InstanceDetail
 	if ok {
-		d = st.detail(r.layout(name))
+		d = st.detail(r.layout(name), r.opt.Network.Instance(st.cfg.ID))
 	}
 	r.mu.Unlock()
 	if !ok {
@@ -175,11 +175,11 @@ func (st *instState) summary() InstanceStatus {
 	}
 }
 
-func (st *instState) detail(l instance.Layout) InstanceDetail {
+func (st *instState) detail(l instance.Layout, net instance.Network) InstanceDetail {
 	c := &st.cfg
 	d := InstanceDetail{
-		InstanceStatus: st.summary(), Port: c.Port, Dir: l.Dir(), Network: instance.NetworkName(c.ID),
-		Subnet: instance.Subnet(c.ID), Shared: c.Shared, Xdebug: c.Xdebug, AdminUser: c.AdminUser,
+		InstanceStatus: st.summary(), Port: c.Port, Dir: l.Dir(), Network: net.Name,
+		Subnet: net.Subnet.String(), Shared: c.Shared, Xdebug: c.Xdebug, AdminUser: c.AdminUser,
 		AdminEmail: c.AdminEmail, Changed: st.changed,
 	}
 	if st.prepared != nil {
@@ -188,8 +188,8 @@ func (st *instState) detail(l instance.Layout) InstanceDetail {
 	for _, ct := range st.containers {
 		role := instance.Role(ct.Labels[docker.LabelRole])
 		d.Containers = append(d.Containers, ContainerStatus{
-			Role: string(role), Name: ct.Name, ID: ct.ID, State: ct.State, Health: ct.Health, IP: instance.IP(c.ID, role),
-			Image: map[instance.Role]string{instance.RoleDB: c.DB.Image(), instance.RolePHP: c.PHP.Image(), instance.RoleWeb: c.Web.Image()}[role],
+			Role: string(role), Name: ct.Name, ID: ct.ID, State: ct.State, Health: ct.Health, IP: net.IP(role),
+			Image: instance.Image(map[instance.Role]config.Component{instance.RoleDB: c.DB, instance.RolePHP: c.PHP, instance.RoleWeb: c.Web}[role]),
 		})
 	}
 	sort.Slice(d.Containers, func(i, j int) bool { return d.Containers[i].Role < d.Containers[j].Role })

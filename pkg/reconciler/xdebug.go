@@ -27,7 +27,7 @@ type XdebugResult struct {
 func (r *Reconciler) Xdebug(ctx context.Context, name string, on bool) (*XdebugResult, error) {
 	res := &XdebugResult{Instance: name, Mode: instance.XdebugMode(on)}
 	err := r.runJob(ctx, &job{name: name, what: "xdebug", hold: true, fn: func(ctx context.Context, in config.Instance) (outcome, error) {
-		return r.switchXdebug(ctx, in, res)
+		return r.work.switchXdebug(ctx, in, res)
 	}})
 	if err != nil {
 		return nil, err
@@ -35,33 +35,33 @@ func (r *Reconciler) Xdebug(ctx context.Context, name string, on bool) (*XdebugR
 	return res, nil
 }
 
-func (r *Reconciler) switchXdebug(ctx context.Context, in config.Instance, res *XdebugResult) (outcome, error) {
-	l := r.layout(in.Name)
+func (w *worker) switchXdebug(ctx context.Context, in config.Instance, res *XdebugResult) (outcome, error) {
+	l := w.layout(in.Name)
 	changed, err := instance.SetXdebug(l, in.PHP, res.Mode)
 	if err != nil {
 		return outcome{}, err
 	}
 	res.Changed = changed
-	php, err := r.runningContainer(ctx, in.Name, instance.RolePHP)
+	php, err := w.runningContainer(ctx, in.Name, instance.RolePHP)
 	if err != nil || php == nil {
 		return outcome{}, err
 	}
 	res.ContainerID = php.ID
-	if err := r.reloadPHP(ctx, php.ID, res.Mode); err != nil {
+	if err := w.reloadPHP(ctx, php.ID, res.Mode); err != nil {
 		return outcome{}, err
 	}
 	res.Reloaded = true
-	r.log.Info("switched xdebug", "instance", in.Name, "mode", res.Mode)
+	w.log.Info("switched xdebug", "instance", in.Name, "mode", res.Mode)
 	return outcome{xdebug: res.Mode}, nil
 }
 
 // reloadRunningPHP reloads the instance's PHP container of the current definition.
-func (r *Reconciler) reloadRunningPHP(ctx context.Context, name string, p *instance.Prepared, current []docker.Container) error {
+func (w *worker) reloadRunningPHP(ctx context.Context, name string, p *instance.Prepared, current []docker.Container) error {
 	spec := p.Def.Container(instance.RolePHP)
 	for _, c := range current {
 		if c.Labels[docker.LabelRole] == string(instance.RolePHP) && c.Labels[docker.LabelHash] == spec.Hash && c.Running() {
-			r.log.Info("reloading php-fpm for xdebug", "instance", name, "mode", p.XdebugMode)
-			return r.reloadPHP(ctx, c.ID, p.XdebugMode)
+			w.log.Info("reloading php-fpm for xdebug", "instance", name, "mode", p.XdebugMode)
+			return w.reloadPHP(ctx, c.ID, p.XdebugMode)
 		}
 	}
 	return fmt.Errorf("reload php-fpm of %q: no running PHP container", name)
@@ -69,15 +69,15 @@ func (r *Reconciler) reloadRunningPHP(ctx context.Context, name string, p *insta
 
 // reloadPHP sends USR2 to PHP-FPM (a graceful reload that re-reads php.ini) and waits until
 // a FastCGI request is answered with mode.
-func (r *Reconciler) reloadPHP(ctx context.Context, id, mode string) error {
-	if err := r.eng.SignalContainer(ctx, id, "SIGUSR2"); err != nil {
+func (w *worker) reloadPHP(ctx context.Context, id, mode string) error {
+	if err := w.eng.SignalContainer(ctx, id, "SIGUSR2"); err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, r.opt.Timeouts.Healthy)
+	ctx, cancel := context.WithTimeout(ctx, w.opt.timeouts.Healthy)
 	defer cancel()
 	var last string
 	for {
-		got, err := r.fpmXdebugMode(ctx, id)
+		got, err := w.fpmXdebugMode(ctx, id)
 		if err == nil && got == mode {
 			return nil
 		}
@@ -104,10 +104,10 @@ exit $rc`
 
 var fpmModeRE = regexp.MustCompile(`xdebug\.mode=\[([^\]]*)\]`)
 
-func (r *Reconciler) fpmXdebugMode(ctx context.Context, id string) (string, error) {
+func (w *worker) fpmXdebugMode(ctx context.Context, id string) (string, error) {
 	ectx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
-	res, err := r.eng.Exec(ectx, id, "", []string{"sh", "-c", fpmScript})
+	res, err := w.eng.Exec(ectx, id, "", []string{"sh", "-c", fpmScript})
 	if err != nil {
 		return "", err
 	}
@@ -123,8 +123,8 @@ func (r *Reconciler) fpmXdebugMode(ctx context.Context, id string) (string, erro
 
 // runningContainer finds the instance's running container of role: one list call. It
 // returns nil, nil when there is none.
-func (r *Reconciler) runningContainer(ctx context.Context, name string, role instance.Role) (*docker.Container, error) {
-	cs, err := r.eng.ListContainers(ctx, r.opt.Owner)
+func (w *worker) runningContainer(ctx context.Context, name string, role instance.Role) (*docker.Container, error) {
+	cs, err := w.eng.ListContainers(ctx, w.opt.owner)
 	if err != nil {
 		return nil, err
 	}
