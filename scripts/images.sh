@@ -53,11 +53,32 @@ label_and_tag() {
 		die "label wp-$family:$exact: $out"
 }
 
+# inputs_stamp FAMILY WHERE: a hash of everything a variant's build reads: its folder under
+# images/ (paths, modes, contents), the build's suite or upstream argument, the IDs of the
+# base images it starts from, and the flags. An unchanged stamp with the tag still on the
+# image it was made for means there is nothing to build.
+inputs_stamp() {
+	local family=$1 where=$2 bases=""
+	if ! $UPSTREAM; then
+		bases=$(docker image inspect -f '{{.Id}}' "wp-base:$where" wp-base:trixie 2>/dev/null) || return 1
+	fi
+	{
+		printf '%s\n' "$family" "$where" "$UPSTREAM" "$bases" "${WP_DIND_NO_CACHE:-0}"
+		(cd "$REPO_ROOT/images" && find "$family" upstream -type f -printf '%p %m\n' | LC_ALL=C sort)
+		(cd "$REPO_ROOT/images" && find "$family" upstream -type f -print0 | LC_ALL=C sort -z | xargs -0 cat)
+	} | sha256sum | cut -d' ' -f1
+}
+
 # build_variant FAMILY VERSION WHERE: build, find the exact version, label and tag.
 build_variant() {
 	local family=$1 version=$2 where=$3 iid exact start=$SECONDS
-	local iidfile="$CACHE_DIR/iid/wp-$family-$version" args dir arg old
+	local iidfile="$CACHE_DIR/iid/wp-$family-$version" args dir arg old stamp
 	mkdir -p "$CACHE_DIR/iid"
+	stamp=$(inputs_stamp "$family" "$where") || stamp=""
+	if [[ -n $stamp && -f $iidfile.stamp && $(<"$iidfile.stamp") == "$stamp $(docker image inspect -f '{{.Id}}' "wp-$family:$version" 2>/dev/null)" ]]; then
+		log "wp-$family:$version is up to date (its inputs are unchanged)"
+		return
+	fi
 	if $UPSTREAM; then
 		read -r dir arg <<<"$where"
 		args=(--build-arg "$arg" -f "$REPO_ROOT/images/upstream/$dir/Dockerfile")
@@ -75,6 +96,7 @@ build_variant() {
 	exact=$(docker run --rm --entrypoint wp-dind-version "$iid")
 	[[ $exact == "$version".* ]] || die "wp-$family:$version holds version $exact"
 	label_and_tag "$iid" "$family" "$version" "$exact"
+	[[ -z $stamp ]] || echo "$stamp $(docker image inspect -f '{{.Id}}' "wp-$family:$version")" >"$iidfile.stamp"
 	log "built wp-$family:$exact = wp-$family:$version in $((SECONDS - start)) s"
 }
 
