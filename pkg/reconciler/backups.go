@@ -97,7 +97,7 @@ func (r *Reconciler) Restore(ctx context.Context, name, file string) (*RestoreRe
 		return nil, fmt.Errorf("restore %q: %w", name, ErrNoInstance)
 	}
 	path := backup.Resolve(backup.Dir(r.opt.Root), file)
-	staged, err := backup.Stage(ctx, path, name, r.opt.Root)
+	staged, err := backup.Stage(ctx, path, name, r.opt.Root, backup.DefaultLimits)
 	if err != nil {
 		return nil, err
 	}
