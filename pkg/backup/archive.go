@@ -63,12 +63,22 @@ func FileName(name string, t time.Time) string {
 	return name + "-" + t.UTC().Format(stamp) + ".tar.gz"
 }
 
-// Resolve names the archive file: a bare file name is taken in dir, a path as it is.
-func Resolve(dir, file string) string {
-	if !strings.ContainsRune(file, '/') {
-		return filepath.Join(dir, file)
+// ErrFileName is wrapped when a restore's FILE is neither a file name nor an absolute path.
+var ErrFileName = errors.New("not a backup file name or an absolute path")
+
+// Resolve names the archive file: a bare file name (no /) is taken in dir, an absolute path
+// as it is. A relative path is refused: it would resolve against wpinit's working folder,
+// not the caller's (the ctl client makes a path absolute before sending it).
+func Resolve(dir, file string) (string, error) {
+	switch {
+	case file == "" || file == "." || file == "..":
+		return "", fmt.Errorf("restore from %q: %w", file, ErrFileName)
+	case !strings.ContainsRune(file, '/'):
+		return filepath.Join(dir, file), nil
+	case !filepath.IsAbs(file):
+		return "", fmt.Errorf("restore from %q: %w", file, ErrFileName)
 	}
-	return filepath.Clean(file)
+	return filepath.Clean(file), nil
 }
 
 // Create writes the backup of the instance l to dir: the dump first (spooled to a temporary

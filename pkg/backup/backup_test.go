@@ -103,9 +103,6 @@ func TestCreateAndStage(t *testing.T) {
 	if err != nil || len(list) != 1 || !list[0].When.Equal(now) || list[0].Bytes == 0 {
 		t.Errorf("list = %+v, %v", list, err)
 	}
-	if Resolve(Dir(l.Root), "x.tar.gz") != filepath.Join(l.Root, "backups", "x.tar.gz") || Resolve("/b", "/tmp/x.tar.gz") != "/tmp/x.tar.gz" {
-		t.Error("Resolve")
-	}
 }
 
 func mustRead(t *testing.T, path string) string {
@@ -294,5 +291,22 @@ func TestSweep(t *testing.T) {
 	}
 	if removed, _ := Sweep(filepath.Join(base, "none")); len(removed) != 0 {
 		t.Errorf("a missing root: removed %v", removed)
+	}
+}
+
+func TestResolve(t *testing.T) {
+	for file, want := range map[string]string{
+		"blog-20261128-090807.tar.gz": "/r/backups/blog-20261128-090807.tar.gz",
+		"/tmp/x.tar.gz":               "/tmp/x.tar.gz",
+		"/tmp/../x.tar.gz":            "/x.tar.gz",
+		"./x.tar.gz":                  "", // relative: the client makes it absolute
+		"a/x.tar.gz":                  "",
+		"..":                          "",
+		"":                            "",
+	} {
+		got, err := Resolve("/r/backups", file)
+		if got != want || (want == "") != errors.Is(err, ErrFileName) {
+			t.Errorf("Resolve(%q) = %q, %v; want %q", file, got, err, want)
+		}
 	}
 }
