@@ -163,6 +163,8 @@ func corpus() []hostile {
 			want: `entry "data/wordpress/../../../victim/.env" leaves the instance folder`},
 		{name: "absolute", entries: plus(file("/wordpress-instances/victim/.env", "x", 0o644)),
 			want: `entry "/wordpress-instances/victim/.env" leaves the instance folder`},
+		{name: "under-a-file", entries: plus(file("data/wordpress/index.php/x", "x", 0o644)),
+			want: `entry "data/wordpress/index.php/x" lies under an entry that is not a folder`},
 		{name: "not-a-part", entries: plus(file("data/mysql/ibdata1", "x", 0o644)),
 			want: `entry "data/mysql/ibdata1" is not part of an instance backup`},
 		{name: "sparse-pax-1.0", entries: plus(tentry{raw: sparsePAX10("data/wordpress/bomb")}),

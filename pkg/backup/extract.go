@@ -11,6 +11,7 @@ import (
 	"path"
 	"sort"
 	"strings"
+	"syscall"
 
 	units "github.com/docker/go-units"
 
@@ -162,7 +163,9 @@ func (x *extractor) charge(name string, n int64) error {
 
 // write creates the entry, checked by check, with its part's mode and owner.
 func (x *extractor) write(ctx context.Context, name string, p part, hdr *tar.Header, r io.Reader) error {
-	if err := x.root.MkdirAll(path.Dir(name), 0o755); err != nil {
+	if err := x.root.MkdirAll(path.Dir(name), 0o755); errors.Is(err, syscall.ENOTDIR) || errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("%w: entry %q lies under an entry that is not a folder", ErrCorrupt, hdr.Name)
+	} else if err != nil {
 		return fmt.Errorf("write entry %q: %w", hdr.Name, err)
 	}
 	mode := p.mode(fs.FileMode(hdr.Mode), hdr.Typeflag == tar.TypeDir)
