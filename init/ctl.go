@@ -30,8 +30,10 @@ const ctlUsage = `usage: wpinit ctl [--socket PATH] COMMAND
   sites                       each site's URL, versions, admin page and admin user
   xdebug NAME on|off          switch Xdebug through php.ini and a PHP-FPM reload
   backup NAME                 archive an instance (database dump and files) to ROOT/backups
-  restore NAME FILE           bring an instance back to an archive (a name in ROOT/backups or a path)
-  purge NAME                  delete the archived folders (data included) of a removed instance
+  restore NAME FILE           bring an instance back to an archive: FILE without a / is a name in
+                              ROOT/backups, with one a path (relative to the current folder)
+  purge NAME                  delete the archived folders (data included) of an instance removed
+                              from instances.toml
   start|stop|restart NAME     control one service (stop waits for the exit)
   signal NAME SIG             send SIG (HUP, USR1, ...) to the service's main process
   logs NAME [-f] [-n N]       the last N lines kept (all by default); -f follows

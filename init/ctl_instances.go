@@ -195,7 +195,9 @@ func ctlBackup(ctx context.Context, c *ctl.Client, args []string, out io.Writer)
 	return nil
 }
 
-// ctlRestore is `restore NAME FILE`.
+// ctlRestore is `restore NAME FILE`. FILE without a "/" names an archive in ROOT/backups;
+// with one it is a path, which the client makes absolute against this process's working
+// folder (ctl.RestoreFile), not wpinit's.
 func ctlRestore(ctx context.Context, c *ctl.Client, args []string, out io.Writer) error {
 	if len(args) != 2 {
 		return errUsage

@@ -133,9 +133,9 @@ func markInstanceErr(err error) error {
 		return nil
 	case errors.Is(err, reconciler.ErrNoInstance), errors.Is(err, fs.ErrNotExist):
 		return ctl.Mark(err, ctl.ErrNotFound)
-	case errors.Is(err, reconciler.ErrStopping):
+	case errors.Is(err, reconciler.ErrStopping), errors.Is(err, reconciler.ErrDeclared):
 		return ctl.Mark(err, ctl.ErrConflict)
-	case errors.Is(err, backup.ErrCorrupt):
+	case errors.Is(err, backup.ErrCorrupt), errors.Is(err, backup.ErrTooLarge), errors.Is(err, backup.ErrFileName):
 		return ctl.Mark(err, ctl.ErrInvalid)
 	}
 	return err

@@ -171,6 +171,9 @@ func TestInstanceAPI(t *testing.T) {
 		{fmt.Errorf("open backup: %w", fs.ErrNotExist), ctl.ErrNotFound},
 		{fmt.Errorf("job on %q: %w", "x", reconciler.ErrStopping), ctl.ErrConflict},
 		{fmt.Errorf("restore: %w", backup.ErrCorrupt), ctl.ErrInvalid},
+		{fmt.Errorf("restore: %w", backup.ErrTooLarge), ctl.ErrInvalid},
+		{fmt.Errorf("restore: %w", backup.ErrFileName), ctl.ErrInvalid},
+		{fmt.Errorf("purge: it is %w", reconciler.ErrDeclared), ctl.ErrConflict},
 		{errors.New("engine gone"), nil},
 	} {
 		for name, call := range calls(instanceAPI{fakeOps{tt.err}}) {

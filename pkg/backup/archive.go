@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/wp-dind/wp-dind/pkg/instance"
@@ -62,12 +63,22 @@ func FileName(name string, t time.Time) string {
 	return name + "-" + t.UTC().Format(stamp) + ".tar.gz"
 }
 
-// Resolve names the archive file: a bare file name is taken in dir, a path as it is.
-func Resolve(dir, file string) string {
-	if !strings.ContainsRune(file, '/') {
-		return filepath.Join(dir, file)
+// ErrFileName is wrapped when a restore's FILE is neither a file name nor an absolute path.
+var ErrFileName = errors.New("not a backup file name or an absolute path")
+
+// Resolve names the archive file: a bare file name (no /) is taken in dir, an absolute path
+// as it is. A relative path is refused: it would resolve against wpinit's working folder,
+// not the caller's (the ctl client makes a path absolute before sending it).
+func Resolve(dir, file string) (string, error) {
+	switch {
+	case file == "" || file == "." || file == "..":
+		return "", fmt.Errorf("restore from %q: %w", file, ErrFileName)
+	case !strings.ContainsRune(file, '/'):
+		return filepath.Join(dir, file), nil
+	case !filepath.IsAbs(file):
+		return "", fmt.Errorf("restore from %q: %w", file, ErrFileName)
 	}
-	return filepath.Clean(file)
+	return filepath.Clean(file), nil
 }
 
 // Create writes the backup of the instance l to dir: the dump first (spooled to a temporary
@@ -91,7 +102,7 @@ func Create(ctx context.Context, l instance.Layout, dir string, now time.Time, d
 	if err != nil {
 		return nil, err
 	}
-	defer func() { _ = sql.Close(); _ = os.Remove(sql.Name()) }()
+	defer func() { _ = sql.Close(); _ = done(sql.Name()) }()
 	m := Manifest{
 		Format: Format, Instance: l.Name, Created: now.UTC(), ID: info.ID, Port: info.Port, URL: info.URL,
 		PHP: info.PHP, DB: info.DB, Web: info.Web, Dump: DumpName, DumpBytes: size,
@@ -106,13 +117,13 @@ func Create(ctx context.Context, l instance.Layout, dir string, now time.Time, d
 
 // spoolDump runs the dumper into a temporary file and returns it rewound, with its size.
 func spoolDump(ctx context.Context, dir, name string, dump Dumper) (*os.File, int64, error) {
-	f, err := os.CreateTemp(dir, "."+name+"-*.sql.tmp")
+	f, err := createTemp(dir, "."+name+"-*"+dumpSuffix)
 	if err != nil {
 		return nil, 0, fmt.Errorf("create dump file: %w", err)
 	}
 	fail := func(err error) (*os.File, int64, error) {
 		_ = f.Close()
-		_ = os.Remove(f.Name())
+		_ = done(f.Name())
 		return nil, 0, err
 	}
 	w := bufio.NewWriterSize(f, 1<<20)
@@ -134,11 +145,11 @@ func spoolDump(ctx context.Context, dir, name string, dump Dumper) (*os.File, in
 
 // writeArchive writes manifest, dump and files to a temporary file, then links it as final.
 func writeArchive(ctx context.Context, l instance.Layout, dir, final string, m Manifest, sql *os.File, res *Result) error {
-	tmp, err := os.CreateTemp(dir, "."+l.Name+"-*.tar.gz.tmp")
+	tmp, err := createTemp(dir, "."+l.Name+"-*"+tmpSuffix)
 	if err != nil {
 		return fmt.Errorf("create archive: %w", err)
 	}
-	defer func() { _ = tmp.Close(); _ = os.Remove(tmp.Name()) }()
+	defer func() { _ = tmp.Close(); _ = done(tmp.Name()) }()
 	bw := bufio.NewWriterSize(tmp, 1<<20)
 	gz := gzip.NewWriter(bw)
 	tw := tar.NewWriter(gz)
@@ -267,7 +278,7 @@ func addPath(tw *tar.Writer, path, name string) error {
 	if !fi.Mode().IsRegular() {
 		return nil
 	}
-	f, err := os.Open(path)
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW, 0) // the site may swap a file for a link meanwhile
 	if err != nil {
 		return err
 	}

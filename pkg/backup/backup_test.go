@@ -1,14 +1,12 @@
 package backup
 
 import (
-	"archive/tar"
-	"bytes"
-	"compress/gzip"
 	"context"
 	"errors"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -77,7 +75,7 @@ func TestCreateAndStage(t *testing.T) {
 		t.Errorf("held = %v: the backups folder is not an instance", held)
 	}
 
-	s, err := Stage(context.Background(), res.Path, "blog", l.Root)
+	s, err := Stage(context.Background(), res.Path, "blog", l.Root, DefaultLimits)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,9 +102,6 @@ func TestCreateAndStage(t *testing.T) {
 	list, err := List(Dir(l.Root), "blog")
 	if err != nil || len(list) != 1 || !list[0].When.Equal(now) || list[0].Bytes == 0 {
 		t.Errorf("list = %+v, %v", list, err)
-	}
-	if Resolve(Dir(l.Root), "x.tar.gz") != filepath.Join(l.Root, "backups", "x.tar.gz") || Resolve("/b", "/tmp/x.tar.gz") != "/tmp/x.tar.gz" {
-		t.Error("Resolve")
 	}
 }
 
@@ -153,14 +148,14 @@ func TestStageRefusesCorruptArchives(t *testing.T) {
 			if err := os.WriteFile(path, data, 0o600); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := Stage(context.Background(), path, "blog", l.Root); err == nil {
+			if _, err := Stage(context.Background(), path, "blog", l.Root, DefaultLimits); err == nil {
 				t.Fatal("a corrupt archive was accepted")
 			}
 			assertNoStaging(t, l.Root)
 		})
 	}
 	t.Run("another instance", func(t *testing.T) {
-		_, err := Stage(context.Background(), res.Path, "shop", l.Root)
+		_, err := Stage(context.Background(), res.Path, "shop", l.Root, DefaultLimits)
 		if err == nil || !strings.Contains(err.Error(), `holds instance "blog", not "shop"`) {
 			t.Fatalf("err = %v", err)
 		}
@@ -175,57 +170,6 @@ func assertNoStaging(t *testing.T, root string) {
 	}
 }
 
-// craft writes an archive with a valid manifest followed by the given entries.
-func craft(t *testing.T, entries ...tar.Header) string {
-	t.Helper()
-	var buf bytes.Buffer
-	gz := gzip.NewWriter(&buf)
-	tw := tar.NewWriter(gz)
-	m := `{"format":1,"instance":"blog","dump_bytes":0}`
-	entries = append([]tar.Header{{Name: ManifestName, Typeflag: tar.TypeReg, Size: int64(len(m)), Mode: 0o600}}, entries...)
-	for i, h := range entries {
-		if err := tw.WriteHeader(&h); err != nil {
-			t.Fatal(err)
-		}
-		if i == 0 {
-			_, _ = io.WriteString(tw, m)
-		} else if h.Size > 0 {
-			_, _ = tw.Write(bytes.Repeat([]byte("x"), int(h.Size)))
-		}
-	}
-	_ = tw.Close()
-	_ = gz.Close()
-	path := filepath.Join(t.TempDir(), "crafted.tar.gz")
-	if err := os.WriteFile(path, buf.Bytes(), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
-
-func TestStageRefusesEntriesOutsideTheInstance(t *testing.T) {
-	root := t.TempDir()
-	outside := filepath.Join(root, "outside")
-	for name, entries := range map[string][]tar.Header{
-		"dot-dot":        {{Name: "data/wordpress/../../outside", Typeflag: tar.TypeReg, Size: 1, Mode: 0o644}},
-		"absolute":       {{Name: outside, Typeflag: tar.TypeReg, Size: 1, Mode: 0o644}},
-		"not a part":     {{Name: "data/mysql/ibdata1", Typeflag: tar.TypeReg, Size: 1, Mode: 0o644}},
-		"through a link": {{Name: "data/wordpress/l", Typeflag: tar.TypeSymlink, Linkname: root, Mode: 0o777}, {Name: "data/wordpress/l/outside", Typeflag: tar.TypeReg, Size: 1, Mode: 0o644}},
-		"over a link":    {{Name: "data/wordpress/l", Typeflag: tar.TypeSymlink, Linkname: outside, Mode: 0o777}, {Name: "data/wordpress/l", Typeflag: tar.TypeReg, Size: 1, Mode: 0o644}},
-		"device":         {{Name: "data/wordpress/dev", Typeflag: tar.TypeChar, Mode: 0o644}},
-	} {
-		t.Run(name, func(t *testing.T) {
-			_, err := Stage(context.Background(), craft(t, entries...), "blog", root)
-			if !errors.Is(err, ErrCorrupt) {
-				t.Fatalf("err = %v, want ErrCorrupt", err)
-			}
-			if _, err := os.Lstat(outside); err == nil {
-				t.Fatal("an entry was written outside the staging folder")
-			}
-			assertNoStaging(t, root)
-		})
-	}
-}
-
 func TestStageThenReplace(t *testing.T) {
 	l := prepared(t)
 	res, err := Create(context.Background(), l, Dir(l.Root), time.Now(), dumper(dumpText))
@@ -235,7 +179,7 @@ func TestStageThenReplace(t *testing.T) {
 	upload := filepath.Join(l.WordPressDir(), "wp-content", "uploads", "a.txt")
 	write(t, upload, "changed after the backup\n")
 	write(t, filepath.Join(l.MySQLDir(), "ibdata1"), "innodb")
-	s, err := Stage(context.Background(), res.Path, "blog", l.Root)
+	s, err := Stage(context.Background(), res.Path, "blog", l.Root, DefaultLimits)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -262,5 +206,107 @@ func TestStageThenReplace(t *testing.T) {
 	}
 	if list, _ := instance.ListArchived(l.Root, "blog"); len(list) != 1 || list[0].Path != aside {
 		t.Errorf("archived = %+v", list)
+	}
+}
+
+func TestKeepFree(t *testing.T) {
+	for size, want := range map[int64]int64{
+		4 << 30:   1 << 30, // 5 % is less than 1 GiB
+		20 << 30:  1 << 30,
+		100 << 30: 5 << 30,
+		1 << 40:   1 << 40 / 20,
+	} {
+		if got := KeepFree(size); got != want {
+			t.Errorf("KeepFree(%d) = %d, want %d", size, got, want)
+		}
+	}
+	n, why, err := budget(t.TempDir(), DefaultLimits)
+	if err != nil || n < 0 || !strings.Contains(why, "kept free") {
+		t.Errorf("budget = %d, %q, %v", n, why, err)
+	}
+	if n, why, _ := budget(t.TempDir(), Limits{Total: 1}); n != 1 || why != "the limit of this restore" {
+		t.Errorf("budget with Total 1 = %d, %q", n, why)
+	}
+}
+
+func TestLinkInside(t *testing.T) {
+	links := map[string]bool{"data/wordpress/here": true, "data/wordpress/sub/up": true}
+	isLink := func(p string) bool { return links[p] }
+	for _, tt := range []struct {
+		name, target string
+		inside       bool
+	}{
+		{"data/wordpress/a", "index.php", true},
+		{"data/wordpress/a", ".", true},
+		{"data/wordpress/sub/a", "../index.php", true},
+		{"data/wordpress/sub/a", "./../sub/./b", true},
+		{"data/wordpress/a", "here/index.php", true}, // through a link, no step back
+		{"data/wordpress/a", "", false},
+		{"data/wordpress/a", "/etc/passwd", false},
+		{"data/wordpress/a", "..", false},
+		{"data/wordpress/a", "../mysql", false},
+		{"data/wordpress/sub/a", "../../wordpress/index.php", false}, // steps out on the way
+		{"data/wordpress/a", "here/../mysql", false},                 // ".." after a link
+		{"data/wordpress/a", "sub/up/../x", false},
+	} {
+		if got := linkInside(tt.name, tt.target, isLink); got != tt.inside {
+			t.Errorf("linkInside(%q, %q) = %v, want %v", tt.name, tt.target, got, tt.inside)
+		}
+	}
+}
+
+// TestSweep: stale staging folders and backup temporary files go, those in use, archives
+// and what links point to stay.
+func TestSweep(t *testing.T) {
+	base := t.TempDir()
+	root := filepath.Join(base, "root")
+	outside := filepath.Join(base, "outside")
+	write(t, filepath.Join(outside, "keep"), "x")
+	write(t, filepath.Join(root, ".restore-blog-1", "data", "wordpress", "a"), "stale")
+	write(t, filepath.Join(Dir(root), ".blog-1.sql.tmp"), "stale dump")
+	write(t, filepath.Join(Dir(root), ".blog-2.tar.gz.tmp"), "stale archive")
+	write(t, filepath.Join(Dir(root), "blog-20261128-090807.tar.gz"), "an archive")
+	write(t, filepath.Join(root, "blog", ".env"), "A=1\n")
+	if err := os.Symlink(outside, filepath.Join(root, ".restore-link")); err != nil {
+		t.Fatal(err)
+	}
+	busy, err := createTemp(Dir(root), ".blog-*"+dumpSuffix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = busy.Close(); _ = done(busy.Name()) }()
+	removed, err := Sweep(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{filepath.Join(root, ".restore-blog-1"), filepath.Join(root, ".restore-link"),
+		filepath.Join(Dir(root), ".blog-1.sql.tmp"), filepath.Join(Dir(root), ".blog-2.tar.gz.tmp")}
+	if !slices.Equal(removed, want) {
+		t.Errorf("removed %v, want %v", removed, want)
+	}
+	for _, p := range []string{busy.Name(), filepath.Join(outside, "keep"), filepath.Join(Dir(root), "blog-20261128-090807.tar.gz"), filepath.Join(root, "blog", ".env")} {
+		if _, err := os.Stat(p); err != nil {
+			t.Errorf("%s: %v", p, err)
+		}
+	}
+	if removed, _ := Sweep(filepath.Join(base, "none")); len(removed) != 0 {
+		t.Errorf("a missing root: removed %v", removed)
+	}
+}
+
+func TestResolve(t *testing.T) {
+	for file, want := range map[string]string{
+		"blog-20261128-090807.tar.gz": "/r/backups/blog-20261128-090807.tar.gz",
+		"/tmp/x.tar.gz":               "/tmp/x.tar.gz",
+		"/tmp/../x.tar.gz":            "/x.tar.gz",
+		"./x.tar.gz":                  "", // relative: the client makes it absolute
+		"a/x.tar.gz":                  "",
+		"..":                          "",
+		"":                            "",
+	} {
+		got, err := Resolve("/r/backups", file)
+		if got != want || (want == "") != errors.Is(err, ErrFileName) {
+			t.Errorf("Resolve(%q) = %q, %v; want %q", file, got, err, want)
+		}
 	}
 }

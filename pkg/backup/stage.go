@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path"
 	"path/filepath"
 	"strings"
 
@@ -18,8 +17,11 @@ import (
 
 // ErrCorrupt is wrapped by every error that says the archive itself is unusable: bad gzip
 // data or checksum, a truncated tar, a missing or foreign manifest, an entry outside the
-// instance folder.
+// instance folder or not of the kind its name must be, a link that leaves data/wordpress.
 var ErrCorrupt = errors.New("not a usable wp-dind backup")
+
+// ErrTooLarge is wrapped when an archive would make staging write more than its Limits.
+var ErrTooLarge = errors.New("too large to restore")
 
 // Staged is an archive checked whole and unpacked to a staging folder: the files in their
 // places relative to the instance folder, and the dump as a file.
@@ -30,37 +32,64 @@ type Staged struct {
 }
 
 // Cleanup removes the staging folder (what Replace did not move away).
-func (s *Staged) Cleanup() error { return os.RemoveAll(s.Dir) }
+func (s *Staged) Cleanup() error { return done(s.Dir) }
+
+// stagingSlot lets one staging run at a time: each counts the free space it may use, and
+// two at once would count the same bytes twice.
+var stagingSlot = make(chan struct{}, 1)
 
 // Stage checks the archive at path and unpacks it into a new folder under stageRoot (on the
-// instances root's file system, so that a restore moves files rather than copying them).
-// It fails, leaving nothing behind, when the archive is corrupt or belongs to another
-// instance than name.
-func Stage(ctx context.Context, archive, name, stageRoot string) (*Staged, error) {
+// instances root's file system, so that a restore moves files rather than copying them),
+// within lim and the free space of stageRoot (see Limits). Every entry is checked before it
+// is written (see part), and the links once all are known. It fails, leaving nothing
+// behind, with a one-line error naming the entry, when the archive is corrupt, hostile, too
+// large, or belongs to another instance than name.
+func Stage(ctx context.Context, archive, name, stageRoot string, lim Limits) (*Staged, error) {
 	f, err := os.Open(archive)
 	if err != nil {
 		return nil, fmt.Errorf("open backup: %w", err)
 	}
 	defer f.Close()
-	dir, err := os.MkdirTemp(stageRoot, ".restore-"+name+"-")
+	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("open backup: %s is not a file", archive)
+	}
+	select {
+	case stagingSlot <- struct{}{}:
+		defer func() { <-stagingSlot }()
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	total, why, err := budget(stageRoot, lim)
+	if err != nil {
+		return nil, err
+	}
+	dir, err := use(func() (string, string, error) {
+		d, err := os.MkdirTemp(stageRoot, stagePrefix+name+"-")
+		return d, d, err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("create staging folder: %w", err)
 	}
 	s := &Staged{Dir: dir}
-	if err := s.unpack(ctx, f, name); err != nil {
+	if err := s.unpack(ctx, f, name, lim, total, why); err != nil {
 		_ = s.Cleanup()
 		return nil, fmt.Errorf("read backup %s: %w", filepath.Base(archive), err)
 	}
 	return s, nil
 }
 
-func (s *Staged) unpack(ctx context.Context, r io.Reader, name string) error {
+func (s *Staged) unpack(ctx context.Context, r io.Reader, name string, lim Limits, total int64, why string) error {
+	root, err := os.OpenRoot(s.Dir)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	x := &extractor{root: root, lim: lim, total: total, left: total, why: why, links: map[string]string{}}
 	gz, err := gzip.NewReader(r)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrCorrupt, err)
 	}
 	tr := tar.NewReader(gz)
-	x := extractor{dir: s.Dir, links: map[string]bool{}}
 	for i := 0; ; i++ {
 		hdr, err := tr.Next()
 		if errors.Is(err, io.EOF) {
@@ -73,27 +102,31 @@ func (s *Staged) unpack(ctx context.Context, r io.Reader, name string) error {
 			return err
 		}
 		if i == 0 {
-			if err := s.readManifest(hdr, tr, name); err != nil {
+			if err := s.readManifest(hdr, tr, name, x); err != nil {
 				return err
 			}
 			continue
 		}
-		if err := x.entry(hdr, tr); err != nil {
+		if err := x.entry(ctx, hdr, tr); err != nil {
 			return err
 		}
 	}
-	// The tar end marker comes before gzip's checksum: read on to have it checked.
-	if _, err := io.Copy(io.Discard, gz); err != nil {
+	// The tar end marker comes before gzip's checksum: read on, a little, to have it checked.
+	n, err := io.CopyN(io.Discard, gz, maxTrailing+1)
+	if err != nil && !errors.Is(err, io.EOF) {
 		return fmt.Errorf("%w: %w", ErrCorrupt, err)
 	}
-	return s.complete()
+	if n > maxTrailing {
+		return fmt.Errorf("%w: more than %d bytes after the end of the archive", ErrCorrupt, maxTrailing)
+	}
+	return s.complete(x)
 }
 
-func (s *Staged) readManifest(hdr *tar.Header, r io.Reader, name string) error {
-	if hdr.Name != ManifestName {
-		return fmt.Errorf("%w: first entry is %q, not %s", ErrCorrupt, hdr.Name, ManifestName)
+func (s *Staged) readManifest(hdr *tar.Header, r io.Reader, name string, x *extractor) error {
+	if hdr.Name != ManifestName || hdr.Typeflag != tar.TypeReg || hdr.Size > maxManifest {
+		return fmt.Errorf("%w: first entry is %q, not the manifest %s", ErrCorrupt, hdr.Name, ManifestName)
 	}
-	data, err := io.ReadAll(io.LimitReader(r, 1<<20))
+	data, err := io.ReadAll(r)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrCorrupt, err)
 	}
@@ -106,108 +139,30 @@ func (s *Staged) readManifest(hdr *tar.Header, r io.Reader, name string) error {
 	case m.Instance != name:
 		return fmt.Errorf("the archive holds instance %q, not %q: restore it into %q", m.Instance, name, m.Instance)
 	}
-	return nil
+	return x.declare(s.Manifest.DumpBytes)
 }
 
-// complete checks that the dump and every part of the instance folder were there.
-func (s *Staged) complete() error {
+// complete checks that the dump and every part of the instance folder are there, each of
+// its kind, and that every link stays inside data/wordpress now that all are known.
+func (s *Staged) complete(x *extractor) error {
+	if s.Manifest.Format == 0 {
+		return fmt.Errorf("%w: no manifest", ErrCorrupt)
+	}
+	if err := x.checkLinks(); err != nil {
+		return err
+	}
 	s.DumpPath = filepath.Join(s.Dir, DumpName)
-	st, err := os.Stat(s.DumpPath)
-	if err != nil {
-		return fmt.Errorf("%w: no %s", ErrCorrupt, DumpName)
-	}
-	if st.Size() != s.Manifest.DumpBytes {
-		return fmt.Errorf("%w: %s has %d bytes, the manifest says %d", ErrCorrupt, DumpName, st.Size(), s.Manifest.DumpBytes)
-	}
-	for _, p := range instance.BackupParts {
-		if _, err := os.Lstat(filepath.Join(s.Dir, p)); err != nil {
+	for _, p := range []string{DumpName, instance.PartWordPress, instance.PartConfig, instance.InfoFile, instance.SecretsFile} {
+		fi, err := x.root.Lstat(p)
+		if err != nil {
 			return fmt.Errorf("%w: no %s", ErrCorrupt, p)
 		}
+		if want := x.partOf(p).kinds; !strings.ContainsRune(want, rune(kindOfMode(fi.Mode()))) {
+			return fmt.Errorf("%w: %s is a %s, it must be %s", ErrCorrupt, p, kindName(kindOfMode(fi.Mode())), kindsName(want))
+		}
+		if p == DumpName && fi.Size() != s.Manifest.DumpBytes {
+			return fmt.Errorf("%w: %s has %d bytes, the manifest says %d", ErrCorrupt, DumpName, fi.Size(), s.Manifest.DumpBytes)
+		}
 	}
 	return nil
-}
-
-// extractor writes entries under dir, refusing any that would land outside it: names are
-// checked, and no entry is written through a symbolic link the archive made.
-type extractor struct {
-	dir   string
-	links map[string]bool
-}
-
-func (x *extractor) entry(hdr *tar.Header, r io.Reader) error {
-	name, err := x.check(hdr.Name)
-	if err != nil {
-		return err
-	}
-	dst := filepath.Join(x.dir, filepath.FromSlash(name))
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return err
-	}
-	mode := os.FileMode(hdr.Mode).Perm()
-	switch hdr.Typeflag {
-	case tar.TypeDir:
-		if err := os.Mkdir(dst, mode); err != nil && !os.IsExist(err) {
-			return err
-		}
-		if err := os.Chmod(dst, mode); err != nil {
-			return err
-		}
-	case tar.TypeReg:
-		if err := writeFile(dst, r, hdr.Size, mode); err != nil {
-			return err
-		}
-	case tar.TypeSymlink:
-		if err := os.Symlink(hdr.Linkname, dst); err != nil {
-			return err
-		}
-		x.links[name] = true
-	default:
-		return fmt.Errorf("%w: %s: unsupported entry type %q", ErrCorrupt, hdr.Name, hdr.Typeflag)
-	}
-	if os.Geteuid() == 0 {
-		if err := os.Lchown(dst, hdr.Uid, hdr.Gid); err != nil {
-			return err
-		}
-	}
-	if hdr.Typeflag == tar.TypeReg {
-		return os.Chtimes(dst, hdr.ModTime, hdr.ModTime)
-	}
-	return nil
-}
-
-// check returns the entry's clean name, or why it may not be written.
-func (x *extractor) check(raw string) (string, error) {
-	name := path.Clean(strings.TrimSuffix(raw, "/"))
-	if path.IsAbs(name) || name == "." || name == ".." || strings.HasPrefix(name, "../") {
-		return "", fmt.Errorf("%w: entry %q leaves the instance folder", ErrCorrupt, raw)
-	}
-	allowed := name == DumpName
-	for _, p := range instance.BackupParts {
-		allowed = allowed || name == p || strings.HasPrefix(name, p+"/")
-	}
-	if !allowed {
-		return "", fmt.Errorf("%w: entry %q is not part of an instance backup", ErrCorrupt, raw)
-	}
-	for dir := name; dir != "."; dir = path.Dir(dir) { // the entry itself, then its parents
-		if x.links[dir] {
-			return "", fmt.Errorf("%w: entry %q goes through a symbolic link", ErrCorrupt, raw)
-		}
-	}
-	return name, nil
-}
-
-func writeFile(dst string, r io.Reader, size int64, mode os.FileMode) error {
-	f, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, mode)
-	if err != nil {
-		return err
-	}
-	if _, err := io.CopyN(f, r, size); err != nil {
-		_ = f.Close()
-		return fmt.Errorf("%w: %w", ErrCorrupt, err)
-	}
-	if err := f.Chmod(mode); err != nil { // the umask narrowed it
-		_ = f.Close()
-		return err
-	}
-	return f.Close()
 }

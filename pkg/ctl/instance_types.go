@@ -68,7 +68,8 @@ type BackupResult struct {
 	Duration  time.Duration `json:"duration"`
 }
 
-// RestoreRequest is the body of POST .../restore: a file name in the backups folder or a path.
+// RestoreRequest is the body of POST .../restore: File is the name of an archive in the
+// backups folder (no "/") or an absolute path in the wp-dind container.
 type RestoreRequest struct {
 	File string `json:"file"`
 }

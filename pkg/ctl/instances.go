@@ -5,6 +5,10 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"path/filepath"
+	"strings"
+
+	"github.com/wp-dind/wp-dind/pkg/config"
 )
 
 // Routes of the instance commands.
@@ -42,6 +46,17 @@ type instanceHandlers struct {
 	get func() (Instances, error)
 }
 
+// instanceName is the instance the path names, or false once a name that config refuses
+// (a "/" sent as %2F, a capital letter, ...) is answered 400: it names no instance.
+func instanceName(w http.ResponseWriter, r *http.Request) (string, bool) {
+	name := r.PathValue("name")
+	if err := config.ValidName(name); err != nil {
+		WriteError(w, badRequest(err.Error()))
+		return "", false
+	}
+	return name, true
+}
+
 func (h instanceHandlers) instances(w http.ResponseWriter) (Instances, bool) {
 	in, err := h.get()
 	if err != nil {
@@ -52,11 +67,15 @@ func (h instanceHandlers) instances(w http.ResponseWriter) (Instances, bool) {
 }
 
 func (h instanceHandlers) detail(w http.ResponseWriter, r *http.Request) {
+	name, ok := instanceName(w, r)
+	if !ok {
+		return
+	}
 	in, ok := h.instances(w)
 	if !ok {
 		return
 	}
-	d, err := in.Detail(r.PathValue("name"), r.URL.Query().Get("secrets") == "1")
+	d, err := in.Detail(name, r.URL.Query().Get("secrets") == "1")
 	if err != nil {
 		WriteError(w, err)
 		return
@@ -65,11 +84,15 @@ func (h instanceHandlers) detail(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h instanceHandlers) purge(w http.ResponseWriter, r *http.Request) {
+	name, ok := instanceName(w, r)
+	if !ok {
+		return
+	}
 	in, ok := h.instances(w)
 	if !ok {
 		return
 	}
-	list, err := in.Purge(r.PathValue("name"))
+	list, err := in.Purge(name)
 	if err != nil {
 		WriteError(w, err)
 		return
@@ -77,13 +100,17 @@ func (h instanceHandlers) purge(w http.ResponseWriter, r *http.Request) {
 	WriteJSON(w, http.StatusOK, PurgeResponse{Purged: list})
 }
 
-// job runs one instance command and answers its result.
-func (h instanceHandlers) job(w http.ResponseWriter, fn func(Instances) (any, error)) {
+// job runs one instance command on the instance the path names and answers its result.
+func (h instanceHandlers) job(w http.ResponseWriter, r *http.Request, fn func(in Instances, name string) (any, error)) {
+	name, ok := instanceName(w, r)
+	if !ok {
+		return
+	}
 	in, ok := h.instances(w)
 	if !ok {
 		return
 	}
-	res, err := fn(in)
+	res, err := fn(in, name)
 	if err != nil {
 		WriteError(w, err)
 		return
@@ -97,20 +124,24 @@ func (h instanceHandlers) xdebug(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, badRequest("decode xdebug request: "+err.Error()))
 		return
 	}
-	h.job(w, func(in Instances) (any, error) { return in.Xdebug(r.Context(), r.PathValue("name"), req.On) })
+	h.job(w, r, func(in Instances, name string) (any, error) { return in.Xdebug(r.Context(), name, req.On) })
 }
 
 func (h instanceHandlers) backup(w http.ResponseWriter, r *http.Request) {
-	h.job(w, func(in Instances) (any, error) { return in.Backup(r.Context(), r.PathValue("name")) })
+	h.job(w, r, func(in Instances, name string) (any, error) { return in.Backup(r.Context(), name) })
 }
 
 func (h instanceHandlers) restore(w http.ResponseWriter, r *http.Request) {
 	var req RestoreRequest
 	if err := json.NewDecoder(r.Body).Decode(&req); err != nil || req.File == "" {
-		WriteError(w, badRequest("restore needs a file: a name in the backups folder or a path"))
+		WriteError(w, badRequest("restore needs a file: a name in the backups folder or an absolute path"))
 		return
 	}
-	h.job(w, func(in Instances) (any, error) { return in.Restore(r.Context(), r.PathValue("name"), req.File) })
+	if strings.Contains(req.File, "/") && !filepath.IsAbs(req.File) {
+		WriteError(w, badRequest("restore from "+req.File+": a path must be absolute (wpinit ctl makes it so)"))
+		return
+	}
+	h.job(w, r, func(in Instances, name string) (any, error) { return in.Restore(r.Context(), name, req.File) })
 }
 
 // Instance fetches one instance in full; the credentials only with secrets.
@@ -147,8 +178,23 @@ func (c *Client) Backup(ctx context.Context, name string) (*BackupResult, error)
 	return &out, c.do(ctx, http.MethodPost, "/v1/instances/"+url.PathEscape(name)+"/backup", nil, &out)
 }
 
-// Restore brings an instance back to an archive written by Backup.
+// Restore brings an instance back to an archive written by Backup: file is a name in the
+// backups folder, or a path (see RestoreFile).
 func (c *Client) Restore(ctx context.Context, name, file string) (*RestoreResult, error) {
+	file, err := RestoreFile(file)
+	if err != nil {
+		return nil, err
+	}
 	var out RestoreResult
 	return &out, c.do(ctx, http.MethodPost, "/v1/instances/"+url.PathEscape(name)+"/restore", RestoreRequest{File: file}, &out)
+}
+
+// RestoreFile is the FILE of `ctl restore NAME FILE` as the daemon takes it: a FILE with no
+// "/" is the name of an archive in the backups folder, and stays so; any other is a path,
+// made absolute against the caller's working folder (the daemon's is another one).
+func RestoreFile(file string) (string, error) {
+	if !strings.Contains(file, "/") {
+		return file, nil
+	}
+	return filepath.Abs(file)
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -78,6 +80,14 @@ func TestInstanceHandlers(t *testing.T) {
 		{"POST", "/v1/instances/site/restore", `{"file":"a.tar.gz"}`, 200, `"file":"a.tar.gz"`},
 		{"POST", "/v1/instances/site/restore", `{}`, 400, "restore needs a file"},
 		{"POST", "/v1/instances/site/restore", `{"file":"bad.tar.gz"}`, 422, "not a usable wp-dind backup"},
+		{"POST", "/v1/instances/site/restore", `{"file":"/b/a.tar.gz"}`, 200, `"file":"/b/a.tar.gz"`},
+		{"POST", "/v1/instances/site/restore", `{"file":"b/a.tar.gz"}`, 400, "a path must be absolute"},
+		// A name config refuses names no instance: 400, whatever the route.
+		{"GET", "/v1/instances/a%2Fb", "", 400, `invalid name \"a/b\"`},
+		{"POST", "/v1/instances/a%2Fb/purge", "", 400, `invalid name \"a/b\"`},
+		{"POST", "/v1/instances/a%2F..%2F..%2Fetc/restore", `{"file":"a.tar.gz"}`, 400, `invalid name \"a/../../etc\"`},
+		{"POST", "/v1/instances/Site/backup", "", 400, `invalid name \"Site\"`},
+		{"POST", "/v1/instances/a%20b/xdebug", `{"on":true}`, 400, `invalid name \"a b\"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.method+" "+tt.path+" "+tt.body, func(t *testing.T) {
@@ -93,5 +103,23 @@ func TestInstanceHandlers(t *testing.T) {
 	s.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/v1/instances/site", nil))
 	if rec.Code != http.StatusConflict {
 		t.Errorf("before the reconciler runs: got %d, want 409", rec.Code)
+	}
+}
+
+func TestRestoreFile(t *testing.T) {
+	cwd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for file, want := range map[string]string{
+		"blog-20261128-090807.tar.gz": "blog-20261128-090807.tar.gz", // a name in the backups folder
+		"./blog.tar.gz":               filepath.Join(cwd, "blog.tar.gz"),
+		"sub/blog.tar.gz":             filepath.Join(cwd, "sub", "blog.tar.gz"),
+		"../blog.tar.gz":              filepath.Join(filepath.Dir(cwd), "blog.tar.gz"),
+		"/tmp/blog.tar.gz":            "/tmp/blog.tar.gz",
+	} {
+		if got, err := RestoreFile(file); err != nil || got != want {
+			t.Errorf("RestoreFile(%q) = %q, %v; want %q", file, got, err, want)
+		}
 	}
 }

@@ -40,7 +40,7 @@ func (i *Info) Slot() config.Slot { return config.Slot{ID: i.ID, Port: i.Port} }
 
 // ReadInfo reads the instance's .instance-info.
 func ReadInfo(l Layout) (*Info, error) {
-	data, err := os.ReadFile(l.InfoPath())
+	data, err := readFile(l.InfoPath())
 	if err != nil {
 		return nil, fmt.Errorf("read instance info of %q: %w", l.Name, err)
 	}
@@ -57,10 +57,10 @@ func writeInfo(l Layout, info *Info) error {
 		return fmt.Errorf("encode instance info: %w", err)
 	}
 	data = append(data, '\n')
-	if old, err := os.ReadFile(l.InfoPath()); err == nil && string(old) == string(data) {
+	if old, err := readFile(l.InfoPath()); err == nil && string(old) == string(data) {
 		return nil
 	}
-	if err := writeFileAtomic(l.InfoPath(), data, 0o644); err != nil {
+	if err := writeFile(l.InfoPath(), data, 0o644); err != nil {
 		return fmt.Errorf("write instance info of %q: %w", l.Name, err)
 	}
 	return nil

@@ -84,24 +84,29 @@ func Prepare(root string, in *config.Instance, o Options, now time.Time) (*Prepa
 	return p, nil
 }
 
+// makeFolders creates the instance's folders that are missing. Each must be a folder, not a
+// link: dockerd follows links in bind-mount sources, so a linked data/wordpress would mount
+// another instance's document root, and a linked config folder would take wpinit's writes
+// elsewhere.
 func makeFolders(l Layout, in *config.Instance) error {
+	if err := os.MkdirAll(l.Root, 0o755); err != nil {
+		return fmt.Errorf("create instances folder: %w", err)
+	}
 	dirs := []string{l.Dir()}
 	for _, c := range []config.Component{in.DB, in.PHP, in.Web} {
 		dirs = append(dirs, l.ConfigDir(c), l.LogDir(c))
 	}
 	for _, d := range dirs {
-		if err := os.MkdirAll(d, 0o755); err != nil {
+		if _, err := ensureDir(l.Root, d); err != nil {
 			return fmt.Errorf("create folder of %q: %w", l.Name, err)
 		}
 	}
 	for path, uid := range map[string]int{l.WordPressDir(): uidWWW, l.MySQLDir(): uidMySQL} {
-		if _, err := os.Stat(path); err == nil {
-			continue
-		}
-		if err := os.MkdirAll(path, 0o755); err != nil {
+		created, err := ensureDir(l.Root, path)
+		if err != nil {
 			return fmt.Errorf("create folder of %q: %w", l.Name, err)
 		}
-		if os.Geteuid() == 0 {
+		if created && os.Geteuid() == 0 {
 			if err := os.Chown(path, uid, uid); err != nil {
 				return fmt.Errorf("give %s to uid %d: %w", path, uid, err)
 			}
@@ -117,7 +122,7 @@ func makeFolders(l Layout, in *config.Instance) error {
 func (p *Prepared) syncGenerated(path string, content []byte) ([]byte, error) {
 	rel := p.Layout.rel(path)
 	want := sum(content)
-	cur, err := os.ReadFile(path)
+	cur, err := readFile(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 	case err != nil:
@@ -129,7 +134,7 @@ func (p *Prepared) syncGenerated(path string, content []byte) ([]byte, error) {
 		p.Kept = append(p.Kept, rel)
 		return cur, nil
 	}
-	if err := writeFileAtomic(path, content, 0o644); err != nil {
+	if err := writeFile(path, content, 0o644); err != nil {
 		return nil, fmt.Errorf("write %s: %w", path, err)
 	}
 	p.Info.Generated[rel] = want
@@ -142,8 +147,8 @@ func sum(b []byte) string {
 }
 
 func writeIfChanged(path string, data []byte, mode os.FileMode) error {
-	if cur, err := os.ReadFile(path); err == nil && bytes.Equal(cur, data) {
+	if cur, err := readFile(path); err == nil && bytes.Equal(cur, data) {
 		return nil
 	}
-	return writeFileAtomic(path, data, mode)
+	return writeFile(path, data, mode)
 }

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"strings"
 )
 
@@ -88,7 +87,7 @@ func ensureSecrets(l Layout) (Secrets, error) {
 	for _, k := range []string{SecretDBRoot, SecretDB, SecretAdmin} {
 		fmt.Fprintf(&b, "%s=%s\n", k, s.Value(k))
 	}
-	if err := writeFileAtomic(l.SecretsPath(), b.Bytes(), 0o600); err != nil {
+	if err := writeFile(l.SecretsPath(), b.Bytes(), 0o600); err != nil {
 		return s, fmt.Errorf("write secrets of %q: %w", l.Name, err)
 	}
 	return s, nil
@@ -97,7 +96,7 @@ func ensureSecrets(l Layout) (Secrets, error) {
 // ReadSecrets reads the instance's secrets file.
 func ReadSecrets(l Layout) (Secrets, error) {
 	var s Secrets
-	data, err := os.ReadFile(l.SecretsPath())
+	data, err := readFile(l.SecretsPath())
 	if err != nil {
 		return s, fmt.Errorf("read secrets of %q: %w", l.Name, err)
 	}
@@ -117,17 +116,4 @@ func ReadSecrets(l Layout) (Secrets, error) {
 		}
 	}
 	return s, nil
-}
-
-// writeFileAtomic replaces path with data through a temporary file and a rename, so that a
-// reader (a container, docker-compose) never sees a half-written file.
-func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, mode); err != nil {
-		return err
-	}
-	if err := os.Chmod(tmp, mode); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
 }

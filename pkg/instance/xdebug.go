@@ -3,7 +3,6 @@ package instance
 import (
 	"bytes"
 	"fmt"
-	"os"
 	"regexp"
 	"strings"
 
@@ -102,7 +101,7 @@ func withoutXdebugMode(content []byte) []byte {
 // It reports whether the file changed. The caller reloads PHP-FPM.
 func SetXdebug(l Layout, php config.Component, mode string) (bool, error) {
 	path := l.ConfigFile(RolePHP, php)
-	cur, err := os.ReadFile(path)
+	cur, err := readFile(path)
 	if err != nil {
 		return false, fmt.Errorf("read php.ini of %q: %w", l.Name, err)
 	}
@@ -114,7 +113,7 @@ func SetXdebug(l Layout, php config.Component, mode string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	if err := writeFileAtomic(path, next, 0o644); err != nil {
+	if err := writeFile(path, next, 0o644); err != nil {
 		return false, fmt.Errorf("write php.ini of %q: %w", l.Name, err)
 	}
 	rel := l.rel(path)
@@ -148,7 +147,7 @@ func xdebugTarget(path string, in *config.Instance, info *Info) string {
 	if info.XdebugDeclared == nil || *info.XdebugDeclared != in.Xdebug {
 		return want
 	}
-	cur, err := os.ReadFile(path)
+	cur, err := readFile(path)
 	if err != nil {
 		return want
 	}
@@ -176,7 +175,7 @@ func (p *Prepared) syncPHPIni(path string, in *config.Instance) ([]byte, error) 
 	}
 	if changed && effectiveXdebug(content) != mode {
 		content = setXdebugMode(content, mode)
-		if err := writeFileAtomic(path, content, 0o644); err != nil {
+		if err := writeFile(path, content, 0o644); err != nil {
 			return nil, fmt.Errorf("write %s: %w", path, err)
 		}
 	}

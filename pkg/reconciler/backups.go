@@ -2,6 +2,7 @@ package reconciler
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -80,13 +81,15 @@ type RestoreResult struct {
 	Duration time.Duration   `json:"duration"`
 }
 
-// Restore brings the instance back to the archive FILE (a name in backups/ or a path):
-// the archive is checked whole and unpacked first, and nothing changes when it is corrupt
-// or belongs to another instance. Then, with passes kept off the instance: its containers
-// are stopped and removed, its files (document root, config, secrets, database files) are
-// set aside in the archive folder .archive/NAME-<time>, the archive's files take their
-// place, a new database server starts on an empty data folder with the archive's
-// credentials, the dump is streamed into it, and the instance converges and serves again.
+// Restore brings the instance back to the archive FILE (a name in backups/ or an absolute
+// path): the archive is checked whole and unpacked first (backup.Stage, within
+// backup.DefaultLimits), and nothing changes when it is corrupt, hostile, too large or
+// belongs to another instance. Then, with passes kept off the instance: its containers are
+// stopped and removed, its files (document root, config, secrets, database files) are set
+// aside in the archive folder .archive/NAME-<time>, the archive's files take their place, a
+// new database server starts on an empty data folder with the archive's credentials, the
+// dump is streamed into it, and the instance converges and serves again. When any of that
+// fails after the files were set aside, the instance is rolled back to them (rollback).
 //
 // The archive's secrets are restored with it: the database is rebuilt with them and the
 // restored WordPress admin password matches them, so wp-config (which reads them from the
@@ -96,8 +99,12 @@ func (r *Reconciler) Restore(ctx context.Context, name, file string) (*RestoreRe
 	if _, ok := r.declared(name); !ok {
 		return nil, fmt.Errorf("restore %q: %w", name, ErrNoInstance)
 	}
-	path := backup.Resolve(backup.Dir(r.opt.Root), file)
-	staged, err := backup.Stage(ctx, path, name, r.opt.Root)
+	path, err := backup.Resolve(backup.Dir(r.opt.Root), file)
+	if err != nil {
+		return nil, err
+	}
+	defer r.sweep() // what this restore, or an earlier one that crashed, left behind
+	staged, err := backup.Stage(ctx, path, name, r.opt.Root, backup.DefaultLimits)
 	if err != nil {
 		return nil, err
 	}
@@ -116,13 +123,91 @@ func (r *Reconciler) Restore(ctx context.Context, name, file string) (*RestoreRe
 // restore runs a restore as the instance's task, within Timeouts.Restore. prepared is told
 // the instance's new preparation as soon as it exists, for the status.
 func (w *worker) restore(ctx context.Context, in config.Instance, staged *backup.Staged, res *RestoreResult, prepared func(*instance.Prepared)) (outcome, error) {
-	ctx, cancel := context.WithTimeout(ctx, w.opt.timeouts.Restore)
+	rctx, cancel := context.WithTimeout(ctx, w.opt.timeouts.Restore)
 	defer cancel()
-	out, err := w.replace(ctx, in, staged, res, prepared)
-	if err != nil && res.SetAside != "" {
-		err = fmt.Errorf("%w (the instance's previous files are in %s)", err, res.SetAside)
+	out, err := w.replace(rctx, in, staged, res, prepared)
+	if err == nil || res.SetAside == "" {
+		return out, err
 	}
-	return out, err
+	return w.rollback(ctx, in, staged, res, prepared, fmt.Errorf("restore %q: %w", in.Name, err))
+}
+
+// rollback brings the instance back to the files set aside, after a restore failed past
+// instance.Replace (a dump that does not import, a site that does not come up): the
+// restore's containers go, its files go to the staging folder (deleted with it), the
+// set-aside files and database files come back, and the instance converges on them, within
+// a Timeouts.Restore of its own. The error says the restore failed, and how far the
+// rollback went.
+func (w *worker) rollback(ctx context.Context, in config.Instance, staged *backup.Staged, res *RestoreResult, prepared func(*instance.Prepared), cause error) (outcome, error) {
+	log := w.log.With("instance", in.Name)
+	log.Warn("restore failed, rolling back", "set_aside", res.SetAside, "error", cause)
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute) // the containers' stops
+	defer cancel()
+	if err := w.removeContainers(fctx, in.Name); err != nil {
+		return outcome{}, fmt.Errorf("%w; roll back: %w (the instance's previous files are in %s)", cause, err, res.SetAside)
+	}
+	if err := instance.Rollback(w.layout(in.Name), res.SetAside, staged.Dir); err != nil {
+		return outcome{}, fmt.Errorf("%w; roll back: %w (the instance's previous files are in %s)", cause, err, res.SetAside)
+	}
+	res.SetAside = ""
+	if ctx.Err() != nil { // wpinit stops: the next start converges the instance
+		return outcome{}, fmt.Errorf("%w; rolled back the files of %q to before the restore", cause, in.Name)
+	}
+	cctx, cancel := context.WithTimeout(ctx, w.opt.timeouts.Restore)
+	defer cancel()
+	p, err := instance.Prepare(w.opt.root, &in, w.opt.instance, time.Now())
+	if err != nil {
+		return outcome{}, fmt.Errorf("%w; rolled back the files of %q, but: %w", cause, in.Name, err)
+	}
+	prepared(p)
+	acts := make([]Action, 0, len(instance.Roles))
+	for _, role := range instance.Roles {
+		acts = append(acts, Action{Kind: Create, Instance: in.Name, Role: role, Reason: "rollback"})
+	}
+	out, err := w.converge(cctx, &in, p, acts, nil)
+	if err != nil {
+		return out, fmt.Errorf("%w; rolled back the files of %q, but it does not come up: %w", cause, in.Name, err)
+	}
+	log.Info("rolled back restore")
+	return out, fmt.Errorf("%w; rolled back: %q serves again as it was before the restore", cause, in.Name)
+}
+
+// sweep removes the staging folders and backup temporary files no work uses: at boot
+// (what a crash left) and after each restore.
+func (r *Reconciler) sweep() {
+	removed, err := backup.Sweep(r.opt.Root)
+	for _, p := range removed {
+		r.log.Info("removed leftover of a restore or backup", "path", p)
+	}
+	if err != nil {
+		r.log.Warn("failed to remove leftovers of restores and backups", "error", err)
+	}
+}
+
+// ErrDeclared is wrapped when Purge is asked for an instance instances.toml declares.
+var ErrDeclared = errors.New("declared in instances.toml")
+
+// Purge deletes the archived folders of name (data included): the only way wpinit
+// deletes an instance's data. A declared instance's live folder is never touched, and
+// neither are its set-aside folders: they are the copies its restores made, the only way
+// back from a bad one. Purge refuses it until it is removed from the file (which archives
+// the live folder too); a single set-aside folder can be deleted by hand.
+func (r *Reconciler) Purge(name string) ([]instance.Archived, error) {
+	r.mu.Lock()
+	good := r.file.good
+	r.mu.Unlock()
+	if good == nil {
+		return nil, fmt.Errorf("purge %q: instances.toml has not loaded yet, it may be %w", name, ErrDeclared)
+	}
+	if _, ok := good.Lookup(name); ok {
+		return nil, fmt.Errorf("purge %q: it is %w: its archived folders are what its restores set aside; remove it from the file first, or delete one folder by hand", name, ErrDeclared)
+	}
+	list, err := instance.Purge(r.opt.Root, name)
+	if err != nil {
+		return nil, err
+	}
+	r.log.Info("purged archived instance", "instance", name, "folders", len(list))
+	return list, nil
 }
 
 // replace sets the instance's files aside, puts the archive's in their place and brings the

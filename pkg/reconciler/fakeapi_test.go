@@ -32,6 +32,7 @@ type fakeDocker struct {
 	events     chan string // JSON messages for the event stream
 	eventKinds []string    // the event filter of the last stream
 	closed     chan struct{}
+	failExec   string // execs whose command holds it exit 1
 }
 
 type fakeContainer struct {
@@ -122,7 +123,7 @@ func (f *fakeDocker) serve(w http.ResponseWriter, req *http.Request) {
 			}
 		}
 	case "GET /exec/{id}/json":
-		fmt.Fprintf(w, `{"ID":%q,"Running":false,"ExitCode":0}`, parts[1])
+		fmt.Fprintf(w, `{"ID":%q,"Running":false,"ExitCode":%d}`, parts[1], map[bool]int{true: 1}[strings.HasPrefix(parts[1], "exec-fail-")])
 	case "POST /exec/{id}/start":
 		// Read the whole request first: closing a connection with request bytes unread
 		// in the kernel's buffer sends RST, and the client may lose the output to it.
@@ -157,6 +158,11 @@ func (f *fakeDocker) objects(w http.ResponseWriter, req *http.Request, route str
 		delete(f.containers, id)
 		w.WriteHeader(http.StatusNoContent)
 	case "POST /containers/{id}/exec":
+		var body struct{ Cmd []string }
+		_ = json.NewDecoder(req.Body).Decode(&body)
+		if f.failExec != "" && strings.Contains(strings.Join(body.Cmd, " "), f.failExec) {
+			id = "fail-" + id
+		}
 		fmt.Fprintf(w, `{"Id":"exec-%s"}`, id)
 	case "GET /networks":
 		f.listNetworks(w, req)

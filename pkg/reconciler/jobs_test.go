@@ -78,7 +78,7 @@ func TestBackupJobOnFakeEngine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := backup.Stage(context.Background(), res.Path, "site-1", t.TempDir())
+	s, err := backup.Stage(context.Background(), res.Path, "site-1", t.TempDir(), backup.DefaultLimits)
 	if err != nil {
 		t.Fatal(err)
 	}

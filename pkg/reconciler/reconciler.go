@@ -83,8 +83,9 @@ func (r *Reconciler) Trigger(reason string) {
 
 // Run reconciles until ctx ends: a pass at start (after the gate), then on triggers, on file
 // changes, on Docker events and every Resync. It returns nil on a clean cancel, after the
-// instance tasks have stopped.
+// instance tasks have stopped. It first sweeps what a crash left of restores and backups.
 func (r *Reconciler) Run(ctx context.Context) error {
+	r.sweep()
 	if r.opt.Gate != nil {
 		select {
 		case <-r.opt.Gate:
@@ -187,17 +188,6 @@ func (r *Reconciler) anyDirty() bool {
 // removed: the next boot starts them again with their data (restart policy unless-stopped
 // keeps dockerd from starting them on its own).
 func (r *Reconciler) StopAll(ctx context.Context) error { return r.work.stopAll(ctx) }
-
-// Purge deletes the archived folders of name (data included): the only way wpinit
-// deletes an instance's data. A declared instance's live folder is never touched.
-func (r *Reconciler) Purge(name string) ([]instance.Archived, error) {
-	list, err := instance.Purge(r.opt.Root, name)
-	if err != nil {
-		return nil, err
-	}
-	r.log.Info("purged archived instance", "instance", name, "folders", len(list))
-	return list, nil
-}
 
 // layout returns the on-disk layout of the instance called name.
 func (r *Reconciler) layout(name string) instance.Layout {

@@ -1,0 +1,122 @@
+package instance
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+)
+
+// An instance folder holds what a restored archive brought and what the site's containers
+// wrote, and wpinit runs as root: it never follows a link it did not make. Every file it
+// writes in the folder goes through writeFile, and every file of its own it reads (.env,
+// .instance-info, the config files, docker-compose.yml) through readFile.
+
+// MaxOwnFile bounds each of wpinit's own files in an instance folder (.env, .instance-info,
+// a config file): what readFile reads, and what a restore accepts for them.
+const MaxOwnFile = 1 << 20
+
+// writeFile replaces path with data, atomically (containerd's atomic writes): a new file
+// with a unique name in the same folder, created with O_EXCL (so a name planted there, link
+// or not, is never opened), given its mode on the descriptor (whatever the umask and the
+// archive said), synced, renamed over path (a link at path is replaced, not followed), then
+// the folder synced so that the rename survives a crash. A reader never sees a half-written
+// file, and a failed write leaves nothing behind.
+func writeFile(path string, data []byte, mode os.FileMode) (err error) {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			_ = f.Close()
+			_ = os.Remove(f.Name())
+		}
+	}()
+	if _, err = f.Write(data); err != nil {
+		return err
+	}
+	if err = f.Chmod(mode); err != nil {
+		return err
+	}
+	if err = f.Sync(); err != nil {
+		return err
+	}
+	if err = f.Close(); err != nil {
+		return err
+	}
+	if err = os.Rename(f.Name(), path); err != nil {
+		return err
+	}
+	return syncDir(dir)
+}
+
+// syncDir makes the renames in dir durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// errLink is wrapped when one of wpinit's own files or folders is a symbolic link.
+var errLink = errors.New("is a symbolic link: wpinit does not follow links in an instance folder")
+
+// readFile reads one of wpinit's own files, at most MaxOwnFile bytes, without following a
+// link at its name (O_NOFOLLOW). A missing file is an error wrapping fs.ErrNotExist.
+func readFile(path string) ([]byte, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+	if errors.Is(err, syscall.ELOOP) {
+		return nil, fmt.Errorf("%s %w", path, errLink)
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxOwnFile+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > MaxOwnFile {
+		return nil, fmt.Errorf("%s is larger than %d bytes", path, MaxOwnFile)
+	}
+	return data, nil
+}
+
+// ensureDir makes the folder path, under root, and each missing folder between them; it
+// reports whether path itself was created. Every one of them must be a folder: a link or a
+// file on the way is an error (root itself may be a link).
+func ensureDir(root, path string) (created bool, err error) {
+	rel, err := filepath.Rel(root, path)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
+		return false, fmt.Errorf("%s is not under %s", path, root)
+	}
+	p := root
+	for _, part := range strings.Split(rel, string(filepath.Separator)) {
+		p = filepath.Join(p, part)
+		fi, err := os.Lstat(p)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			if err := os.Mkdir(p, 0o755); err != nil {
+				return false, err
+			}
+			created = true
+			continue
+		case err != nil:
+			return false, err
+		case fi.Mode()&fs.ModeSymlink != 0:
+			return false, fmt.Errorf("%s %w", p, errLink)
+		case !fi.IsDir():
+			return false, fmt.Errorf("%s is not a folder", p)
+		}
+		created = false
+	}
+	return created, nil
+}
