@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # fuzz.sh DURATION: run every fuzz target of the tree for DURATION each (go test -fuzztime).
-# The targets are found, not listed: `go test -list '^Fuzz'` in each package with tests, so a
-# new FuzzXxx joins by itself. A failure stops at once, with the input go test saved under
+# The targets are found, not listed: `go test -list '^Fuzz'` over every package, so a new
+# FuzzXxx joins by itself. A failure stops at once, with the input go test saved under
 # the package's testdata/fuzz/FuzzXxx/ (commit it: it becomes a seed).
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
@@ -11,13 +11,18 @@ set -euo pipefail
 duration="$1"
 cd "$REPO_ROOT"
 
+# One go test -list for the whole tree (its packages build side by side): each package's
+# FuzzXxx names come before its "ok" line.
+targets=$(go test -list '^Fuzz' ./... |
+	awk '/^Fuzz/ { names = names " " $1; next } /^ok/ { if (names != "") print $2 names; names = "" }')
+[[ -n $targets ]] || die "no fuzz target found"
+
 count=0
-while read -r pkg; do
-	while read -r target; do
+while read -r pkg names; do
+	for target in $names; do
 		log "fuzz $pkg $target for $duration"
 		go test -run '^$' -fuzz "^${target}\$" -fuzztime "$duration" "$pkg"
 		count=$((count + 1))
-	done < <(go test -list '^Fuzz' "$pkg" | grep '^Fuzz' || true)
-done < <(go list -f '{{if or .TestGoFiles .XTestGoFiles}}{{.ImportPath}}{{end}}' ./...)
-((count > 0)) || die "no fuzz target found"
+	done
+done <<<"$targets"
 log "fuzzed $count targets for $duration each"
