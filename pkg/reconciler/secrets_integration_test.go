@@ -17,17 +17,18 @@ import (
 	"github.com/wp-dind/wp-dind/pkg/instance"
 )
 
-// TestInstallSecretsIntegration: while an instance installs, the host's `ps -eo args`, the
-// `docker inspect` of its PHP container and the engine's record of every exec run in it,
-// polled every 50 ms, and the engine's events for that container (exec_start carries the
-// command line), never hold the WordPress admin password; the polls saw the install run.
+// TestInstallSecretsIntegration: while an instance installs, the host's `ps -eo args` and the
+// `docker inspect` of its PHP container, polled every 50 ms, the engine's events for that
+// container (exec_start carries the command line) and its record of each exec they name
+// (with the arguments) never hold the WordPress admin password; the process lists caught the
+// install running, and the records hold its exec.
 func TestInstallSecretsIntegration(t *testing.T) {
 	w := newEngineWorld(t, "WPDIND_INTEGRATION", 1, "wp-php:8.4", "wp-mariadb:11.8", "wp-nginx:1.26")
 	name := w.instance("pw")
 	writeFileAtomic(t, w.file, fmt.Sprintf("version = 1\n[[instance]]\nname = %q\nid = 1\nport = %d\n", name, w.ports[0]))
 	p := &poller{api: engineHTTP(t), php: instance.ContainerName(name, instance.RolePHP)}
-	var events strings.Builder // exec_start events carry the command line too
-	watch := exec.Command("docker", "events", "--filter", "container="+p.php)
+	var events strings.Builder // exec_start events carry the command line too, and the exec's ID
+	watch := exec.Command("docker", "events", "--format", "{{json .}}", "--filter", "container="+p.php)
 	watch.Stdout = &events
 	if err := watch.Start(); err != nil {
 		t.Fatal(err)
@@ -52,10 +53,11 @@ func TestInstallSecretsIntegration(t *testing.T) {
 	if p.installSeen == 0 {
 		t.Fatalf("no ps snapshot of %d caught the install (install.php): the poll proves nothing", p.ps)
 	}
-	if !strings.Contains(events.String(), "exec_start: wp-dind-install") {
-		t.Errorf("docker events shows no exec of wp-dind-install:\n%s", events.String())
+	execs, installs := p.execRecords(t, events.String())
+	if installs == 0 {
+		t.Errorf("no exec of wp-dind-install among the container's %d execs:\n%s", len(execs), events.String())
 	}
-	snapshots := map[string][]string{"ps -eo args": p.psOut, "docker inspect": p.inspectOut, "exec inspect": p.execOut, "docker events": {events.String()}}
+	snapshots := map[string][]string{"ps -eo args": p.psOut, "docker inspect": p.inspectOut, "exec records": execs, "docker events": {events.String()}}
 	for where, snaps := range snapshots {
 		for _, s := range snaps {
 			if line := lineWith(s, pw); line != "" {
@@ -64,8 +66,8 @@ func TestInstallSecretsIntegration(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("looked at %d process lists (%d during the install), %d inspects of %s, %d exec records and the container's events",
-		p.ps, p.installSeen, p.inspects, p.php, len(p.execOut))
+	t.Logf("looked at %d process lists (%d during the install), %d inspects of %s, the records of its %d execs (%d of wp-dind-install) and its events",
+		p.ps, p.installSeen, p.inspects, p.php, len(execs), installs)
 }
 
 // lineWith returns the first line of s holding sub, cut to 150 characters around it, or "".
@@ -96,8 +98,8 @@ func engineHTTP(t *testing.T) *http.Client {
 	}}
 }
 
-// poller takes the host's process list, the PHP container's inspect and its execs' records
-// every interval, keeping every distinct snapshot.
+// poller takes the host's process list and the PHP container's inspect every interval,
+// keeping every distinct snapshot.
 type poller struct {
 	api *http.Client
 	php string
@@ -108,7 +110,6 @@ type poller struct {
 	inspects    int // container inspects taken
 	psOut       []string
 	inspectOut  []string
-	execOut     []string
 	seen        map[string]bool
 }
 
@@ -146,23 +147,41 @@ func (p *poller) processes(context.Context) {
 
 func (p *poller) container(ctx context.Context) {
 	inspect, _ := exec.Command("docker", "inspect", p.php).Output()
-	var containers []struct{ ExecIDs []string }
-	_ = json.Unmarshal(inspect, &containers)
-	var execs []string
-	for _, c := range containers {
-		for _, id := range c.ExecIDs {
-			if e := p.get(ctx, "/exec/"+id+"/json"); e != "" {
-				execs = append(execs, e)
-			}
-		}
-	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.inspects++
 	p.keep(&p.inspectOut, string(inspect))
-	for _, e := range execs {
-		p.keep(&p.execOut, e)
+}
+
+// execRecords reads the engine's record of every exec the events name (dockerd keeps them a
+// while after they end, with their arguments) and counts those of wp-dind-install.
+func (p *poller) execRecords(t *testing.T, events string) (records []string, installs int) {
+	t.Helper()
+	seen := map[string]bool{}
+	for _, line := range strings.Split(strings.TrimSpace(events), "\n") {
+		var ev struct {
+			Actor struct{ Attributes map[string]string }
+		}
+		if json.Unmarshal([]byte(line), &ev) != nil {
+			continue
+		}
+		id := ev.Actor.Attributes["execID"]
+		if id == "" || seen[id] {
+			continue
+		}
+		seen[id] = true
+		body := p.get(context.Background(), "/exec/"+id+"/json")
+		if body == "" {
+			t.Errorf("no record of exec %s", id)
+			continue
+		}
+		records = append(records, body)
+		var rec struct{ ProcessConfig struct{ Entrypoint string } }
+		if json.Unmarshal([]byte(body), &rec) == nil && rec.ProcessConfig.Entrypoint == "wp-dind-install" {
+			installs++
+		}
 	}
+	return records, installs
 }
 
 // get is the body of an engine API answer, "" on any error.
