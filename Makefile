@@ -30,6 +30,16 @@ lint: ## gofmt, go vet, staticcheck (pinned in go.mod)
 unit: ## package tests with -race, the package-doc check among them (those needing root, the engine or a tool skip without them, fail under make test)
 	$(GO) test -race -count=1 ./pkg/...
 
+# Every FuzzXxx of the tree, found per package with go test -list (scripts/fuzz.sh), so a new
+# target joins both by itself. A failing input is saved under testdata/fuzz/: commit it.
+FUZZTIME ?= 5m
+.PHONY: fuzz fuzz-short
+fuzz: ## every fuzz target for FUZZTIME each (default 5m): the parsers of both TOML files, the image manifest reader, the backup archive reader
+	scripts/fuzz.sh $(FUZZTIME)
+
+fuzz-short: ## every fuzz target for 15 s (part of make test)
+	scripts/fuzz.sh 15s
+
 .PHONY: pid1
 pid1: $(WPINIT) ## PID-1 tests: the real bin/wpinit as PID 1 of a new PID namespace (root), and its CLI
 	WPINIT_BIN=$(abspath $(WPINIT)) $(GO) test -count=1 -timeout 300s ./init/
@@ -88,7 +98,7 @@ tools: ## install the host tools the tests use (php-cli, docker-compose) when mi
 # that stands in for it) and must leave it as it was.
 .PHONY: test
 test: export WPDIND_STRICT = 1
-test: lint tools engine unit pid1 beside ## every test: lint, unit, PID 1, then images, instances, end to end and make run beside a wpinit
+test: lint tools engine unit fuzz-short pid1 beside ## every test: lint, unit, 15 s of each fuzz target, PID 1, then images, instances, end to end and make run beside a wpinit
 
 ## ---- end to end ------------------------------------------------------------------------
 # The product as a user runs it: wp-dind from `make images`, the tarballs of save-images.
@@ -135,7 +145,7 @@ bench-supervisor: $(WPINIT) ## wpinit vs Debian's supervisord: restart latency, 
 # images are missing, when they are not loaded; instance-images builds them (cached).
 .PHONY: instances-test
 instances-test: engine tools images ## instances on the real engine: serve, isolate, add, change, repair, remove, restore and its rollback
-	WPDIND_INTEGRATION=1 $(GO) test -count=1 -timeout 40m -v -run 'TestInstancesIntegration|TestComposeExport|TestOpsIntegration|TestRestoreRollbackIntegration|TestPhpMyAdminIntegration' \
+	WPDIND_INTEGRATION=1 $(GO) test -count=1 -timeout 40m -v -run 'TestInstancesIntegration|TestComposeExport|TestOpsIntegration|TestRestoreRollbackIntegration|TestInstallSecretsIntegration|TestPhpMyAdminIntegration' \
 		./pkg/instance/ ./pkg/reconciler/ ./pkg/phpmyadmin/
 
 .PHONY: bench-reconcile

@@ -30,13 +30,29 @@ func TestWordPressInstall(t *testing.T) {
 	}
 	site := "http://" + published(t, webID, "80")
 
+	// The first run takes the password on stdin (what wpinit does), the second as the old
+	// --admin-password, which must keep working.
+	const password = `s3cret'"pass`
 	install := []string{"wp-dind-install", "--url", site, "--title", "Contract Site", "--admin-user", "admin",
-		"--admin-password", `s3cret'"pass`, "--admin-email", "admin@example.test"}
-	for run, want := range []string{"installed", "already installed"} {
-		out, err := execAs(phpID, "www-data", "", install...)
-		if err != nil || !strings.Contains(out, want) {
-			t.Fatalf("install run %d: %q, want %q (%v)", run+1, out, want, err)
+		"--admin-email", "admin@example.test"}
+	runs := []struct {
+		stdin, want string
+		args        []string
+	}{
+		{password + "\n", "installed", []string{"--admin-password-stdin"}},
+		{"", "already installed", []string{"--admin-password", password}},
+	}
+	for i, r := range runs {
+		out, err := execAs(phpID, "www-data", r.stdin, append(install, r.args...)...)
+		if err != nil || !strings.Contains(out, r.want) {
+			t.Fatalf("install run %d: %q, want %q (%v)", i+1, out, r.want, err)
 		}
+	}
+	// The login form hands WordPress the password slashed ($_POST is), as the installer stores it.
+	ok, err := execAs(phpID, "www-data", "", "php", "-r",
+		`require "wp-load.php"; echo wp_check_password(wp_slash($argv[1]), get_user_by("login", "admin")->user_pass) ? "yes" : "no";`, password)
+	if err != nil || ok != "yes" {
+		t.Errorf("the password given on stdin is the admin's: %q (%v)", ok, err)
 	}
 	// WordPress's default sender on a localhost site, wordpress@localhost, fails its own
 	// is_email(): the image's must-use plugin replaces it, so wp_mail() reaches msmtp.

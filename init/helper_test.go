@@ -68,8 +68,13 @@ func writeConfig(t *testing.T, dir, body string) string {
 // startWpinit runs wpinit on body; asPID1 puts it in a new PID namespace.
 func startWpinit(t *testing.T, body string, asPID1 bool) *instance {
 	t.Helper()
+	return startWpinitIn(t, t.TempDir(), body, asPID1)
+}
+
+// startWpinitIn is startWpinit in dir, where the test put other files wpinit reads.
+func startWpinitIn(t *testing.T, dir, body string, asPID1 bool) *instance {
+	t.Helper()
 	bin := wpinitBin(t)
-	dir := t.TempDir()
 	in := &instance{t: t, dir: dir, cfgPath: writeConfig(t, dir, body), socket: filepath.Join(dir, "ctl.sock"),
 		stderr: &syncBuffer{}, done: make(chan struct{})}
 	in.client = ctl.NewClient(in.socket)

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -337,5 +339,156 @@ stop_timeout = "20s"
 	after := strings.TrimPrefix(testutil.Events(t, events), before)
 	if strings.Contains(after, "start ") || !strings.Contains(after, "stop slow\n") {
 		t.Errorf("records after TERM:\n%s", after)
+	}
+}
+
+// panicInputs are the files that once panicked wpinit's parsers: a line starting "[[]" (the
+// line index) and a file ending in `"\` (the TOML library's ErrorWithPosition), each with the
+// line its error must name.
+var panicInputs = []struct {
+	name, body string
+	line       int
+}{
+	{"header", "version = 1\n[[]\n", 2},
+	{"escape", "version = 1\n\"\\", 2},
+}
+
+// instancesConfig is a wpinit.toml whose reconciler reads @DIR@/instances.toml over the
+// engine, as owner, with nothing of its own on the engine (no pool networks, no instances).
+func instancesConfig(owner string) string {
+	return fmt.Sprintf(`version = 1
+[instances]
+file = "@DIR@/instances.toml"
+root = "@DIR@/instances"
+owner = %[1]q
+network_prefix = "%[1]s-net-"
+shared_network = "%[1]s-shared"
+pool_networks = 0
+stop_on_exit = false
+`, owner) + webService
+}
+
+// TestPID1PanicInstancesFile: each panic input as instances.toml, at boot and then on HUP
+// (after a good file), leaves wpinit up with the error, file and line, in `ctl status`.
+func TestPID1PanicInstancesFile(t *testing.T) {
+	requireDocker(t)
+	for _, in := range panicInputs {
+		t.Run(in.name, func(t *testing.T) {
+			dir := t.TempDir()
+			file := filepath.Join(dir, "instances.toml")
+			writeFile(t, file, in.body)
+			w := startWpinitIn(t, dir, instancesConfig(testutil.Name(t, "wpinit-pid1")), true)
+			want := fmt.Sprintf("%s:%d: ", file, in.line)
+			w.waitFileError("at boot", want)
+			w.ctlStatusShows(want)
+
+			writeFile(t, file, "version = 1\n")
+			w.hup()
+			w.waitFileError("after a good file", "")
+			writeFile(t, file, in.body)
+			w.hup()
+			w.waitFileError("on HUP", want)
+			w.ctlStatusShows(want)
+			if s := w.service("web"); s.State != "RUNNING" {
+				t.Errorf("web is %s after the bad files", s.State)
+			}
+		})
+	}
+}
+
+// TestPID1PanicWpinitFile: each panic input as wpinit.toml is refused with its line on HUP,
+// the running config kept, and at boot wpinit exits 3 with the error, not a panic.
+func TestPID1PanicWpinitFile(t *testing.T) {
+	for _, in := range panicInputs {
+		t.Run(in.name, func(t *testing.T) {
+			w := startWpinit(t, "version = 1\n"+webService, true)
+			web := w.waitService("web", "running", func(s ctl.ServiceStatus) bool { return s.State == "RUNNING" })
+			writeFile(t, w.cfgPath, in.body)
+			w.hup()
+			want := fmt.Sprintf("%s:%d: ", w.cfgPath, in.line)
+			testutil.WaitFor(t, pid1Wait, "config error in status", func() bool {
+				return strings.Contains(w.status().Wpinit.ConfigError, want)
+			})
+			if s := w.service("web"); s.Pid != web.Pid || s.State != "RUNNING" {
+				t.Errorf("web after the refused reload: %+v, want it untouched", s)
+			}
+
+			boot := startWpinit(t, in.body, true)
+			if code := boot.wait(10 * time.Second); code != exitConfig {
+				t.Errorf("boot: exit code %d, want %d", code, exitConfig)
+			}
+			log := boot.stderr.String()
+			if !strings.Contains(log, fmt.Sprintf("wpinit.toml:%d: ", in.line)) || strings.Contains(log, "panic") || strings.Contains(log, "goroutine ") {
+				t.Errorf("boot log, want the error with its line and no panic:\n%s", log)
+			}
+		})
+	}
+}
+
+// TestConfigCheckPanicInputs: `wpinit config check` answers each panic input with its line
+// and exit 3, in-process (Detail, where `"\` panicked) and as the real binary.
+func TestConfigCheckPanicInputs(t *testing.T) {
+	for _, in := range panicInputs {
+		path := filepath.Join(t.TempDir(), "wpinit.toml")
+		writeFile(t, path, in.body)
+		want := fmt.Sprintf("%s:\ntoml: error: ", path)
+		var out, errOut bytes.Buffer
+		if err := checkConfig(&out, &errOut, path); err == nil || !strings.HasPrefix(errOut.String(), want) ||
+			!strings.Contains(errOut.String(), fmt.Sprintf("At line %d", in.line)) {
+			t.Errorf("%s: %v, stderr:\n%s", in.name, err, errOut.String())
+		}
+		if os.Getenv("WPINIT_BIN") == "" {
+			continue
+		}
+		_, stderr, code := runBin(t, wpinitBin(t), nil, "config", "check", path)
+		if code != exitConfig || !strings.HasPrefix(stderr, want) {
+			t.Errorf("%s: wpinit config check: exit %d, stderr:\n%s", in.name, code, stderr)
+		}
+	}
+}
+
+// requireDocker skips (fails under make test) without an engine: the reconciler part waits for one.
+func requireDocker(t *testing.T) {
+	t.Helper()
+	if err := exec.Command("docker", "info").Run(); err != nil {
+		testutil.SkipOrFail(t, "needs a Docker engine for the instances part", "make engine")
+	}
+}
+
+func writeFile(t *testing.T, path, body string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (in *instance) hup() {
+	in.t.Helper()
+	if err := unix.Kill(in.hostPid, unix.SIGHUP); err != nil {
+		in.t.Fatal(err)
+	}
+}
+
+// waitFileError waits until the instances section's file error holds want ("" for none).
+func (in *instance) waitFileError(when, want string) {
+	in.t.Helper()
+	testutil.WaitFor(in.t, pid1Wait, fmt.Sprintf("instances file error %q %s", want, when), func() bool {
+		st := in.status().Instances
+		if st == nil {
+			return false
+		}
+		if want == "" {
+			return st.FileError == "" && !st.LastPass.IsZero()
+		}
+		return strings.Contains(st.FileError, want)
+	})
+}
+
+// ctlStatusShows runs `wpinit ctl status` and requires want in what it prints.
+func (in *instance) ctlStatusShows(want string) {
+	in.t.Helper()
+	out, errOut, code := runBin(in.t, wpinitBin(in.t), nil, "ctl", "--socket", in.socket, "status")
+	if code != 0 || !strings.Contains(out, want) {
+		in.t.Errorf("ctl status: exit %d, want %q in:\n%s%s", code, want, out, errOut)
 	}
 }

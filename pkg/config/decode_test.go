@@ -1,8 +1,11 @@
 package config
 
 import (
+	"errors"
 	"strings"
 	"testing"
+
+	"github.com/BurntSushi/toml"
 )
 
 func TestLineIndex(t *testing.T) {
@@ -51,6 +54,91 @@ path = "/x"
 	}
 	if got := idx.occurrence("instance.name", 1); got != "instance[1].name" {
 		t.Errorf("occurrence = %q", got)
+	}
+}
+
+// TestLineIndexValues: the lines of a value spanning lines are neither headers nor keys, even
+// when one starts with "[[" or "[" (nested arrays), or holds '#', brackets or quotes in strings.
+func TestLineIndexValues(t *testing.T) {
+	src := `version = 1
+[services.web]
+args = [
+[[],
+ []],
+  ["a]", "[b"], # ] comment [
+  'x[',
+]
+env = { A = "}" }
+text = """
+[fake]
+"""
+after = 1
+[[]
+header = 2
+`
+	idx := indexLines([]byte(src))
+	for key, want := range map[string]int{
+		"services.web.args": 3, "services.web.env.A": 9, "services.web.text": 10, "services.web.after": 13,
+		"services.web.header": 15, "fake": 0, "a": 0,
+	} {
+		if got := idx.line(key); got != want {
+			t.Errorf("line(%q) = %d, want %d", key, got, want)
+		}
+	}
+}
+
+// TestGuardedPanic: a panic while parsing is an error naming the file, with the line the index
+// was reading when it panicked there.
+func TestGuardedPanic(t *testing.T) {
+	type doc struct{}
+	cfg, err := guarded("f.toml", func() (*doc, error) { panic(linePanic{line: 7, value: "boom"}) })
+	if cfg != nil || !errors.Is(err, ErrParserFailed) || err.Error() != "f.toml:7: "+ErrParserFailed.Error()+": boom" {
+		t.Errorf("line panic: %v, %v", cfg, err)
+	}
+	var order []string
+	_, err = guarded("f.toml", func() (*doc, error) { return nil, errors.New(order[1]) }) // index out of range
+	if fes := FieldErrors(err); len(fes) != 1 || fes[0].File != "f.toml" || fes[0].Line != 0 || !errors.Is(err, ErrParserFailed) {
+		t.Errorf("library panic: %v", err)
+	}
+}
+
+// TestDetailOutOfRange: ErrorWithPosition panics on the library's own position for `"\`
+// (line 0, BurntSushi/toml#498); Detail falls back to the one-line form.
+func TestDetailOutOfRange(t *testing.T) {
+	var v map[string]any
+	_, err := toml.Decode(`"\`, &v)
+	var pe toml.ParseError
+	if !errors.As(err, &pe) || pe.Position.Line != 0 {
+		t.Skipf("the library now reports %v: nothing to guard", err)
+	}
+	fe := &FieldError{File: "f.toml", Err: pe}
+	if got := fe.Detail(); got != fe.Error() {
+		t.Errorf("Detail = %q, want %q", got, fe.Error())
+	}
+}
+
+// TestPanicInputs: the inputs that panicked the parsers once are errors with file and line,
+// in the log form and in config check's form (Detail).
+func TestPanicInputs(t *testing.T) {
+	for src, want := range map[string]string{
+		"version = 1\n[[]\n":   "f.toml:2: unexpected end of table name",
+		"\"\\":                 "f.toml:1: invalid escape in string",
+		"version = 1\n\"\\":    "f.toml:2: invalid escape in string",
+		"x = [\n[[],\n []]]\n": "f.toml:1: x: unknown key",
+	} {
+		for _, parse := range []func() error{
+			func() error { _, err := ParseWpinit("f.toml", []byte(src)); return err },
+			func() error { _, err := ParseInstances("f.toml", []byte(src), nil, defaultPorts); return err },
+		} {
+			fes := FieldErrors(parse())
+			if len(fes) == 0 || !strings.HasPrefix(fes[len(fes)-1].Error(), want) {
+				t.Errorf("%q: %v, want %q", src, fes, want)
+				continue
+			}
+			if d := fes[len(fes)-1].Detail(); !strings.Contains(d, "f.toml") {
+				t.Errorf("%q: detail %q", src, d)
+			}
+		}
 	}
 }
 

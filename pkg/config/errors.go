@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/BurntSushi/toml"
 )
@@ -19,7 +20,7 @@ func (e *FieldError) Error() string {
 	msg := e.Err.Error()
 	var pe toml.ParseError
 	if errors.As(e.Err, &pe) {
-		msg = pe.Message // the position is already in loc
+		msg = printable(pe.Message, false) // the position is already in loc
 	}
 	loc := e.File
 	if e.Line > 0 {
@@ -28,19 +29,41 @@ func (e *FieldError) Error() string {
 	if e.Key == "" {
 		return fmt.Sprintf("%s: %s", loc, msg)
 	}
-	return fmt.Sprintf("%s: %s: %s", loc, e.Key, msg)
+	return fmt.Sprintf("%s: %s: %s", loc, printable(e.Key, false), msg) // a quoted key may hold anything
 }
 
 func (e *FieldError) Unwrap() error { return e.Err }
 
 // Detail returns the error with the offending source line shown when it is a TOML syntax
 // error, and the plain message otherwise. Use it where a human reads the error (a terminal).
-func (e *FieldError) Detail() string {
+func (e *FieldError) Detail() (detail string) {
 	var pe toml.ParseError
-	if errors.As(e.Err, &pe) {
-		return fmt.Sprintf("%s:\n%s", e.File, pe.ErrorWithPosition())
+	if !errors.As(e.Err, &pe) {
+		return e.Error()
 	}
-	return e.Error()
+	// ErrorWithPosition indexes the input's lines with the error's: one out of range (as the
+	// lexer reported at the end of the input, BurntSushi/toml#498) must not stop the caller.
+	defer func() {
+		if recover() != nil {
+			detail = e.Error()
+		}
+	}()
+	return fmt.Sprintf("%s:\n%s", e.File, printable(pe.ErrorWithPosition(), true))
+}
+
+// printable escapes the control characters of a library message (it quotes the end of the
+// input as a NUL byte, and the input's own characters as they are), so that it reads as one
+// line in a log, or as the lines of ErrorWithPosition in a terminal (lines).
+func printable(s string, lines bool) string {
+	var b strings.Builder
+	for _, r := range s {
+		if (r < 0x20 && !(lines && r == '\n')) || r == 0x7f {
+			fmt.Fprintf(&b, "\\x%02x", r)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // FieldErrors lists the FieldErrors inside err (as joined by Load), in order.

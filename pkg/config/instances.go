@@ -44,13 +44,27 @@ type InstanceSettings struct {
 	MyCnf         map[string]string `toml:"my_cnf"`
 }
 
-// InstanceEntry is one [[instance]] table.
+// InstanceEntry is one [[instance]] table. ID and Port are nil when omitted (assigned); a
+// written 0 is out of range like any other value.
 type InstanceEntry struct {
 	Name  Name   `toml:"name"`
-	ID    int    `toml:"id"`
-	Port  int    `toml:"port"`
+	ID    *int   `toml:"id"`
+	Port  *int   `toml:"port"`
 	Title string `toml:"title"`
 	InstanceSettings
+}
+
+// id is the written id, 0 when omitted.
+func (e *InstanceEntry) id() int { return deref(e.ID) }
+
+// port is the written port, 0 when omitted.
+func (e *InstanceEntry) port() int { return deref(e.Port) }
+
+func deref(p *int) int {
+	if p == nil {
+		return 0
+	}
+	return *p
 }
 
 // LimitsEntry holds per-container limits: limits.db, limits.php, limits.web.
@@ -151,8 +165,13 @@ func LoadInstances(path string, held map[string]Slot, ports PortRange, reserved 
 	return ParseInstances(path, data, held, ports, reserved...)
 }
 
-// ParseInstances is LoadInstances on data already read; file names it in errors.
+// ParseInstances is LoadInstances on data already read; file names it in errors. Whatever
+// data holds, it returns: a panic of the parser is an error too (ErrParserFailed).
 func ParseInstances(file string, data []byte, held map[string]Slot, ports PortRange, reserved ...int) (*InstancesConfig, error) {
+	return guarded(file, func() (*InstancesConfig, error) { return parseInstances(file, data, held, ports, reserved) })
+}
+
+func parseInstances(file string, data []byte, held map[string]Slot, ports PortRange, reserved []int) (*InstancesConfig, error) {
 	var f InstancesFile
 	p, md, err := decodeStrict(file, data, &f)
 	if err != nil {
@@ -166,6 +185,7 @@ func ParseInstances(file string, data []byte, held map[string]Slot, ports PortRa
 		cfg.Instances = append(cfg.Instances, v.instance(i, &f.Instance[i], &f.Defaults))
 	}
 	v.unique(f.Instance)
+	slices.SortStableFunc(p.errs, func(a, b error) int { return lineOf(a) - lineOf(b) })
 	if err := p.err(); err != nil {
 		return nil, err
 	}
@@ -195,7 +215,7 @@ func (v *validator) addOnce(key, format string, args ...any) {
 var (
 	iniKeyRE     = regexp.MustCompile(`^[A-Za-z0-9_.\-]+$`)
 	adminUserRE  = regexp.MustCompile(`^[A-Za-z0-9_.@\-]{1,60}$`)
-	adminEmailRE = regexp.MustCompile(`^[^@\s"'\\]+@[^@\s"'\\]+$`)
+	adminEmailRE = regexp.MustCompile(`^[^@\s"'\\\x00-\x1f\x7f]+@[^@\s"'\\\x00-\x1f\x7f]+$`)
 )
 
 // settings checks the fields whose validity does not depend on merging.
@@ -209,11 +229,9 @@ func (v *validator) settings(key string, s *InstanceSettings) {
 	if s.AdminEmail != "" && !adminEmailRE.MatchString(s.AdminEmail) {
 		v.addOnce(key+".admin_email", "invalid email address %q", s.AdminEmail)
 	}
-	for role, l := range map[string]LimitEntry{"db": s.Limits.DB, "php": s.Limits.PHP, "web": s.Limits.Web} {
-		if l.CPUs < 0 {
-			v.addOnce(key+".limits."+role+".cpus", "must not be negative")
-		}
-	}
+	v.cpus(key+".limits.db.cpus", s.Limits.DB.CPUs)
+	v.cpus(key+".limits.php.cpus", s.Limits.PHP.CPUs)
+	v.cpus(key+".limits.web.cpus", s.Limits.Web.CPUs)
 	v.iniMap(key+".php_ini", s.PHPIni)
 	if _, ok := s.PHPIni["xdebug.mode"]; ok {
 		v.addOnce(key+".php_ini.xdebug.mode", "set `xdebug = true` or `false` instead: wpinit owns xdebug.mode (`ctl xdebug` switches it)")
@@ -222,12 +240,13 @@ func (v *validator) settings(key string, s *InstanceSettings) {
 }
 
 func (v *validator) iniMap(key string, m map[string]string) {
-	for k, val := range m {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		val := m[k]
 		if !iniKeyRE.MatchString(k) {
 			v.addOnce(key+"."+k, "invalid setting name %q: letters, digits and _.- only", k)
 		}
-		if strings.ContainsAny(val, "\n\r") {
-			v.addOnce(key+"."+k, "value must be on one line")
+		if c := controlChar(val); c >= 0 {
+			v.addOnce(key+"."+k, "value must be one line of text: it holds the control character %U", c)
 		}
 	}
 }
@@ -241,18 +260,20 @@ func (v *validator) instance(i int, e *InstanceEntry, d *InstanceSettings) Insta
 	if slices.Contains(ReservedInstanceNames, string(e.Name)) {
 		v.add(key+".name", "name %q is reserved: the instances root's %s/ folder is not an instance", e.Name, e.Name)
 	}
-	if e.ID != 0 && (e.ID < MinInstanceID || e.ID > MaxInstanceID) {
-		v.add(key+".id", "id %d out of range %d-%d", e.ID, MinInstanceID, MaxInstanceID)
+	if e.ID != nil && (*e.ID < MinInstanceID || *e.ID > MaxInstanceID) {
+		v.add(key+".id", "id %d out of range %d-%d", *e.ID, MinInstanceID, MaxInstanceID)
 	}
-	if e.Port != 0 && !v.ports.Contains(e.Port) {
-		v.add(key+".port", "port %d out of range %s (instances.ports in wpinit.toml)", e.Port, v.ports)
+	if e.Port != nil && !v.ports.Contains(*e.Port) {
+		v.add(key+".port", "port %d out of range %s (instances.ports in wpinit.toml)", *e.Port, v.ports)
 	}
-	if strings.ContainsAny(e.Title, "\n\r") || len(e.Title) > 200 {
+	if c := controlChar(e.Title); c >= 0 {
+		v.add(key+".title", "title must be one line of text: it holds the control character %U", c)
+	} else if len(e.Title) > 200 {
 		v.add(key+".title", "title must be one line of at most 200 characters")
 	}
 	v.settings(key, &e.InstanceSettings)
 	in := Instance{
-		Name: string(e.Name), ID: e.ID, Port: e.Port, Title: e.Title,
+		Name: string(e.Name), ID: e.id(), Port: e.port(), Title: e.Title,
 		Shared:     pick(e.SharedNetwork, d.SharedNetwork),
 		Xdebug:     pick(e.Xdebug, d.Xdebug),
 		Pull:       PullPolicy(first(e.Pull, d.Pull, string(PullNever))),
@@ -316,15 +337,15 @@ func (v *validator) unique(entries []InstanceEntry) {
 		} else {
 			names[e.Name] = i
 		}
-		if j, dup := ids[e.ID]; dup && e.ID != 0 {
-			v.add(key+".id", "id %d is also given to instance %q", e.ID, entries[j].Name)
+		if j, dup := ids[e.id()]; dup && e.ID != nil {
+			v.add(key+".id", "id %d is also given to instance %q", e.id(), entries[j].Name)
 		} else {
-			ids[e.ID] = i
+			ids[e.id()] = i
 		}
-		if j, dup := ports[e.Port]; dup && e.Port != 0 {
-			v.add(key+".port", "port %d is also given to instance %q", e.Port, entries[j].Name)
+		if j, dup := ports[e.port()]; dup && e.Port != nil {
+			v.add(key+".port", "port %d is also given to instance %q", e.port(), entries[j].Name)
 		} else {
-			ports[e.Port] = i
+			ports[e.port()] = i
 		}
 	}
 }

@@ -77,7 +77,7 @@ func (a *assigner) reserve(ins []Instance, entries []InstanceEntry, reserved []i
 		a.owner[port] = reserveOwner
 	}
 	for i := range ins {
-		if e := entries[i].Port; e != 0 && a.owner[e] == reserveOwner {
+		if e := entries[i].port(); e != 0 && a.owner[e] == reserveOwner {
 			a.p.add(fmt.Sprintf("instance[%d].port", i), "port %d is reserved for another service of this machine (instances.reserved_ports in wpinit.toml): choose another", e)
 		}
 	}
@@ -122,9 +122,9 @@ func (a *assigner) checkExplicit(ins []Instance, entries []InstanceEntry, ptr fu
 
 func (a *assigner) explicit(e InstanceEntry) int {
 	if a.key == "id" {
-		return e.ID
+		return e.id()
 	}
-	return e.Port
+	return e.port()
 }
 
 // fill gives the remaining instances the lowest free value, in file order.

@@ -13,6 +13,18 @@ import (
 // defaultPorts is wpinit.toml's default instances.ports.
 var defaultPorts = DefaultInstances().Ports
 
+// The cpus bound follows the machine: the tests and golden files see one of 8 CPUs.
+func init() { hostCPUs = func() int { return 8 } }
+
+// TestInstancesGolden loads every testdata/instances/*.toml (ports 8000-8099, 8080 reserved,
+// nothing held) and compares the result with its .golden file, as TestWpinitGolden does.
+func TestInstancesGolden(t *testing.T) {
+	goldenFiles(t, "testdata/instances", func(t *testing.T, file string) string {
+		cfg, err := LoadInstances(file, nil, defaultPorts, 8080)
+		return render(t, cfg, err)
+	})
+}
+
 func TestShippedInstancesFile(t *testing.T) {
 	cfg, err := LoadInstances(filepath.Join("..", "..", "conf", "instances.toml"), nil, defaultPorts)
 	if err != nil {
@@ -98,7 +110,7 @@ func TestInstancesErrors(t *testing.T) {
 		{"versions", "version = 1\n[defaults]\nphp = \"9.9\"\n[[instance]]\nname = \"a\"\n[[instance]]\nname = \"b\"\ndb = \"mysql\"\ndb_version = \"11.8\"\nweb = \"caddy\"\n",
 			[]string{"i.toml:3: defaults.php: unknown php version \"9.9\"", "i.toml:9: instance[1].db_version: unknown mysql version \"11.8\"", "i.toml:10: instance[1].web: unknown web \"caddy\""}},
 		{"settings", "version = 1\n[[instance]]\nname = \"a\"\npull = \"always\"\nadmin_email = \"nope\"\nlimits.php = { cpus = -1.0 }\nphp_ini = { \"bad key\" = \"1\" }\n",
-			[]string{"i.toml:4: instance[0].pull: unknown pull policy", "i.toml:5: instance[0].admin_email: invalid email", "i.toml:6: instance[0].limits.php.cpus: must not be negative", "i.toml:7: instance[0].php_ini.bad key: invalid setting name"}},
+			[]string{"i.toml:4: instance[0].pull: unknown pull policy", "i.toml:5: instance[0].admin_email: invalid email", "i.toml:6: instance[0].limits.php.cpus: cpus -1 out of range 0.01-8", "i.toml:7: instance[0].php_ini.bad key: invalid setting name"}},
 		{"version", "[[instance]]\nname = \"a\"\n", []string{"version: missing"}},
 		{"reserved", "version = 1\n[[instance]]\nname = \"backups\"\n", []string{"i.toml:3: instance[0].name: name \"backups\" is reserved"}},
 		{"xdebug in php_ini", "version = 1\n[[instance]]\nname = \"a\"\nphp_ini = { \"xdebug.mode\" = \"debug\" }\n",

@@ -23,14 +23,18 @@ func indexLines(data []byte) *lineIndex {
 	idx := &lineIndex{byPath: map[string]int{}, plain: map[string][]string{}}
 	counts := map[string]int{} // unindexed array-of-tables path -> elements seen
 	prefix := ""
-	closing := "" // delimiter of the multi-line string being skipped
+	var value valueScan // the value being read, when it spans lines
+	n := 0
+	defer func() {
+		if r := recover(); r != nil {
+			panic(linePanic{line: n, value: r})
+		}
+	}()
 	for i, raw := range strings.Split(string(data), "\n") {
-		n := i + 1
+		n = i + 1
 		line := strings.TrimSpace(raw)
-		if closing != "" {
-			if strings.Contains(line, closing) {
-				closing = ""
-			}
+		if value.open() {
+			value.scan(line) // a line inside a multi-line array, table or string
 			continue
 		}
 		if line == "" || line[0] == '#' {
@@ -56,9 +60,16 @@ func indexLines(data []byte) *lineIndex {
 		}
 		path := joinKey(prefix, strings.Join(parts, "."))
 		idx.record(path, n)
-		closing = openMultiline(strings.TrimSpace(line[eq+1:]))
+		value = valueScan{}
+		value.scan(line[eq+1:])
 	}
 	return idx
+}
+
+// linePanic carries a panic of the index with the line it was reading, for guarded.
+type linePanic struct {
+	line  int
+	value any
 }
 
 // resolve turns a header name into an indexed path, opening a new element for [[name]].
@@ -124,17 +135,22 @@ func joinKey(prefix, key string) string {
 	return prefix + "." + key
 }
 
+// headerName reads the name of a [table] or [[array]] header; false when line is none.
 func headerName(line string, array bool) ([]string, bool) {
 	open, close := "[", "]"
 	if array {
 		open, close = "[[", "]]"
 	}
 	end := unquotedIndex(line, ']')
-	if end < 0 {
-		return nil, false
+	if end < len(open) {
+		return nil, false // "[[]": the first ']' is inside the opening brackets
 	}
 	if array {
-		end = strings.Index(line[end:], close) + end
+		rel := strings.Index(line[end:], close)
+		if rel < 0 {
+			return nil, false // "[[]," or "[[a]": a line of a nested array, or no header
+		}
+		end += rel
 	}
 	return splitKey(strings.TrimSpace(line[len(open):end]))
 }
@@ -194,13 +210,61 @@ func unquotedIndex(s string, c byte) int {
 	return -1
 }
 
-// openMultiline returns the closing delimiter when value opens a multi-line string that does
-// not close on the same line.
-func openMultiline(value string) string {
-	for _, d := range []string{`"""`, `'''`} {
-		if strings.HasPrefix(value, d) && !strings.Contains(value[3:], d) {
-			return d
+// valueScan follows a value across lines: the arrays and inline tables it opened and not yet
+// closed, and the multi-line string it is inside. Lines inside a value are neither keys nor
+// headers, even when they start with '[' (a nested array).
+type valueScan struct {
+	depth int    // open '[' and '{'
+	ml    string // delimiter of the open multi-line string, "" when none
+}
+
+func (v *valueScan) open() bool { return v.depth > 0 || v.ml != "" }
+
+// scan reads one line (or the part of it after '=') of the value.
+func (v *valueScan) scan(s string) {
+	for i := 0; i < len(s); i++ {
+		if v.ml != "" {
+			end := closingIndex(s[i:], v.ml)
+			if end < 0 {
+				return
+			}
+			i += end + len(v.ml) - 1
+			v.ml = ""
+			continue
+		}
+		switch c := s[i]; c {
+		case '#':
+			return
+		case '[', '{':
+			v.depth++
+		case ']', '}':
+			v.depth--
+		case '"', '\'':
+			if d := strings.Repeat(string(c), 3); strings.HasPrefix(s[i:], d) {
+				v.ml = d
+				i += 2
+				continue
+			}
+			end := closingIndex(s[i+1:], string(c))
+			if end < 0 {
+				return // a string left open on its line is a syntax error: the decoder reports it
+			}
+			i += end + 1
 		}
 	}
-	return ""
+}
+
+// closingIndex returns where delim first occurs in s, skipping backslash escapes when delim
+// closes a basic string ("..." or """..."""), or -1.
+func closingIndex(s, delim string) int {
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && delim[0] == '"' {
+			i++
+			continue
+		}
+		if strings.HasPrefix(s[i:], delim) {
+			return i
+		}
+	}
+	return -1
 }

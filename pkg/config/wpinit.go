@@ -110,6 +110,14 @@ func (r Ready) Kind() string {
 	return ""
 }
 
+// Upper bounds of [services.NAME.log]. The ring is allocated whole when the service is
+// created (about 56 bytes a slot, plus the lines it holds, each up to 64 KiB); a rotation
+// renames every kept file under the service's output lock.
+const (
+	MaxRingLines = 100_000
+	MaxLogFiles  = 100
+)
+
 // Log is [services.NAME.log]: where a service's output is kept besides wpinit's stderr.
 type Log struct {
 	MaxSize   Size `toml:"max_size" json:"max_size"`
@@ -169,8 +177,13 @@ func LoadWpinit(path string) (*Wpinit, error) {
 	return ParseWpinit(path, data)
 }
 
-// ParseWpinit decodes and validates data, naming file in errors.
+// ParseWpinit decodes and validates data, naming file in errors. Whatever data holds, it
+// returns: a panic of the parser is an error too (ErrParserFailed).
 func ParseWpinit(file string, data []byte) (*Wpinit, error) {
+	return guarded(file, func() (*Wpinit, error) { return parseWpinit(file, data) })
+}
+
+func parseWpinit(file string, data []byte) (*Wpinit, error) {
 	w := defaultWpinit()
 	p, md, err := decodeStrict(file, data, &w)
 	if err != nil {

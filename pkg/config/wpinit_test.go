@@ -14,14 +14,24 @@ var update = flag.Bool("update", false, "rewrite the golden files under testdata
 // TestWpinitGolden loads every testdata/wpinit/*.toml and compares the result with its
 // .golden file: the loaded config as JSON when it is valid, one error per line otherwise.
 func TestWpinitGolden(t *testing.T) {
-	files, err := filepath.Glob("testdata/wpinit/*.toml")
+	goldenFiles(t, "testdata/wpinit", func(t *testing.T, file string) string {
+		w, err := LoadWpinit(file)
+		return render(t, w, err)
+	})
+}
+
+// goldenFiles runs load on every dir/*.toml and compares what it renders with the file's
+// .golden twin (go test -update rewrites them).
+func goldenFiles(t *testing.T, dir string, load func(t *testing.T, file string) string) {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(dir, "*.toml"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no test files: %v", err)
 	}
 	for _, file := range files {
 		name := strings.TrimSuffix(filepath.Base(file), ".toml")
 		t.Run(name, func(t *testing.T) {
-			got := renderLoad(t, file)
+			got := load(t, file)
 			golden := strings.TrimSuffix(file, ".toml") + ".golden"
 			if *update {
 				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
@@ -39,12 +49,12 @@ func TestWpinitGolden(t *testing.T) {
 	}
 }
 
-func renderLoad(t *testing.T, file string) string {
+// render is a loaded config as JSON, or its errors one per line.
+func render[T any](t *testing.T, cfg *T, err error) string {
 	t.Helper()
-	w, err := LoadWpinit(file)
 	if err != nil {
-		if w != nil {
-			t.Errorf("LoadWpinit returned a config together with an error")
+		if cfg != nil {
+			t.Errorf("the load returned a config together with an error")
 		}
 		var b strings.Builder
 		for _, fe := range FieldErrors(err) {
@@ -52,7 +62,7 @@ func renderLoad(t *testing.T, file string) string {
 		}
 		return b.String()
 	}
-	out, err := json.MarshalIndent(w, "", "  ")
+	out, err := json.MarshalIndent(cfg, "", "  ")
 	if err != nil {
 		t.Fatal(err)
 	}

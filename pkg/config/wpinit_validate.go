@@ -71,11 +71,11 @@ func (s *Service) validate(p *problems, all map[string]*Service) {
 	if s.Log.MaxSize <= 0 {
 		p.add(key+".log.max_size", "must be positive")
 	}
-	if s.Log.MaxFiles < 0 {
-		p.add(key+".log.max_files", "must not be negative")
+	if s.Log.MaxFiles < 0 || s.Log.MaxFiles > MaxLogFiles {
+		p.add(key+".log.max_files", "%d out of range 0-%d", s.Log.MaxFiles, MaxLogFiles)
 	}
-	if s.Log.RingLines < 0 {
-		p.add(key+".log.ring_lines", "must not be negative")
+	if s.Log.RingLines < 0 || s.Log.RingLines > MaxRingLines {
+		p.add(key+".log.ring_lines", "%d out of range 0-%d", s.Log.RingLines, MaxRingLines)
 	}
 }
 

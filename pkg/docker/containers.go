@@ -1,7 +1,6 @@
 package docker
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -10,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/moby/moby/api/pkg/stdcopy"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/events"
 	"github.com/moby/moby/api/types/network"
@@ -113,49 +111,17 @@ func (c *Client) RemoveContainer(ctx context.Context, id string) error {
 	return nil
 }
 
-// maxOutput bounds the output kept from an exec (the tail is what explains a failure).
-const maxOutput = 8 << 10
-
-// Exec runs cmd in the container as user and returns its exit code and output. ctx bounds
-// the whole run: a long command (an install) gives it its own deadline.
+// Exec runs cmd in the container as user and returns its exit code and output: stdout and
+// stderr interleaved, of which only the start and the end are kept (KeptHead, KeptTail), so a
+// command that prints without end costs no memory. ctx bounds the whole run: a long command
+// gives it its own deadline.
 func (c *Client) Exec(ctx context.Context, id, user string, cmd []string) (ExecResult, error) {
-	created, err := c.api.ExecCreate(ctx, id, client.ExecCreateOptions{
-		User: user, Cmd: cmd, AttachStdout: true, AttachStderr: true,
-	})
+	out := &kept{}
+	code, err := c.exec(ctx, id, ExecIO{User: user, Cmd: cmd}, out, out)
 	if err != nil {
-		return ExecResult{}, fmt.Errorf("exec %s in %s: %w", cmd[0], short(id), err)
+		return ExecResult{}, err
 	}
-	att, err := c.api.ExecAttach(ctx, created.ID, client.ExecAttachOptions{})
-	if err != nil {
-		return ExecResult{}, fmt.Errorf("exec %s in %s: %w", cmd[0], short(id), err)
-	}
-	var out bytes.Buffer
-	_, copyErr := stdcopy.StdCopy(&out, &out, att.Reader)
-	att.Close()
-	if copyErr != nil && ctx.Err() != nil {
-		return ExecResult{}, fmt.Errorf("exec %s in %s: %w", cmd[0], short(id), ctx.Err())
-	}
-	for {
-		ins, err := c.api.ExecInspect(ctx, created.ID, client.ExecInspectOptions{})
-		if err != nil {
-			return ExecResult{}, fmt.Errorf("inspect exec %s in %s: %w", cmd[0], short(id), err)
-		}
-		if !ins.Running {
-			return ExecResult{ExitCode: ins.ExitCode, Output: tail(out.Bytes())}, nil
-		}
-		select {
-		case <-ctx.Done():
-			return ExecResult{}, fmt.Errorf("exec %s in %s: %w", cmd[0], short(id), ctx.Err())
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-}
-
-func tail(b []byte) string {
-	if len(b) > maxOutput {
-		b = b[len(b)-maxOutput:]
-	}
-	return string(bytes.TrimSpace(b))
+	return ExecResult{ExitCode: code, Output: out.String()}, nil
 }
 
 // Events streams die, destroy, oom and health_status events of owner's containers until ctx

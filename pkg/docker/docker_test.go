@@ -1,7 +1,10 @@
 package docker
 
 import (
+	"bytes"
 	"errors"
+	"fmt"
+	"io"
 	"reflect"
 	"strings"
 	"testing"
@@ -72,15 +75,49 @@ func TestContainerConfigs(t *testing.T) {
 	}
 }
 
-func TestTailWriterKeepsTheEnd(t *testing.T) {
-	w := &tailWriter{max: 8}
-	for _, s := range []string{"abc", "defgh", "ij", "0123456789", "xy"} {
-		if n, err := w.Write([]byte(s)); n != len(s) || err != nil {
-			t.Fatalf("Write(%q) = %d, %v", s, n, err)
+// TestKeptOutput: the first KeptHead and last KeptTail bytes are kept, whatever the sizes of
+// the writes, and what lies between is counted.
+func TestKeptOutput(t *testing.T) {
+	k := &kept{}
+	k.Write([]byte("start\n"))
+	if got := k.String(); got != "start" {
+		t.Errorf("short output = %q", got)
+	}
+	body := bytes.Repeat([]byte("x"), 3*KeptTail)
+	for _, chunk := range [][]byte{body[:7], body[7 : KeptHead+100], body[KeptHead+100:], []byte("\nthe end\n")} {
+		if n, err := k.Write(chunk); n != len(chunk) || err != nil {
+			t.Fatalf("Write = %d, %v", n, err)
 		}
 	}
-	if got := string(w.Bytes()); got != "456789xy" {
-		t.Errorf("tail = %q, want %q", got, "456789xy")
+	if len(k.head) != KeptHead || len(k.tail) != KeptTail || k.total != int64(len(body))+15 {
+		t.Fatalf("head %d, tail %d, total %d", len(k.head), len(k.tail), k.total)
+	}
+	got := k.String()
+	if !strings.HasPrefix(got, "start\nxxx") || !strings.HasSuffix(got, "xxx\nthe end") ||
+		!strings.Contains(got, fmt.Sprintf("\n[%d bytes not kept]\n", k.total-KeptHead-KeptTail)) {
+		t.Errorf("kept output: %q...%q", got[:20], got[len(got)-20:])
+	}
+}
+
+// TestBudget: the write that passes the bound fails with an OutputError naming the command;
+// the two streams count together.
+func TestBudget(t *testing.T) {
+	b := &budget{max: 10, cmd: "wp-dind-install"}
+	var out, errOut bytes.Buffer
+	w1, w2 := b.writer(&out), b.writer(&errOut)
+	if _, err := w1.Write([]byte("123456")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w2.Write([]byte("7890")); err != nil {
+		t.Fatal(err)
+	}
+	_, err := w1.Write([]byte("!"))
+	var oe *OutputError
+	if !errors.As(err, &oe) || err.Error() != "wp-dind-install printed more than 10B" {
+		t.Errorf("err = %v", err)
+	}
+	if (&budget{}).writer(&out) != io.Writer(&out) {
+		t.Error("no bound: the writer itself")
 	}
 }
 

@@ -14,19 +14,44 @@ import (
 
 // ExecIO is a command run in a container with streams: Stdin (nil for none) is copied to
 // the command and closed at its end; Stdout (nil to discard) receives the output as it
-// comes. Nothing is held in memory but the tail of stderr.
+// comes, and Stderr (nil for none) the error output. Nothing is held in memory but the start
+// and the end of stderr (KeptHead, KeptTail).
 type ExecIO struct {
 	User   string
 	Cmd    []string
 	Env    []string // added to the container's environment for this command only
 	Stdin  io.Reader
 	Stdout io.Writer
+	Stderr io.Writer
+	// MaxOutput > 0 bounds what stdout and stderr may print together: past it the copy stops,
+	// the connection is closed and the call fails with an *OutputError. The command itself
+	// is left to dockerd, which drains what it prints until it ends.
+	MaxOutput int64
 }
 
 // ExecStream runs e.Cmd in the container and streams its standard input and output; it
-// returns the exit code and the tail of stderr. ctx bounds the whole run (a dump or an
+// returns the exit code and the kept part of stderr. ctx bounds the whole run (a dump or an
 // import gives it its own deadline); when it ends, the connection is closed.
 func (c *Client) ExecStream(ctx context.Context, id string, e ExecIO) (ExecResult, error) {
+	stdout := e.Stdout
+	if stdout == nil {
+		stdout = io.Discard
+	}
+	errOut := &kept{}
+	var stderr io.Writer = errOut
+	if e.Stderr != nil {
+		stderr = io.MultiWriter(errOut, e.Stderr)
+	}
+	code, err := c.exec(ctx, id, e, stdout, stderr)
+	if err != nil {
+		return ExecResult{}, err
+	}
+	return ExecResult{ExitCode: code, Output: errOut.String()}, nil
+}
+
+// exec runs e.Cmd with e.Stdin, copies its output to stdout and stderr within e.MaxOutput,
+// and returns its exit code.
+func (c *Client) exec(ctx context.Context, id string, e ExecIO, stdout, stderr io.Writer) (int, error) {
 	what := fmt.Sprintf("exec %s in %s", e.Cmd[0], short(id))
 	cctx, cancel := c.call(ctx)
 	created, err := c.api.ExecCreate(cctx, id, client.ExecCreateOptions{
@@ -34,11 +59,11 @@ func (c *Client) ExecStream(ctx context.Context, id string, e ExecIO) (ExecResul
 	})
 	cancel()
 	if err != nil {
-		return ExecResult{}, fmt.Errorf("%s: %w", what, err)
+		return 0, fmt.Errorf("%s: %w", what, err)
 	}
 	att, err := c.api.ExecAttach(ctx, created.ID, client.ExecAttachOptions{})
 	if err != nil {
-		return ExecResult{}, fmt.Errorf("%s: %w", what, err)
+		return 0, fmt.Errorf("%s: %w", what, err)
 	}
 	var closeOnce sync.Once
 	closeConn := func() { closeOnce.Do(att.Close) }
@@ -63,28 +88,26 @@ func (c *Client) ExecStream(ctx context.Context, id string, e ExecIO) (ExecResul
 	} else {
 		close(stdinDone)
 	}
-	stdout := e.Stdout
-	if stdout == nil {
-		stdout = io.Discard
-	}
-	stderr := &tailWriter{max: maxOutput}
-	_, copyErr := stdcopy.StdCopy(stdout, stderr, att.Reader)
+	b := &budget{max: e.MaxOutput, cmd: e.Cmd[0]}
+	_, copyErr := stdcopy.StdCopy(b.writer(stdout), b.writer(stderr), att.Reader)
 	closeConn()
 	<-stdinDone
-	if ctx.Err() != nil {
-		return ExecResult{}, fmt.Errorf("%s: %w", what, ctx.Err())
-	}
-	if src.err != nil {
-		return ExecResult{}, fmt.Errorf("%s: read standard input: %w", what, src.err)
-	}
-	if copyErr != nil {
-		return ExecResult{}, fmt.Errorf("%s: copy output: %w", what, copyErr)
+	var over *OutputError
+	switch {
+	case ctx.Err() != nil:
+		return 0, fmt.Errorf("%s: %w", what, ctx.Err())
+	case errors.As(copyErr, &over):
+		return 0, fmt.Errorf("%s: %w", what, over)
+	case src.err != nil:
+		return 0, fmt.Errorf("%s: read standard input: %w", what, src.err)
+	case copyErr != nil:
+		return 0, fmt.Errorf("%s: copy output: %w", what, copyErr)
 	}
 	code, err := c.execExit(ctx, created.ID)
 	if err != nil {
-		return ExecResult{}, fmt.Errorf("%s: %w", what, err)
+		return 0, fmt.Errorf("%s: %w", what, err)
 	}
-	return ExecResult{ExitCode: code, Output: tail(stderr.Bytes())}, nil
+	return code, nil
 }
 
 // execExit waits for an exec whose streams have ended to be reported finished.
@@ -130,24 +153,3 @@ func (r *readErr) Read(p []byte) (int, error) {
 	}
 	return n, err
 }
-
-// tailWriter keeps the last max bytes written to it: a command's stderr, however long.
-type tailWriter struct {
-	max int
-	buf []byte
-}
-
-func (w *tailWriter) Write(p []byte) (int, error) {
-	n := len(p)
-	if len(p) >= w.max {
-		w.buf = append(w.buf[:0], p[len(p)-w.max:]...)
-		return n, nil
-	}
-	if over := len(w.buf) + len(p) - w.max; over > 0 {
-		w.buf = append(w.buf[:0], w.buf[over:]...)
-	}
-	w.buf = append(w.buf, p...)
-	return n, nil
-}
-
-func (w *tailWriter) Bytes() []byte { return w.buf }

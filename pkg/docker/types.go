@@ -61,7 +61,7 @@ type ContainerConfig struct {
 // ExecResult is the outcome of a command run in a container.
 type ExecResult struct {
 	ExitCode int
-	Output   string // stdout and stderr, interleaved, trimmed to the last few KiB
+	Output   string // Exec: stdout and stderr interleaved; ExecStream: stderr. Its first and last KiB only (KeptHead, KeptTail)
 }
 
 // ActionHealthStatus is the Event action of a container whose health changed.

@@ -17,7 +17,7 @@ func (l *Loader) handle(ctx context.Context, t *tarball) {
 		return
 	}
 	l.update(t, func(st *TarballStatus) { st.State = Checking })
-	a, err := ReadArchive(t.path)
+	a, err := ReadArchive(ctx, t.path)
 	if err != nil {
 		log.Error("failed to read image tarball", "error", err)
 		l.settle(t, Failed, "", err)
@@ -65,6 +65,9 @@ func (l *Loader) differences(ctx context.Context, a Archive) []string {
 			refs = []string{img.ID}
 		}
 		for _, ref := range refs {
+			if ctx.Err() != nil {
+				return append(out, ctx.Err().Error())
+			}
 			if d := l.difference(ctx, ref, img); d != "" {
 				out = append(out, d)
 			}

@@ -5,6 +5,7 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -69,39 +70,59 @@ const maxMetaSize = 16 << 20
 
 // ReadArchive streams through a tarball (plain or gzip) and returns its images. It checks
 // that the whole tar reads to its end and that every file the manifest names is in it, so a
-// truncated or corrupt tarball is reported here, before dockerd is asked to load it.
-func ReadArchive(file string) (Archive, error) {
+// truncated or corrupt tarball is reported here, before dockerd is asked to load it. It stops
+// when ctx ends, and at the bounds of limits.go (ErrLimit).
+func ReadArchive(ctx context.Context, file string) (Archive, error) {
 	f, err := os.Open(file)
 	if err != nil {
 		return Archive{}, fmt.Errorf("open image tarball: %w", err)
 	}
 	defer f.Close()
-	r, err := decompressed(f)
+	fi, err := f.Stat()
 	if err != nil {
-		return Archive{}, fmt.Errorf("read %s: %w: %w", file, ErrCorrupt, err)
+		return Archive{}, fmt.Errorf("stat image tarball: %w", err)
 	}
-	a, err := readArchive(r)
-	if err != nil {
+	a, err := readTarball(ctx, f, fi.Size())
+	switch {
+	case ctx.Err() != nil:
+		return Archive{}, fmt.Errorf("read %s: %w", file, ctx.Err())
+	case errors.Is(err, ErrLimit):
+		return Archive{}, fmt.Errorf("read %s: %w", file, err)
+	case err != nil:
 		return Archive{}, fmt.Errorf("read %s: %w: %w", file, ErrCorrupt, err)
 	}
 	return a, nil
 }
 
-// decompressed returns f itself for a plain tar (an io.Seeker: tar skips file bodies by
-// seeking) or a gzip reader when the content starts with gzip's magic, whatever its name.
-func decompressed(f *os.File) (io.Reader, error) {
+// readTarball reads the archive of size bytes in r.
+func readTarball(ctx context.Context, r io.ReadSeeker, size int64) (Archive, error) {
+	src, err := decompressed(ctx, r, size)
+	if err != nil {
+		return Archive{}, err
+	}
+	return readArchive(src)
+}
+
+// decompressed returns r itself for a plain tar (an io.Seeker: tar skips file bodies by
+// seeking) or a bounded gzip reader when the content starts with gzip's magic, whatever its
+// name. Both stop when ctx ends.
+func decompressed(ctx context.Context, r io.ReadSeeker, size int64) (io.Reader, error) {
 	var magic [2]byte
-	n, err := io.ReadFull(f, magic[:])
+	n, err := io.ReadFull(r, magic[:])
 	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
 		return nil, err
 	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
+	if _, err := r.Seek(0, io.SeekStart); err != nil {
 		return nil, err
 	}
 	if n == 2 && magic == [2]byte{0x1f, 0x8b} {
-		return gzip.NewReader(bufio.NewReaderSize(f, 1<<20))
+		zr, err := gzip.NewReader(bufio.NewReaderSize(r, 1<<20))
+		if err != nil {
+			return nil, err
+		}
+		return &inflated{ctx: ctx, r: zr, max: inflateLimit(size), size: size}, nil
 	}
-	return f, nil
+	return ctxFile{ctx: ctx, ReadSeeker: r}, nil
 }
 
 func readArchive(r io.Reader) (Archive, error) {
@@ -115,6 +136,9 @@ func readArchive(r io.Reader) (Archive, error) {
 		}
 		if err != nil {
 			return Archive{}, fmt.Errorf("after %d entries: %w", len(names), err)
+		}
+		if len(names) == MaxEntries {
+			return Archive{}, fmt.Errorf("%w: more than %d entries", ErrLimit, MaxEntries)
 		}
 		name := path.Clean(h.Name)
 		names[name] = true
@@ -155,6 +179,9 @@ func parseArchive(manifest, index []byte, names map[string]bool) (Archive, error
 	if len(entries) == 0 {
 		return Archive{}, errors.New("manifest.json lists no image")
 	}
+	if err := checkRefs(entries); err != nil {
+		return Archive{}, err
+	}
 	alt, err := indexIDs(index)
 	if err != nil {
 		return Archive{}, err
@@ -171,6 +198,22 @@ func parseArchive(manifest, index []byte, names map[string]bool) (Archive, error
 		a.Images = append(a.Images, img)
 	}
 	return a, nil
+}
+
+// checkRefs bounds the tags of each image and the references of the whole manifest, before
+// any is parsed: the skip check inspects each one.
+func checkRefs(entries []manifestEntry) error {
+	refs := 0
+	for i, e := range entries {
+		if len(e.RepoTags) > MaxTagsPerImage {
+			return fmt.Errorf("%w: manifest.json image %d has %d tags, more than %d", ErrLimit, i, len(e.RepoTags), MaxTagsPerImage)
+		}
+		refs += max(1, len(e.RepoTags)) // an untagged image is inspected by its ID
+	}
+	if refs > MaxRefs {
+		return fmt.Errorf("%w: manifest.json names %d images and tags, more than %d", ErrLimit, refs, MaxRefs)
+	}
+	return nil
 }
 
 var digestHex = regexp.MustCompile(`^[a-f0-9]{64}$`)
@@ -218,6 +261,9 @@ func indexIDs(index []byte) (map[string]string, error) {
 	var idx ociIndex
 	if err := json.NewDecoder(bytes.NewReader(index)).Decode(&idx); err != nil {
 		return nil, fmt.Errorf("parse index.json: %w", err)
+	}
+	if len(idx.Manifests) > MaxRefs {
+		return nil, fmt.Errorf("%w: index.json lists %d manifests, more than %d", ErrLimit, len(idx.Manifests), MaxRefs)
 	}
 	out := map[string]string{}
 	for _, m := range idx.Manifests {

@@ -3,6 +3,7 @@ package images
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -13,7 +14,7 @@ import (
 
 func TestReadArchiveDocker2010(t *testing.T) {
 	// testdata/docker-20.10.tar: `docker save` by dockerd 20.10.24 of an imported image.
-	a, err := ReadArchive(filepath.Join("testdata", "docker-20.10.tar"))
+	a, err := ReadArchive(context.Background(), filepath.Join("testdata", "docker-20.10.tar"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -28,7 +29,7 @@ func TestReadArchiveDocker2010(t *testing.T) {
 
 func TestReadArchiveDocker26(t *testing.T) {
 	// testdata/docker-26.tar: Docker 25+'s OCI layout, written by writeOCIArchive.
-	a, err := ReadArchive(filepath.Join("testdata", "docker-26.tar"))
+	a, err := ReadArchive(context.Background(), filepath.Join("testdata", "docker-26.tar"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +57,7 @@ func TestReadArchiveDocker2615Real(t *testing.T) {
 	// testdata/docker-26.1.5.tar: `docker save` by a real dockerd 26.1.5 (Debian trixie's
 	// docker.io, run nested here), two imported images; its layout is the one
 	// writeOCIArchive writes, plus LayerSources and legacy v1 configs.
-	a, err := ReadArchive(filepath.Join("testdata", "docker-26.1.5.tar"))
+	a, err := ReadArchive(context.Background(), filepath.Join("testdata", "docker-26.1.5.tar"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,13 +80,13 @@ func TestReadArchiveDocker2615Real(t *testing.T) {
 
 func TestReadArchiveGzip(t *testing.T) {
 	for _, name := range []string{"docker-20.10.tar", "docker-26.tar", "docker-26.1.5.tar"} {
-		plain, err := ReadArchive(filepath.Join("testdata", name))
+		plain, err := ReadArchive(context.Background(), filepath.Join("testdata", name))
 		if err != nil {
 			t.Fatal(err)
 		}
 		// The name says .tar: compression is found from the content, as dockerd does.
 		p := writeTemp(t, name, gzipped(t, readFile(t, filepath.Join("testdata", name))))
-		got, err := ReadArchive(p)
+		got, err := ReadArchive(context.Background(), p)
 		if err != nil || !reflect.DeepEqual(got, plain) {
 			t.Errorf("%s gzipped: %+v, %v; want %+v", name, got, err, plain)
 		}
@@ -109,7 +110,7 @@ func TestReadArchiveCorrupt(t *testing.T) {
 	}
 	for name, content := range tests {
 		t.Run(name, func(t *testing.T) {
-			_, err := ReadArchive(writeTemp(t, name+".tar", content))
+			_, err := ReadArchive(context.Background(), writeTemp(t, name+".tar", content))
 			if !errors.Is(err, ErrCorrupt) {
 				t.Fatalf("want ErrCorrupt, got %v", err)
 			}
@@ -148,7 +149,7 @@ func TestParseArchiveUntagged(t *testing.T) {
 	}
 }
 
-func readFile(t *testing.T, p string) []byte {
+func readFile(t testing.TB, p string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(p)
 	if err != nil {
@@ -166,7 +167,7 @@ func writeTemp(t *testing.T, name string, content []byte) string {
 	return p
 }
 
-func gzipped(t *testing.T, b []byte) []byte {
+func gzipped(t testing.TB, b []byte) []byte {
 	t.Helper()
 	var out bytes.Buffer
 	zw := gzip.NewWriter(&out)

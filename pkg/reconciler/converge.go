@@ -196,14 +196,25 @@ func (w *worker) waitHealthy(ctx context.Context, id string, spec instance.Conta
 }
 
 // install runs the PHP image's wp-dind-install as www-data (idempotent: 0 when installed).
+// The admin password goes on its standard input, never in its arguments or environment,
+// which `ps` on the host and `docker inspect` show. What it prints goes to the log as it
+// comes, within installOutputLimit.
 func (w *worker) install(ctx context.Context, in *config.Instance, p *instance.Prepared, phpID string) error {
 	ctx, cancel := context.WithTimeout(ctx, w.opt.timeouts.Install)
 	defer cancel()
 	pw := p.Secrets.AdminPassword
-	res, err := w.eng.Exec(ctx, phpID, "www-data", []string{
-		"wp-dind-install", "--url", in.URL(), "--title", in.Title, "--admin-user", in.AdminUser,
-		"--admin-password", pw, "--admin-email", in.AdminEmail,
+	log := w.log.With("instance", in.Name, "command", "wp-dind-install")
+	stdout := &outputLog{log: log, stream: "stdout", secret: pw}
+	stderr := &outputLog{log: log, stream: "stderr", secret: pw}
+	res, err := w.eng.ExecStream(ctx, phpID, docker.ExecIO{
+		User: "www-data",
+		Cmd: []string{"wp-dind-install", "--url", in.URL(), "--title", in.Title, "--admin-user", in.AdminUser,
+			"--admin-email", in.AdminEmail, "--admin-password-stdin"},
+		Stdin:  strings.NewReader(pw + "\n"),
+		Stdout: stdout, Stderr: stderr, MaxOutput: installOutputLimit,
 	})
+	stdout.Flush()
+	stderr.Flush()
 	if err != nil {
 		return fmt.Errorf("install wordpress: %w", err)
 	}

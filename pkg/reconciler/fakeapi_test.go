@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -258,7 +259,9 @@ func (f *fakeDocker) listNetworks(w http.ResponseWriter, req *http.Request) {
 }
 
 // hijackExec answers an attached exec start: 101, then "ok" on stdout in the multiplexed
-// stream format, then end of stream.
+// stream format, then end of stream. Like dockerd it reads what the client sends (an exec's
+// stdin) until the client closes: a socket closed with unread input resets the connection,
+// and the client could lose the output.
 func (f *fakeDocker) hijackExec(w http.ResponseWriter) {
 	conn, buf, err := w.(http.Hijacker).Hijack()
 	if err != nil {
@@ -272,6 +275,11 @@ func (f *fakeDocker) hijackExec(w http.ResponseWriter) {
 	binary.BigEndian.PutUint32(frame[4:], 3)
 	_, _ = buf.Write(append(frame, "ok\n"...))
 	_ = buf.Flush()
+	if tc, ok := conn.(*net.TCPConn); ok {
+		_ = tc.CloseWrite() // end of the output stream
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	_, _ = io.Copy(io.Discard, buf)
 }
 
 // Event sends a container event for the container called name on the event stream.

@@ -2,11 +2,17 @@
 // wp-dind-install: install WordPress with the given site and admin; idempotent.
 // WordPress answers a broken database with an HTML page and exit status 0, so success is
 // only reported when the script reaches its end (see the shutdown function).
-$opts = getopt('', ['url:', 'title:', 'admin-user:', 'admin-password:', 'admin-email:']);
+// The admin password comes on the first line of standard input with --admin-password-stdin
+// (what wpinit does: arguments show in `ps` on the host), or as --admin-password.
+$opts = getopt('', ['url:', 'title:', 'admin-user:', 'admin-password:', 'admin-password-stdin', 'admin-email:']);
+if (isset($opts['admin-password-stdin'])) {
+    $line = fgets(STDIN);
+    $opts['admin-password'] = $line === false ? '' : rtrim($line, "\r\n");
+}
 foreach (['url', 'title', 'admin-user', 'admin-password', 'admin-email'] as $name) {
     if (!isset($opts[$name]) || $opts[$name] === '' || is_array($opts[$name])) {
         fwrite(STDERR, "usage: wp-dind-install --url URL --title TITLE --admin-user USER"
-            . " --admin-password PASSWORD --admin-email EMAIL (missing --$name)\n");
+            . " (--admin-password PASSWORD | --admin-password-stdin) --admin-email EMAIL (missing --$name)\n");
         exit(2);
     }
 }
