@@ -8,12 +8,15 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/network"
 )
 
 // fakeDocker is an httptest server speaking the Engine API paths the moby client uses for
@@ -32,6 +35,15 @@ type fakeDocker struct {
 	events     chan string // JSON messages for the event stream
 	eventKinds []string    // the event filter of the last stream
 	closed     chan struct{}
+	broken     chan struct{}       // closed by RestartEngine: ends the event streams of before
+	unhealthy  map[string]bool     // containers (by name) whose wp-dind-health fails
+	execs      map[string]fakeExec // by exec ID
+	order      []string            // "create NAME", "start NAME", "remove NAME", in request order
+}
+
+type fakeExec struct {
+	container string
+	cmd       []string
 }
 
 type fakeContainer struct {
@@ -47,7 +59,8 @@ type fakeNetwork struct {
 
 func newFakeDocker(t *testing.T) *fakeDocker {
 	f := &fakeDocker{t: t, containers: map[string]*fakeContainer{}, networks: map[string]*fakeNetwork{}, calls: map[string]int{},
-		health: "healthy", events: make(chan string, 16)}
+		health: "healthy", events: make(chan string, 16), broken: make(chan struct{}),
+		unhealthy: map[string]bool{}, execs: map[string]fakeExec{}}
 	f.images = []string{"wp-php:7.4", "wp-php:8.4", "wp-mariadb:10.5", "wp-mariadb:11.8", "wp-nginx:1.26"}
 	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
 	t.Cleanup(f.srv.Close)
@@ -109,6 +122,7 @@ func (f *fakeDocker) serve(w http.ResponseWriter, req *http.Request) {
 		w.(http.Flusher).Flush()
 		f.mu.Lock()
 		f.eventKinds = filterValues(req, "event")
+		broken := f.broken
 		f.mu.Unlock()
 		for {
 			select {
@@ -116,13 +130,15 @@ func (f *fakeDocker) serve(w http.ResponseWriter, req *http.Request) {
 				return
 			case <-f.closed:
 				return
+			case <-broken:
+				return
 			case m := <-f.events:
 				fmt.Fprintln(w, m)
 				w.(http.Flusher).Flush()
 			}
 		}
 	case "GET /exec/{id}/json":
-		fmt.Fprintf(w, `{"ID":%q,"Running":false,"ExitCode":0}`, parts[1])
+		fmt.Fprintf(w, `{"ID":%q,"Running":false,"ExitCode":%d}`, parts[1], f.execExit(parts[1]))
 	case "POST /exec/{id}/start":
 		// Read the whole request first: closing a connection with request bytes unread
 		// in the kernel's buffer sends RST, and the client may lose the output to it.
@@ -151,13 +167,33 @@ func (f *fakeDocker) objects(w http.ResponseWriter, req *http.Request, route str
 			http.Error(w, `{"message":"no such container"}`, http.StatusNotFound)
 			return
 		}
+		if parts[2] == "start" {
+			if holder := f.holder(c); holder != "" {
+				http.Error(w, `{"message":"failed to set up container networking: Address already in use (held by `+holder+`)"}`, http.StatusInternalServerError)
+				return
+			}
+			f.order = append(f.order, "start "+c.Name)
+		}
 		c.State = map[string]string{"start": "running", "stop": "exited"}[parts[2]]
 		w.WriteHeader(http.StatusNoContent)
 	case "DELETE /containers/{id}":
+		if c, ok := f.containers[id]; ok {
+			f.order = append(f.order, "remove "+c.Name)
+		}
 		delete(f.containers, id)
 		w.WriteHeader(http.StatusNoContent)
 	case "POST /containers/{id}/exec":
-		fmt.Fprintf(w, `{"Id":"exec-%s"}`, id)
+		c, ok := f.containers[id]
+		if !ok || c.State != "running" {
+			http.Error(w, `{"message":"container is not running"}`, http.StatusConflict)
+			return
+		}
+		var body struct{ Cmd []string }
+		_ = json.NewDecoder(req.Body).Decode(&body)
+		f.next++
+		execID := fmt.Sprintf("exec%d", f.next)
+		f.execs[execID] = fakeExec{container: id, cmd: body.Cmd}
+		fmt.Fprintf(w, `{"Id":%q}`, execID)
 	case "GET /networks":
 		f.listNetworks(w, req)
 	case "POST /networks/create":
@@ -214,7 +250,18 @@ func (f *fakeDocker) listContainers(w http.ResponseWriter, req *http.Request) {
 	for _, c := range f.containers {
 		if hasLabels(c.Labels, filterValues(req, "label")) {
 			status := "Up 2 seconds (" + map[string]string{"healthy": "healthy", "starting": "health: starting"}[f.health] + ")"
-			out = append(out, map[string]any{"Id": c.ID, "Names": []string{"/" + c.Name}, "Labels": c.Labels, "State": c.State, "Status": status})
+			nets := map[string]any{}
+			for n := range c.endpoints() {
+				nets[n] = map[string]any{}
+			}
+			var ports []map[string]any
+			if c.State == "running" {
+				for _, p := range c.hostPorts() {
+					ports = append(ports, map[string]any{"PrivatePort": 80, "PublicPort": p, "Type": "tcp"})
+				}
+			}
+			out = append(out, map[string]any{"Id": c.ID, "Names": []string{"/" + c.Name}, "Labels": c.Labels, "State": c.State,
+				"Status": status, "NetworkSettings": map[string]any{"Networks": nets}, "Ports": ports})
 		}
 	}
 	_ = json.NewEncoder(w).Encode(out)
@@ -235,6 +282,7 @@ func (f *fakeDocker) createContainer(w http.ResponseWriter, req *http.Request) {
 	f.next++
 	c := &fakeContainer{ID: fmt.Sprintf("c%06d", f.next), Name: name, State: "created", Labels: body.Labels, Create: body}
 	f.containers[c.ID] = c
+	f.order = append(f.order, "create "+name)
 	fmt.Fprintf(w, `{"Id":%q}`, c.ID)
 }
 
@@ -300,4 +348,85 @@ func (f *fakeDocker) RemoveByName(name string) {
 			delete(f.containers, id)
 		}
 	}
+}
+
+// execExit is the exit code of an exec: 1 for wp-dind-health in a container marked unhealthy.
+func (f *fakeDocker) execExit(id string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	e := f.execs[id]
+	if c := f.containers[e.container]; c != nil && len(e.cmd) > 0 && e.cmd[0] == "wp-dind-health" && f.unhealthy[c.Name] {
+		return 1
+	}
+	return 0
+}
+
+// holder names the running container that holds c's static address or host port, as the
+// engine refuses to start c then.
+func (f *fakeDocker) holder(c *fakeContainer) string {
+	for _, o := range f.containers {
+		if o.ID == c.ID || o.State != "running" {
+			continue
+		}
+		for n, ep := range c.endpoints() {
+			if oep, ok := o.endpoints()[n]; ok && ep.IPAMConfig != nil && oep.IPAMConfig != nil &&
+				ep.IPAMConfig.IPv4Address == oep.IPAMConfig.IPv4Address {
+				return o.Name
+			}
+		}
+		for _, p := range c.hostPorts() {
+			if slices.Contains(o.hostPorts(), p) {
+				return o.Name
+			}
+		}
+	}
+	return ""
+}
+
+func (c *fakeContainer) endpoints() map[string]*network.EndpointSettings {
+	if c.Create.NetworkingConfig == nil {
+		return nil
+	}
+	return c.Create.NetworkingConfig.EndpointsConfig
+}
+
+func (c *fakeContainer) hostPorts() []int {
+	var out []int
+	if c.Create.HostConfig == nil {
+		return nil
+	}
+	for _, bs := range c.Create.HostConfig.PortBindings {
+		for _, b := range bs {
+			if p, err := strconv.Atoi(b.HostPort); err == nil {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}
+
+// RestartEngine plays dockerd killed and started again: the event streams break and every
+// container is found exited (they died with dockerd; restart policies did not start them).
+func (f *fakeDocker) RestartEngine() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	close(f.broken)
+	f.broken = make(chan struct{})
+	for _, c := range f.containers {
+		c.State = "exited"
+	}
+}
+
+// Order returns the container creates, starts and removals so far, in request order.
+func (f *fakeDocker) Order() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.order)
+}
+
+// SetUnhealthy makes wp-dind-health fail (or pass again) in the container called name.
+func (f *fakeDocker) SetUnhealthy(name string, bad bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.unhealthy[name] = bad
 }
