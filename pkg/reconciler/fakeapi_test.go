@@ -17,6 +17,8 @@ import (
 
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/network"
+
+	"github.com/wp-dind/wp-dind/pkg/docker"
 )
 
 // fakeDocker is an httptest server speaking the Engine API paths the moby client uses for
@@ -39,6 +41,7 @@ type fakeDocker struct {
 	unhealthy  map[string]bool     // containers (by name) whose wp-dind-health fails
 	execs      map[string]fakeExec // by exec ID
 	order      []string            // "create NAME", "start NAME", "remove NAME", in request order
+	installs   map[string]int      // wp-dind-install runs by instance: an installed site answers
 }
 
 type fakeExec struct {
@@ -60,7 +63,7 @@ type fakeNetwork struct {
 func newFakeDocker(t *testing.T) *fakeDocker {
 	f := &fakeDocker{t: t, containers: map[string]*fakeContainer{}, networks: map[string]*fakeNetwork{}, calls: map[string]int{},
 		health: "healthy", events: make(chan string, 16), broken: make(chan struct{}),
-		unhealthy: map[string]bool{}, execs: map[string]fakeExec{}}
+		unhealthy: map[string]bool{}, execs: map[string]fakeExec{}, installs: map[string]int{}}
 	f.images = []string{"wp-php:7.4", "wp-php:8.4", "wp-mariadb:10.5", "wp-mariadb:11.8", "wp-nginx:1.26"}
 	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
 	t.Cleanup(f.srv.Close)
@@ -193,6 +196,9 @@ func (f *fakeDocker) objects(w http.ResponseWriter, req *http.Request, route str
 		f.next++
 		execID := fmt.Sprintf("exec%d", f.next)
 		f.execs[execID] = fakeExec{container: id, cmd: body.Cmd}
+		if len(body.Cmd) > 0 && body.Cmd[0] == "wp-dind-install" {
+			f.installs[c.Labels[docker.LabelInstance]]++
+		}
 		fmt.Fprintf(w, `{"Id":%q}`, execID)
 	case "GET /networks":
 		f.listNetworks(w, req)
@@ -429,4 +435,32 @@ func (f *fakeDocker) SetUnhealthy(name string, bad bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.unhealthy[name] = bad
+}
+
+// SiteAnswers plays the site check of host ("localhost:PORT"): the site answers when a
+// running web container publishes PORT and its instance was installed.
+func (f *fakeDocker) SiteAnswers(host string) error {
+	_, port, _ := strings.Cut(host, ":")
+	p, err := strconv.Atoi(port)
+	if err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, c := range f.containers {
+		if c.State == "running" && c.Labels[docker.LabelRole] == "web" && slices.Contains(c.hostPorts(), p) {
+			if f.installs[c.Labels[docker.LabelInstance]] == 0 {
+				return fmt.Errorf("GET %s: 302 to the installer", host)
+			}
+			return nil
+		}
+	}
+	return fmt.Errorf("GET %s: connection refused", host)
+}
+
+// Installs is how many times wp-dind-install ran for the instance called name.
+func (f *fakeDocker) Installs(name string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.installs[name]
 }
