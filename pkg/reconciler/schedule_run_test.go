@@ -36,6 +36,19 @@ func writeSites(t *testing.T, dir string, sites ...fakeSite) {
 	}
 }
 
+// runServed runs a reconciler, until the test ends, over a fake engine where the instance
+// "served" (id 1, port 8001) has converged; dir holds its instances.toml.
+func runServed(t *testing.T, tweak ...func(*Options)) (*fakeDocker, string, *Reconciler) {
+	t.Helper()
+	f := newFakeDocker(t)
+	dir := t.TempDir()
+	writeSites(t, dir, fakeSite{"served", 1, 8001})
+	r := newFakeReconciler(t, f, dir, tweak...)
+	runFake(t, r)
+	waitReady(t, r)
+	return f, dir, r
+}
+
 // serving reports whether the fake engine runs every container of the instance called name.
 func (f *fakeDocker) serving(name string) bool {
 	for _, r := range instance.Roles {
@@ -91,12 +104,7 @@ func TestRenameWaitsForRemoval(t *testing.T) {
 // container was removed is repaired while a new instance holds the other lane's slot, stuck
 // on a database that never turns healthy (its deadline is a minute away).
 func TestRepairsDoNotWaitForFirstStarts(t *testing.T) {
-	f := newFakeDocker(t)
-	dir := t.TempDir()
-	writeSites(t, dir, fakeSite{"served", 1, 8001})
-	r := newFakeReconciler(t, f, dir, func(o *Options) { o.Parallelism, o.Timeouts.Healthy = 1, time.Minute })
-	runFake(t, r)
-	waitReady(t, r)
+	f, dir, r := runServed(t, func(o *Options) { o.Parallelism, o.Timeouts.Healthy = 1, time.Minute })
 	f.SetUnhealthy("slow-db", true)
 	writeSites(t, dir, fakeSite{"served", 1, 8001}, fakeSite{"slow", 2, 8002})
 	testutil.WaitFor(t, 10*time.Second, "slow converging on its database", func() bool {
@@ -121,12 +129,7 @@ func TestRepairsDoNotWaitForFirstStarts(t *testing.T) {
 // started again), and the serving instance is repaired, without installing again; neither
 // waits out the health deadline of the container that died (a minute away).
 func TestEngineReturnReplans(t *testing.T) {
-	f := newFakeDocker(t)
-	dir := t.TempDir()
-	writeSites(t, dir, fakeSite{"served", 1, 8001})
-	r := newFakeReconciler(t, f, dir, func(o *Options) { o.Timeouts.Healthy = time.Minute })
-	runFake(t, r)
-	waitReady(t, r)
+	f, dir, r := runServed(t, func(o *Options) { o.Timeouts.Healthy = time.Minute })
 	f.SetUnhealthy("fresh-php", true)
 	writeSites(t, dir, fakeSite{"served", 1, 8001}, fakeSite{"fresh", 2, 8002})
 	testutil.WaitFor(t, 10*time.Second, "fresh waiting on its PHP container", func() bool {
@@ -183,12 +186,7 @@ func TestAddressInUseRetriedSoon(t *testing.T) {
 // TestRepairsGoFirst: a new instance declared while a serving instance is repaired creates
 // nothing until the repair has ended (repairsFirst is far away), then converges.
 func TestRepairsGoFirst(t *testing.T) {
-	f := newFakeDocker(t)
-	dir := t.TempDir()
-	writeSites(t, dir, fakeSite{"served", 1, 8001})
-	r := newFakeReconciler(t, f, dir)
-	runFake(t, r)
-	waitReady(t, r)
+	f, dir, r := runServed(t)
 	f.SetUnhealthy("served-db", true)
 	f.Event("served-db", "destroy")
 	f.RemoveByName("served-db")
