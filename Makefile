@@ -107,6 +107,11 @@ test: lint tools engine unit fuzz-short pid1 beside ## every test: lint, unit, 1
 e2e: images save-images ## wp-dind end to end: two instances, phpMyAdmin, mail, backup/restore, kill -9, stop/start (about 2 min)
 	WPDIND_E2E=1 $(GO) test -count=1 -timeout 30m -v -run '^TestEndToEnd$$' ./images/
 
+# images/e2e_reliability_test.go skips unless WPDIND_RELIABILITY=1; its wp-dind is its own.
+.PHONY: reliability-test
+reliability-test: images save-images ## wp-dind: kill -9 of dockerd while three sites converge beside two serving, five new sites' status against their answers, a rename keeping id and port (about 4 min)
+	WPDIND_RELIABILITY=1 $(GO) test -count=1 -timeout 30m -v -run '^TestReliability$$' ./images/
+
 bench-boot: images save-images ## boot figures: docker run to services ready, to 1 and 10 sites serving 200 cold and warm, image loads, wpinit RSS (about 6 min)
 	@mkdir -p $(BIN)
 	WPDIND_BENCH=1 $(GO) test -count=1 -timeout 60m -v -run '^TestBenchBoot$$' ./images/ > $(BIN)/bench-boot.log 2>&1 \

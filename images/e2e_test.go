@@ -248,8 +248,8 @@ func (e *e2e) kill(name string) {
 			t.Fatal(err)
 		}
 		t.Logf("both sites serve again %.1f s after kill -9 dockerd", time.Since(start).Seconds())
-		// Docker's own health checks of the restarted containers first run after their
-		// interval (10 s): the status says healthy a little after the sites serve.
+		// The status says healthy once the reconciler's repair saw each site answer, which
+		// is right after the test sees it (docs/instances.md, "Status").
 		d.waitStatus("instances up after dockerd", 2*time.Minute, all(servicesReady, instancesUp(len(e2eSites))))
 		t.Logf("both instances running and healthy %.1f s after kill -9 dockerd", time.Since(start).Seconds())
 	}

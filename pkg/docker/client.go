@@ -4,9 +4,12 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"slices"
+	"sort"
 	"strings"
 	"time"
 
+	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/network"
 	"github.com/moby/moby/client"
 )
@@ -45,6 +48,16 @@ func Connect(ctx context.Context, host string) (*Client, error) {
 	return &Client{api: api, version: ping.APIVersion, timeout: DefaultTimeout}, nil
 }
 
+// Ping asks the daemon whether it answers.
+func (c *Client) Ping(ctx context.Context) error {
+	ctx, cancel := c.call(ctx)
+	defer cancel()
+	if _, err := c.api.Ping(ctx, client.PingOptions{}); err != nil {
+		return fmt.Errorf("ping docker: %w", err)
+	}
+	return nil
+}
+
 // APIVersion is the API version negotiated with the daemon.
 func (c *Client) APIVersion() string { return c.api.ClientVersion() }
 
@@ -67,16 +80,32 @@ func (c *Client) ListContainers(ctx context.Context, owner string) ([]Container,
 	}
 	out := make([]Container, 0, len(res.Items))
 	for _, s := range res.Items {
-		ct := Container{ID: s.ID, Labels: s.Labels, State: string(s.State), Health: healthOf(s.Status)}
-		if s.Health != nil && s.Health.Status != "" {
-			ct.Health = string(s.Health.Status)
-		}
-		if len(s.Names) > 0 {
-			ct.Name = strings.TrimPrefix(s.Names[0], "/")
-		}
-		out = append(out, ct)
+		out = append(out, containerOf(s))
 	}
 	return out, nil
+}
+
+// containerOf is a list entry as the reconciler sees it.
+func containerOf(s container.Summary) Container {
+	ct := Container{ID: s.ID, Labels: s.Labels, State: string(s.State), Health: healthOf(s.Status)}
+	if s.Health != nil && s.Health.Status != "" {
+		ct.Health = string(s.Health.Status)
+	}
+	if len(s.Names) > 0 {
+		ct.Name = strings.TrimPrefix(s.Names[0], "/")
+	}
+	if s.NetworkSettings != nil {
+		for name := range s.NetworkSettings.Networks {
+			ct.Networks = append(ct.Networks, name)
+		}
+		sort.Strings(ct.Networks)
+	}
+	for _, p := range s.Ports {
+		if p.PublicPort != 0 && !slices.Contains(ct.HostPorts, int(p.PublicPort)) {
+			ct.HostPorts = append(ct.HostPorts, int(p.PublicPort))
+		}
+	}
+	return ct
 }
 
 // ListNetworks lists the networks of owner: one request.

@@ -82,6 +82,9 @@ func (c *Client) StartContainer(ctx context.Context, id string) error {
 	ctx, cancel := c.call(ctx)
 	defer cancel()
 	if _, err := c.api.ContainerStart(ctx, id, client.ContainerStartOptions{}); err != nil {
+		if addressInUse(err) {
+			return fmt.Errorf("start container %s: %w: %w", short(id), ErrAddressInUse, err)
+		}
 		return fmt.Errorf("start container %s: %w", short(id), err)
 	}
 	return nil
@@ -124,14 +127,14 @@ func (c *Client) Exec(ctx context.Context, id, user string, cmd []string) (ExecR
 	return ExecResult{ExitCode: code, Output: out.String()}, nil
 }
 
-// Events streams die, destroy, oom and health_status events of owner's containers until ctx
-// ends or the stream breaks (the error channel then yields one error). dockerd sends
-// health_status only when a container's health changes.
+// Events streams start, die, destroy, oom and health_status events of owner's containers
+// until ctx ends or the stream breaks (the error channel then yields one error). dockerd
+// sends health_status only when a container's health changes.
 func (c *Client) Events(ctx context.Context, owner string) (<-chan Event, <-chan error) {
 	// "health_status" without a status matches every "health_status: X" (moby's fuzzy match
 	// for that event), on API 1.41 as on 1.45.
 	f := make(client.Filters).Add("type", "container").Add("label", OwnerFilter(owner)).
-		Add("event", "die", "destroy", "oom", ActionHealthStatus)
+		Add("event", ActionStart, ActionDie, ActionDestroy, ActionOOM, ActionHealthStatus)
 	res := c.api.Events(ctx, client.EventsListOptions{Filters: f})
 	out := make(chan Event)
 	errs := make(chan error, 1)
@@ -165,7 +168,7 @@ func (c *Client) Events(ctx context.Context, owner string) (<-chan Event, <-chan
 // eventOf turns an engine message into an Event; "health_status: healthy" becomes the action
 // health_status with Health "healthy".
 func eventOf(m events.Message) Event {
-	ev := Event{Action: string(m.Action), ContainerID: m.Actor.ID,
+	ev := Event{Action: string(m.Action), ContainerID: m.Actor.ID, Name: m.Actor.Attributes["name"],
 		Instance: m.Actor.Attributes[LabelInstance], Role: m.Actor.Attributes[LabelRole]}
 	if action, health, ok := strings.Cut(ev.Action, ": "); ok && action == ActionHealthStatus {
 		ev.Action, ev.Health = action, health

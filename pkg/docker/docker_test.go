@@ -11,6 +11,7 @@ import (
 
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/events"
+	"github.com/moby/moby/api/types/network"
 )
 
 func TestHealthOf(t *testing.T) {
@@ -28,17 +29,46 @@ func TestHealthOf(t *testing.T) {
 }
 
 func TestEventOf(t *testing.T) {
-	attrs := map[string]string{LabelInstance: "blog", LabelRole: "db"}
+	attrs := map[string]string{LabelInstance: "blog", LabelRole: "db", "name": "blog-db"}
 	for action, want := range map[string]Event{
 		"die":                      {Action: "die"},
+		"start":                    {Action: ActionStart},
 		"health_status: healthy":   {Action: ActionHealthStatus, Health: "healthy"},
 		"health_status: unhealthy": {Action: ActionHealthStatus, Health: "unhealthy"},
 		"exec_start: sh -c x":      {Action: "exec_start: sh -c x"},
 	} {
-		want.ContainerID, want.Instance, want.Role = "c1", "blog", "db"
+		want.ContainerID, want.Name, want.Instance, want.Role = "c1", "blog-db", "blog", "db"
 		got := eventOf(events.Message{Action: events.Action(action), Actor: events.Actor{ID: "c1", Attributes: attrs}})
 		if got != want {
 			t.Errorf("eventOf(%q) = %+v, want %+v", action, got, want)
+		}
+	}
+}
+
+// TestContainerOf: a list entry keeps its networks (sorted) and the host ports it publishes,
+// once each (a port published on IPv4 and IPv6 is listed twice).
+func TestContainerOf(t *testing.T) {
+	s := container.Summary{ID: "c1", Names: []string{"/blog-web"}, State: "running", Status: "Up 1 hour (healthy)",
+		Ports:           []container.PortSummary{{PrivatePort: 80, PublicPort: 8003}, {PrivatePort: 80, PublicPort: 8003}, {PrivatePort: 9000}},
+		NetworkSettings: &container.NetworkSettingsSummary{Networks: map[string]*network.EndpointSettings{"wp-shared": {}, "wp-network-3": {}}}}
+	got := containerOf(s)
+	want := Container{ID: "c1", Name: "blog-web", State: "running", Health: "healthy",
+		Networks: []string{"wp-network-3", "wp-shared"}, HostPorts: []int{8003}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("containerOf = %+v, want %+v", got, want)
+	}
+}
+
+// TestAddressInUse: the daemon's two messages for an address another endpoint holds are
+// recognised; other failures are not.
+func TestAddressInUse(t *testing.T) {
+	for msg, want := range map[string]bool{
+		"Error response from daemon: Address already in use":                                                       true,
+		"driver failed programming external connectivity: Bind for 0.0.0.0:8003 failed: port is already allocated": true,
+		"Error response from daemon: No such container: x":                                                         false,
+	} {
+		if got := addressInUse(errors.New(msg)); got != want {
+			t.Errorf("addressInUse(%q) = %v, want %v", msg, got, want)
 		}
 	}
 }

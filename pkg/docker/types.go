@@ -15,6 +15,11 @@ type Container struct {
 	Labels map[string]string
 	State  string // created, running, paused, restarting, removing, exited, dead
 	Health string // healthy, unhealthy, starting, or "" when the image has no health check
+	// Networks are the names of the networks it is attached to, running or not; HostPorts
+	// the host ports it publishes while it runs. A new container may take neither while
+	// this one holds them.
+	Networks  []string
+	HostPorts []int
 }
 
 // Running reports whether the container is up (or being restarted by its restart policy).
@@ -64,13 +69,20 @@ type ExecResult struct {
 	Output   string // Exec: stdout and stderr interleaved; ExecStream: stderr. Its first and last KiB only (KeptHead, KeptTail)
 }
 
-// ActionHealthStatus is the Event action of a container whose health changed.
-const ActionHealthStatus = "health_status"
+// Actions of the container events Events streams.
+const (
+	ActionStart        = "start"
+	ActionDie          = "die"
+	ActionDestroy      = "destroy"
+	ActionOOM          = "oom"
+	ActionHealthStatus = "health_status"
+)
 
 // Event is a container event on an owned container.
 type Event struct {
-	Action      string // die, destroy, oom, health_status
+	Action      string // start, die, destroy, oom, health_status
 	ContainerID string
+	Name        string // the container's name
 	Instance    string
 	Role        string
 	Health      string // the new health with health_status: healthy, unhealthy, starting
@@ -81,8 +93,10 @@ type Event struct {
 // objects, which keeps a no-op reconcile constant in cost.
 
 // PassEngine is what the reconciler's loop needs: the one listing of owned objects a pass
-// makes, the networks it creates and removes, and the events that trigger passes.
+// makes, the networks it creates and removes, the events that trigger passes, and a ping
+// that tells when the engine answers again after its event stream broke.
 type PassEngine interface {
+	Ping(ctx context.Context) error
 	ListContainers(ctx context.Context, owner string) ([]Container, error)
 	ListNetworks(ctx context.Context, owner string) ([]Network, error)
 	NetworkByName(ctx context.Context, name string) (*Network, error)
@@ -121,6 +135,23 @@ func IsConflict(err error) bool { return cerrdefs.IsConflict(err) }
 
 // ErrNotOwned is returned when a name wpinit must use belongs to an object it does not own.
 var ErrNotOwned = errors.New("exists and is not owned by this wpinit")
+
+// ErrAddressInUse marks a start that failed because the static address or the host port
+// asked for is in use, most often by a container being removed: it succeeds once that one is
+// gone, so it is worth retrying soon rather than after a failure's backoff.
+var ErrAddressInUse = errors.New("address or host port in use")
+
+// addressInUse reports whether err is the daemon refusing an address or a host port that
+// another endpoint holds. The daemon sends both as plain messages (a 500 with no error type
+// to match), so this is the one place that reads them: "Address already in use" from
+// libnetwork's IPAM for a static IP, "port is already allocated" from the port mapper.
+func addressInUse(err error) bool {
+	if err == nil {
+		return false
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "Address already in use") || strings.Contains(msg, "port is already allocated")
+}
 
 // healthOf reads the health from a container list entry's status text ("Up 3 minutes
 // (healthy)"): API versions before 1.52 have no separate health field in lists.

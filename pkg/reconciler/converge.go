@@ -53,6 +53,12 @@ func (w *worker) apply(ctx context.Context, in *config.Instance, p *instance.Pre
 			return err
 		}
 	}
+	// A site that answers 200 from WordPress is installed (an uninstalled one redirects to
+	// its installer): a repair, containers started again, skips wp-dind-install, which runs
+	// the site's PHP and is the slowest step left on a busy machine.
+	if w.probe(ctx, w.siteURL(in), w.siteHost(in)) == nil {
+		return nil
+	}
 	if err := w.install(ctx, in, p, ids[instance.RolePHP]); err != nil {
 		return err
 	}

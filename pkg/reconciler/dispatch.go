@@ -6,18 +6,27 @@ import (
 	"time"
 
 	"github.com/wp-dind/wp-dind/pkg/config"
+	"github.com/wp-dind/wp-dind/pkg/docker"
 	"github.com/wp-dind/wp-dind/pkg/instance"
 )
 
 // task is one goroutine converging, removing or running a job on one instance, through the
 // worker. The loop goroutine owns every task and its fields.
 type task struct {
-	key     string // definition being applied; a pass with another one cancels the task
-	cancel  context.CancelFunc
-	dirty   bool // a pass saw work while it ran: pass again when it ends
-	remove  bool
-	changes bool // it changes containers: a follow-up pass refreshes their state in Status
-	job     *job // a ctl job (backup, restore, xdebug): passes never cancel it
+	key       string // definition being applied; a pass with another one cancels the task
+	cancel    context.CancelFunc
+	cancelled bool // the loop cancelled it: its outcome is no failure, and it is planned again
+	dirty     bool // a pass saw work while it ran: pass again when it ends
+	remove    bool
+	changes   bool // it changes containers: a follow-up pass refreshes their state in Status
+	lane      lane
+	job       *job // a ctl job (backup, restore, xdebug): passes never cancel it
+}
+
+// stop cancels the task, to plan its instance again once it has ended.
+func (t *task) stop() {
+	t.cancel()
+	t.cancelled, t.dirty = true, true
 }
 
 type taskDone struct {
@@ -28,42 +37,69 @@ type taskDone struct {
 }
 
 // dispatch starts a task for each declared instance that has work: actions, or not known
-// to serve yet. An instance that is in shape and known ready costs nothing.
+// to serve yet. An instance that is in shape and known ready costs nothing; one that waits
+// for a removal (Steps.Wait) starts once it has ended. Repairs start first, so that the
+// first convergences of the same pass find them running and let them go first (repairGate).
 func (r *Reconciler) dispatch(ctx context.Context, cfg *config.InstancesConfig, steps Steps, a Actual, netErrs map[string]error) {
+	var later []func()
 	for i := range cfg.Instances {
 		in := cfg.Instances[i]
-		acts, ok := steps.Converge[in.Name]
-		if !ok {
-			continue // preparation failed, already reported
-		}
-		r.mu.Lock()
-		st := r.inst[in.Name]
-		p, ready := st.prepared, st.ready
-		r.mu.Unlock()
-		key := specKey(p)
-		if t := r.tasks[in.Name]; t != nil {
-			if t.job == nil && (t.key != key || t.remove) {
-				t.cancel() // its definition is stale: restart with the new one
-			}
-			t.dirty = t.dirty || len(acts) > 0 || t.key != key || p.XdebugReload()
+		t, fn := r.convergence(&in, steps, a, netErrs)
+		if t == nil {
 			continue
 		}
-		if len(acts) == 0 && ready && !p.XdebugReload() {
-			continue
+		start := func() {
+			r.setState(in.Name, StateConverging)
+			r.start(ctx, in.Name, t, fn)
 		}
-		if err := firstErr(netErrs[p.Def.Network], netErrs[p.Def.Shared]); err != nil {
-			r.setFailed(in.Name, err)
-			continue
+		if t.lane == laneRepair {
+			start()
+		} else {
+			later = append(later, start)
 		}
-		if !r.retryDue(in.Name, key) {
-			continue
-		}
-		current := containersOf(a, in.Name)
-		r.setState(in.Name, StateConverging)
-		r.start(ctx, in.Name, &task{key: key, changes: len(acts) > 0}, func(ctx context.Context) (outcome, error) {
-			return r.work.converge(ctx, &in, p, acts, current)
-		})
 	}
+	for _, start := range later {
+		start()
+	}
+}
+
+// convergence is the task that brings in to its declaration, nil when there is none to
+// start now.
+func (r *Reconciler) convergence(in *config.Instance, steps Steps, a Actual, netErrs map[string]error) (*task, func(context.Context) (outcome, error)) {
+	acts, ok := steps.Converge[in.Name]
+	if !ok {
+		return nil, nil // preparation failed, already reported
+	}
+	r.mu.Lock()
+	st := r.inst[in.Name]
+	p, ready, servedKey := st.prepared, st.ready, st.servedKey
+	r.mu.Unlock()
+	key := specKey(p)
+	if t := r.tasks[in.Name]; t != nil {
+		if t.job == nil && (t.key != key || t.remove) {
+			t.stop() // its definition is stale: restart with the new one
+		}
+		t.dirty = t.dirty || len(acts) > 0 || t.key != key || p.XdebugReload()
+		return nil, nil
+	}
+	if len(acts) == 0 && ready && !p.XdebugReload() {
+		return nil, nil
+	}
+	if gone := steps.Wait[in.Name]; len(gone) > 0 {
+		// Their removal's end asks for the pass that converges this one.
+		r.log.Debug("instance waits for removals", "instance", in.Name, "removing", gone)
+		return nil, nil
+	}
+	if err := firstErr(netErrs[p.Def.Network], netErrs[p.Def.Shared]); err != nil {
+		r.setFailed(in.Name, err)
+		return nil, nil
+	}
+	if !r.retryDue(in.Name, key) {
+		return nil, nil
+	}
+	current := containersOf(a, in.Name)
+	t := &task{key: key, changes: len(acts) > 0, lane: laneOf(key, servedKey)}
+	return t, func(ctx context.Context) (outcome, error) { return r.work.converge(ctx, in, p, acts, current) }
 }
 
 // removeGone starts a removal task for each instance gone from the file.
@@ -71,7 +107,7 @@ func (r *Reconciler) removeGone(ctx context.Context, gone map[string][]Action) {
 	for name, acts := range gone {
 		if t := r.tasks[name]; t != nil {
 			if !t.remove && t.job == nil {
-				t.cancel()
+				t.stop()
 			}
 			t.dirty = true
 			continue
@@ -83,28 +119,38 @@ func (r *Reconciler) removeGone(ctx context.Context, gone map[string][]Action) {
 			r.inst[name] = &instState{state: StateRemoving, cfg: config.Instance{Name: name}}
 		}
 		r.mu.Unlock()
-		r.start(ctx, name, &task{remove: true, changes: true}, func(ctx context.Context) (outcome, error) {
+		r.start(ctx, name, &task{remove: true, changes: true, lane: laneRepair}, func(ctx context.Context) (outcome, error) {
 			return outcome{}, r.work.removeInstance(ctx, name, acts)
 		})
 	}
 }
 
-// start runs fn in a task goroutine as t, at most Parallelism at once.
+// start runs fn in a task goroutine as t, at most Parallelism at once in t's lane.
 func (r *Reconciler) start(ctx context.Context, name string, t *task, fn func(context.Context) (outcome, error)) {
+	sem := r.lanes[t.lane]
 	wctx, cancel := context.WithCancel(ctx)
 	t.cancel = cancel
 	r.tasks[name] = t
 	if !r.passed {
 		r.first[name] = true
 	}
+	repair := t.lane == laneRepair && !t.remove
+	if repair {
+		r.gate.add()
+	}
 	go func() {
 		defer cancel()
 		var out outcome
 		var err error
+		if repair {
+			defer r.gate.done()
+		} else if t.lane == laneFirst {
+			r.gate.wait(wctx, repairsFirst)
+		}
 		select {
-		case r.sem <- struct{}{}:
+		case sem <- struct{}{}:
 			out, err = fn(wctx)
-			<-r.sem
+			<-sem
 		case <-wctx.Done():
 			err = wctx.Err()
 		}
@@ -130,8 +176,8 @@ func (r *Reconciler) finished(ctx context.Context, d taskDone) {
 		delete(r.inst, d.name)
 		r.mu.Unlock()
 		r.log.Info("instance removed and archived", "instance", d.name)
-	case errors.Is(d.err, context.Canceled):
-		r.log.Debug("instance task cancelled", "instance", d.name)
+	case t.cancelled || errors.Is(d.err, context.Canceled):
+		r.log.Debug("instance task cancelled", "instance", d.name, "error", d.err)
 	case d.err != nil:
 		r.setFailed(d.name, d.err)
 		r.log.Error("failed to converge instance", "instance", d.name, "error", d.err)
@@ -147,20 +193,8 @@ func (r *Reconciler) finished(ctx context.Context, d taskDone) {
 		delete(r.first, d.name)
 		r.maybeReady()
 	}
+	r.armRetry()
 	r.startQueued(ctx, d.name)
-}
-
-// retryDue spaces out retries of a failing instance (5 s doubling to 5 min) unless its
-// definition changed since it failed.
-func (r *Reconciler) retryDue(name, key string) bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	st := r.inst[name]
-	if st.failures == 0 || st.failKey != key {
-		return true
-	}
-	backoff := 5 * time.Second << min(st.failures-1, 6)
-	return time.Since(st.errAt) >= min(backoff, 5*time.Minute)
 }
 
 // setPrepared records a preparation made by a task (a restore's), for the status.
@@ -185,6 +219,7 @@ func (r *Reconciler) setFailed(name string, err error) {
 	defer r.mu.Unlock()
 	if st := r.inst[name]; st != nil {
 		st.fail(err)
+		st.inUse = errors.Is(err, docker.ErrAddressInUse)
 		if st.prepared != nil {
 			st.failKey = specKey(st.prepared)
 		}
@@ -201,8 +236,11 @@ func (r *Reconciler) setRunning(name, key string) {
 	if st.state != StateRunning {
 		r.log.Info("instance running", "instance", name, "url", st.cfg.URL())
 	}
-	st.state, st.ready, st.lastErr, st.failures, st.changed = StateRunning, true, "", 0, time.Now()
+	st.state, st.ready, st.answered, st.lastErr, st.failures, st.changed = StateRunning, true, true, "", 0, time.Now()
 	st.failKey = key
+	if key != "" {
+		st.servedKey = key
+	}
 }
 
 func (st *instState) fail(err error) {

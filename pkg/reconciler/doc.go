@@ -5,8 +5,9 @@
 // Plan(desired, actual) is pure: it compares the declared containers (with the hash of their
 // whole definition) with one listing of the owned containers and networks and returns the
 // actions. Run applies plans on triggers (boot, file change, HUP or ctl reload, Docker
-// events, periodic resync). Instances converge in parallel, bounded, each in its own task:
-// one failing instance never blocks or tears down another.
+// events, a failed instance's retry, periodic resync). Instances converge in parallel,
+// bounded, each in its own task: one failing instance never blocks or tears down another,
+// and a repair of what served never waits behind a first convergence (schedule.go).
 //
 // Two values share the work along ownership. Reconciler owns the scheduling and the state:
 // the loop goroutine (passes, tasks, the job queue), the triggers and the status (r.mu, read

@@ -9,12 +9,17 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/network"
+
+	"github.com/wp-dind/wp-dind/pkg/docker"
 )
 
 // fakeDocker is an httptest server speaking the Engine API paths the moby client uses for
@@ -33,7 +38,17 @@ type fakeDocker struct {
 	events     chan string // JSON messages for the event stream
 	eventKinds []string    // the event filter of the last stream
 	closed     chan struct{}
-	failExec   string // execs whose command holds it exit 1
+	failExec   string              // execs whose command holds it exit 1
+	broken     chan struct{}       // closed by RestartEngine: ends the event streams of before
+	unhealthy  map[string]bool     // containers (by name) whose wp-dind-health fails
+	execs      map[string]fakeExec // by exec ID
+	order      []string            // "create NAME", "start NAME", "remove NAME", in request order
+	installs   map[string]int      // wp-dind-install runs by instance: an installed site answers
+}
+
+type fakeExec struct {
+	container string
+	cmd       []string
 }
 
 type fakeContainer struct {
@@ -49,7 +64,8 @@ type fakeNetwork struct {
 
 func newFakeDocker(t *testing.T) *fakeDocker {
 	f := &fakeDocker{t: t, containers: map[string]*fakeContainer{}, networks: map[string]*fakeNetwork{}, calls: map[string]int{},
-		health: "healthy", events: make(chan string, 16)}
+		health: "healthy", events: make(chan string, 16), broken: make(chan struct{}),
+		unhealthy: map[string]bool{}, execs: map[string]fakeExec{}, installs: map[string]int{}}
 	f.images = []string{"wp-php:7.4", "wp-php:8.4", "wp-mariadb:10.5", "wp-mariadb:11.8", "wp-nginx:1.26"}
 	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
 	t.Cleanup(f.srv.Close)
@@ -111,6 +127,7 @@ func (f *fakeDocker) serve(w http.ResponseWriter, req *http.Request) {
 		w.(http.Flusher).Flush()
 		f.mu.Lock()
 		f.eventKinds = filterValues(req, "event")
+		broken := f.broken
 		f.mu.Unlock()
 		for {
 			select {
@@ -118,13 +135,15 @@ func (f *fakeDocker) serve(w http.ResponseWriter, req *http.Request) {
 				return
 			case <-f.closed:
 				return
+			case <-broken:
+				return
 			case m := <-f.events:
 				fmt.Fprintln(w, m)
 				w.(http.Flusher).Flush()
 			}
 		}
 	case "GET /exec/{id}/json":
-		fmt.Fprintf(w, `{"ID":%q,"Running":false,"ExitCode":%d}`, parts[1], map[bool]int{true: 1}[strings.HasPrefix(parts[1], "exec-fail-")])
+		fmt.Fprintf(w, `{"ID":%q,"Running":false,"ExitCode":%d}`, parts[1], f.execExit(parts[1]))
 	case "POST /exec/{id}/start":
 		// Read the whole request first: closing a connection with request bytes unread
 		// in the kernel's buffer sends RST, and the client may lose the output to it.
@@ -153,18 +172,36 @@ func (f *fakeDocker) objects(w http.ResponseWriter, req *http.Request, route str
 			http.Error(w, `{"message":"no such container"}`, http.StatusNotFound)
 			return
 		}
+		if parts[2] == "start" {
+			if holder := f.holder(c); holder != "" {
+				http.Error(w, `{"message":"failed to set up container networking: Address already in use (held by `+holder+`)"}`, http.StatusInternalServerError)
+				return
+			}
+			f.order = append(f.order, "start "+c.Name)
+		}
 		c.State = map[string]string{"start": "running", "stop": "exited"}[parts[2]]
 		w.WriteHeader(http.StatusNoContent)
 	case "DELETE /containers/{id}":
+		if c, ok := f.containers[id]; ok {
+			f.order = append(f.order, "remove "+c.Name)
+		}
 		delete(f.containers, id)
 		w.WriteHeader(http.StatusNoContent)
 	case "POST /containers/{id}/exec":
+		c, ok := f.containers[id]
+		if !ok || c.State != "running" {
+			http.Error(w, `{"message":"container is not running"}`, http.StatusConflict)
+			return
+		}
 		var body struct{ Cmd []string }
 		_ = json.NewDecoder(req.Body).Decode(&body)
-		if f.failExec != "" && strings.Contains(strings.Join(body.Cmd, " "), f.failExec) {
-			id = "fail-" + id
+		f.next++
+		execID := fmt.Sprintf("exec%d", f.next)
+		f.execs[execID] = fakeExec{container: id, cmd: body.Cmd}
+		if len(body.Cmd) > 0 && body.Cmd[0] == "wp-dind-install" {
+			f.installs[c.Labels[docker.LabelInstance]]++
 		}
-		fmt.Fprintf(w, `{"Id":"exec-%s"}`, id)
+		fmt.Fprintf(w, `{"Id":%q}`, execID)
 	case "GET /networks":
 		f.listNetworks(w, req)
 	case "POST /networks/create":
@@ -221,7 +258,18 @@ func (f *fakeDocker) listContainers(w http.ResponseWriter, req *http.Request) {
 	for _, c := range f.containers {
 		if hasLabels(c.Labels, filterValues(req, "label")) {
 			status := "Up 2 seconds (" + map[string]string{"healthy": "healthy", "starting": "health: starting"}[f.health] + ")"
-			out = append(out, map[string]any{"Id": c.ID, "Names": []string{"/" + c.Name}, "Labels": c.Labels, "State": c.State, "Status": status})
+			nets := map[string]any{}
+			for n := range c.endpoints() {
+				nets[n] = map[string]any{}
+			}
+			var ports []map[string]any
+			if c.State == "running" {
+				for _, p := range c.hostPorts() {
+					ports = append(ports, map[string]any{"PrivatePort": 80, "PublicPort": p, "Type": "tcp"})
+				}
+			}
+			out = append(out, map[string]any{"Id": c.ID, "Names": []string{"/" + c.Name}, "Labels": c.Labels, "State": c.State,
+				"Status": status, "NetworkSettings": map[string]any{"Networks": nets}, "Ports": ports})
 		}
 	}
 	_ = json.NewEncoder(w).Encode(out)
@@ -242,6 +290,7 @@ func (f *fakeDocker) createContainer(w http.ResponseWriter, req *http.Request) {
 	f.next++
 	c := &fakeContainer{ID: fmt.Sprintf("c%06d", f.next), Name: name, State: "created", Labels: body.Labels, Create: body}
 	f.containers[c.ID] = c
+	f.order = append(f.order, "create "+name)
 	fmt.Fprintf(w, `{"Id":%q}`, c.ID)
 }
 
@@ -314,4 +363,116 @@ func (f *fakeDocker) RemoveByName(name string) {
 			delete(f.containers, id)
 		}
 	}
+}
+
+// execExit is the exit code of an exec: 1 for wp-dind-health in a container marked unhealthy.
+func (f *fakeDocker) execExit(id string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	e := f.execs[id]
+	if c := f.containers[e.container]; c != nil && len(e.cmd) > 0 && e.cmd[0] == "wp-dind-health" && f.unhealthy[c.Name] {
+		return 1
+	}
+	if f.failExec != "" && strings.Contains(strings.Join(e.cmd, " "), f.failExec) {
+		return 1
+	}
+	return 0
+}
+
+// holder names the running container that holds c's static address or host port, as the
+// engine refuses to start c then.
+func (f *fakeDocker) holder(c *fakeContainer) string {
+	for _, o := range f.containers {
+		if o.ID == c.ID || o.State != "running" {
+			continue
+		}
+		for n, ep := range c.endpoints() {
+			if oep, ok := o.endpoints()[n]; ok && ep.IPAMConfig != nil && oep.IPAMConfig != nil &&
+				ep.IPAMConfig.IPv4Address == oep.IPAMConfig.IPv4Address {
+				return o.Name
+			}
+		}
+		for _, p := range c.hostPorts() {
+			if slices.Contains(o.hostPorts(), p) {
+				return o.Name
+			}
+		}
+	}
+	return ""
+}
+
+func (c *fakeContainer) endpoints() map[string]*network.EndpointSettings {
+	if c.Create.NetworkingConfig == nil {
+		return nil
+	}
+	return c.Create.NetworkingConfig.EndpointsConfig
+}
+
+func (c *fakeContainer) hostPorts() []int {
+	var out []int
+	if c.Create.HostConfig == nil {
+		return nil
+	}
+	for _, bs := range c.Create.HostConfig.PortBindings {
+		for _, b := range bs {
+			if p, err := strconv.Atoi(b.HostPort); err == nil {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}
+
+// RestartEngine plays dockerd killed and started again: the event streams break and every
+// container is found exited (they died with dockerd; restart policies did not start them).
+func (f *fakeDocker) RestartEngine() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	close(f.broken)
+	f.broken = make(chan struct{})
+	for _, c := range f.containers {
+		c.State = "exited"
+	}
+}
+
+// Order returns the container creates, starts and removals so far, in request order.
+func (f *fakeDocker) Order() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.order)
+}
+
+// SetUnhealthy makes wp-dind-health fail (or pass again) in the container called name.
+func (f *fakeDocker) SetUnhealthy(name string, bad bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.unhealthy[name] = bad
+}
+
+// SiteAnswers plays the site check of host ("localhost:PORT"): the site answers when a
+// running web container publishes PORT and its instance was installed.
+func (f *fakeDocker) SiteAnswers(host string) error {
+	_, port, _ := strings.Cut(host, ":")
+	p, err := strconv.Atoi(port)
+	if err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, c := range f.containers {
+		if c.State == "running" && c.Labels[docker.LabelRole] == "web" && slices.Contains(c.hostPorts(), p) {
+			if f.installs[c.Labels[docker.LabelInstance]] == 0 {
+				return fmt.Errorf("GET %s: 302 to the installer", host)
+			}
+			return nil
+		}
+	}
+	return fmt.Errorf("GET %s: connection refused", host)
+}
+
+// Installs is how many times wp-dind-install ran for the instance called name.
+func (f *fakeDocker) Installs(name string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.installs[name]
 }

@@ -72,7 +72,7 @@ func (r *Reconciler) acceptJob(ctx context.Context, j *job) {
 	}
 	if t := r.tasks[j.name]; t != nil {
 		if j.preempt && t.job == nil {
-			t.cancel()
+			t.stop()
 		}
 		r.queued[j.name] = append(r.queued[j.name], j)
 		return

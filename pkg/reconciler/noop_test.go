@@ -43,8 +43,8 @@ func newFakeReconciler(t *testing.T, f *fakeDocker, dir string, tweak ...func(*O
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The fake engine publishes no port: the site check is the only part not played by it.
-	r.work.probe = func(context.Context, string, string) error { return nil }
+	// The fake engine publishes no port: it answers the site check itself (SiteAnswers).
+	r.work.probe = func(_ context.Context, _, host string) error { return f.SiteAnswers(host) }
 	return r
 }
 

@@ -35,7 +35,7 @@ type Options struct {
 	ReservedPorts     []int               // host ports other services listen on (wp-dind's phpMyAdmin)
 	Network           instance.Addressing // the instances' networks, subnets and addresses
 	PoolNetworks      int                 // networks 1..N (and the shared network) kept from boot
-	Parallelism       int                 // instances converging at once
+	Parallelism       int                 // instances converging at once, in each lane (schedule.go)
 	Resync            time.Duration       // periodic full pass
 	Debounce          time.Duration       // quiet time after a trigger before the pass
 	Timeouts          Timeouts

@@ -24,6 +24,7 @@ func (r *Reconciler) pass(ctx context.Context, reason string) {
 	}
 	r.tellInstances(cfg)
 	desired, failed := r.desired(cfg)
+	listedAt := time.Now()
 	actual, err := r.list(ctx)
 	if err != nil {
 		r.log.Error("failed to list docker objects", "error", err)
@@ -38,7 +39,7 @@ func (r *Reconciler) pass(ctx context.Context, reason string) {
 		delete(steps.Converge, name)
 		delete(steps.Gone, name)
 	}
-	r.recordContainers(actual)
+	r.recordContainers(actual, listedAt)
 	netErrs := r.createNetworks(ctx, steps.CreateNetworks)
 	r.removeGone(ctx, steps.Gone)
 	r.archiveLeftovers(cfg, steps.Gone)
@@ -164,7 +165,9 @@ func (r *Reconciler) list(ctx context.Context) (Actual, error) {
 	return Actual{Containers: cs, Networks: ns}, nil
 }
 
-func (r *Reconciler) recordContainers(a Actual) {
+// recordContainers gives the status the listing asked for at listedAt; events that arrived
+// since are newer and stay (mergeListing).
+func (r *Reconciler) recordContainers(a Actual, listedAt time.Time) {
 	by := map[string][]docker.Container{}
 	for _, c := range a.Containers {
 		by[c.Labels[docker.LabelInstance]] = append(by[c.Labels[docker.LabelInstance]], c)
@@ -172,7 +175,7 @@ func (r *Reconciler) recordContainers(a Actual) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for name, st := range r.inst {
-		st.containers = by[name]
+		st.containers = mergeListing(st.containers, by[name], listedAt)
 	}
 }
 
@@ -252,6 +255,7 @@ func (r *Reconciler) passDone(start time.Time) {
 	r.mu.Lock()
 	r.lastPass = start
 	r.mu.Unlock()
+	r.armRetry()
 	if !r.passed {
 		r.passed = true
 		r.maybeReady()

@@ -1,6 +1,7 @@
 package reconciler
 
 import (
+	"slices"
 	"sort"
 
 	"github.com/wp-dind/wp-dind/pkg/docker"
@@ -50,6 +51,10 @@ type Steps struct {
 	Converge       map[string][]Action // declared instance -> its actions (empty: in shape)
 	Gone           map[string][]Action // undeclared instance -> removal of its containers
 	RemoveNetworks []docker.Network    // owned networks no longer wanted
+	// Wait holds back a declared instance until the removal of the gone instances named
+	// there: their containers are still on its network (a rename keeping the id: the old
+	// database holds the address the new one asks for) or publish its host port.
+	Wait map[string][]string
 }
 
 // Empty reports whether the plan changes nothing.
@@ -89,8 +94,32 @@ func Plan(d Desired, a Actual) Steps {
 			p.Gone[n] = append(p.Gone[n], Action{Kind: Remove, Instance: n, Role: instance.Role(c.Labels[docker.LabelRole]), ContainerID: c.ID, Reason: "instance removed from the file"})
 		}
 	}
+	p.Wait = planWaits(d.Instances, names, byInstance)
 	p.CreateNetworks, p.RemoveNetworks = planNetworks(d.Networks, a.Networks)
 	return p
+}
+
+// planWaits finds, for each declared instance, the gone instances (in gone's order) holding
+// its network or its host port. Only removals are waited for: they always proceed, so no
+// two instances ever wait for each other.
+func planWaits(declared []DesiredInstance, gone []string, byInstance map[string][]docker.Container) map[string][]string {
+	waits := map[string][]string{}
+	for _, di := range declared {
+		nets, ports := map[string]bool{}, map[int]bool{}
+		for _, spec := range di.Containers {
+			nets[spec.Network] = spec.Network != ""
+			ports[spec.HostPort] = spec.HostPort != 0
+		}
+		for _, n := range gone {
+			if slices.ContainsFunc(byInstance[n], func(c docker.Container) bool {
+				return slices.ContainsFunc(c.Networks, func(s string) bool { return nets[s] }) ||
+					slices.ContainsFunc(c.HostPorts, func(p int) bool { return ports[p] })
+			}) {
+				waits[di.Name] = append(waits[di.Name], n)
+			}
+		}
+	}
+	return waits
 }
 
 // planInstance finds, role by role, the container to keep and what to do with it.

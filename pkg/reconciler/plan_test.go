@@ -3,6 +3,7 @@ package reconciler
 import (
 	"fmt"
 	"reflect"
+	"slices"
 	"testing"
 
 	"github.com/wp-dind/wp-dind/pkg/docker"
@@ -123,6 +124,92 @@ func TestPlan(t *testing.T) {
 			}
 			if p.Empty() != (tt.name == "no-op") {
 				t.Errorf("Empty() = %v", p.Empty())
+			}
+		})
+	}
+}
+
+// onNet declares an instance whose containers are on network net, the web one publishing port.
+func onNet(name, net string, port int) DesiredInstance {
+	di := desired(name, map[instance.Role]int{})
+	for i := range di.Containers {
+		di.Containers[i].Network = net
+		if di.Containers[i].Role == instance.RoleWeb {
+			di.Containers[i].HostPort = port
+		}
+	}
+	return di
+}
+
+// listed is a container-list entry on net (and the shared network), publishing ports.
+func listed(name string, r instance.Role, state, net string, ports ...int) docker.Container {
+	c := ctr(name, r, 0, state)
+	c.Networks, c.HostPorts = []string{net, "wp-shared"}, ports
+	return c
+}
+
+// TestPlanWaits: a declared instance waits for the removal of every gone instance whose
+// containers are still on its network or publish its port, and only for those.
+func TestPlanWaits(t *testing.T) {
+	gone := []docker.Container{
+		listed("old", "db", "running", "wp-network-3"), listed("old", "web", "running", "wp-network-3", 8003),
+	}
+	tests := []struct {
+		name     string
+		declared []DesiredInstance
+		actual   []docker.Container
+		want     map[string][]string
+	}{
+		{
+			name:     "rename keeping id and port",
+			declared: []DesiredInstance{onNet("new", "wp-network-3", 8003)},
+			actual:   gone,
+			want:     map[string][]string{"new": {"old"}},
+		},
+		{
+			name:     "same id, another port",
+			declared: []DesiredInstance{onNet("new", "wp-network-3", 8009)},
+			actual:   gone,
+			want:     map[string][]string{"new": {"old"}},
+		},
+		{
+			name:     "same port, another id",
+			declared: []DesiredInstance{onNet("new", "wp-network-9", 8003)},
+			actual:   gone,
+			want:     map[string][]string{"new": {"old"}},
+		},
+		{
+			name:     "neither: no wait, though both are on the shared network",
+			declared: []DesiredInstance{onNet("new", "wp-network-9", 8009)},
+			actual:   gone,
+			want:     map[string][]string{},
+		},
+		{
+			name:     "a stopped container publishes nothing but is still on its network",
+			declared: []DesiredInstance{onNet("new", "wp-network-3", 8009), onNet("other", "wp-network-8", 8003)},
+			actual:   []docker.Container{listed("old", "db", "exited", "wp-network-3"), listed("old", "web", "exited", "wp-network-3")},
+			want:     map[string][]string{"new": {"old"}},
+		},
+		{
+			name:     "declared instances never wait for each other",
+			declared: []DesiredInstance{onNet("a", "wp-network-3", 8003), onNet("b", "wp-network-4", 8004)},
+			actual: []docker.Container{
+				listed("a", "db", "running", "wp-network-4", 8004), listed("b", "db", "running", "wp-network-3", 8003),
+			},
+			want: map[string][]string{},
+		},
+		{
+			name:     "two gone instances, in name order",
+			declared: []DesiredInstance{onNet("new", "wp-network-3", 8004)},
+			actual:   append(slices.Clone(gone), listed("zold", "web", "running", "wp-network-4", 8004)),
+			want:     map[string][]string{"new": {"old", "zold"}},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := Plan(Desired{Instances: tt.declared}, Actual{Containers: tt.actual})
+			if !reflect.DeepEqual(p.Wait, tt.want) {
+				t.Errorf("waits = %v, want %v", p.Wait, tt.want)
 			}
 		})
 	}

@@ -25,10 +25,11 @@ type Reconciler struct {
 	log  hclog.Logger
 	work *worker
 
-	kick    chan struct{}
-	ready   chan struct{}
-	jobs    chan *job
-	stopped chan struct{} // closed when the loop has ended: jobs are refused
+	kick       chan struct{}
+	ready      chan struct{}
+	jobs       chan *job
+	stopped    chan struct{} // closed when the loop has ended: jobs are refused
+	engineBack chan struct{} // the event stream reconnected after it broke
 
 	mu       sync.Mutex // guards the fields below, read by Status from other goroutines
 	reasons  []string
@@ -39,8 +40,11 @@ type Reconciler struct {
 	// Owned by the goroutine running passes.
 	tasks   map[string]*task
 	done    chan taskDone
-	sem     chan struct{}
-	first   map[string]bool // instances the first pass started, for Ready
+	lanes   [laneCount]chan struct{} // the task slots, Parallelism in each lane
+	gate    *repairGate              // first convergences let the repairs go first
+	retry   *time.Timer              // the next failed instance's retry is due; nil outside Run
+	retryAt time.Time                // when retry fires; zero when it is stopped
+	first   map[string]bool          // instances the first pass started, for Ready
 	passed  bool
 	held    map[string]int    // instances a holding job keeps out of passes
 	queued  map[string][]*job // jobs waiting for the instance's task
@@ -54,13 +58,17 @@ func New(eng docker.Engine, opt Options) (*Reconciler, error) {
 	if err := opt.check(); err != nil {
 		return nil, fmt.Errorf("new reconciler: %w", err)
 	}
-	return &Reconciler{
+	r := &Reconciler{
 		eng: eng, opt: opt, log: opt.Logger, work: newWorker(eng, &opt),
 		kick: make(chan struct{}, 1), ready: make(chan struct{}), jobs: make(chan *job), stopped: make(chan struct{}),
-		held: map[string]int{}, queued: map[string][]*job{},
+		engineBack: make(chan struct{}, 1), held: map[string]int{}, queued: map[string][]*job{},
 		inst: map[string]*instState{}, tasks: map[string]*task{},
-		done: make(chan taskDone), sem: make(chan struct{}, opt.Parallelism), first: map[string]bool{},
-	}, nil
+		done: make(chan taskDone), first: map[string]bool{}, gate: newRepairGate(),
+	}
+	for i := range r.lanes {
+		r.lanes[i] = make(chan struct{}, opt.Parallelism)
+	}
+	return r, nil
 }
 
 // Ready is closed after the first full pass: every instance it started has converged or
@@ -120,6 +128,9 @@ func (r *Reconciler) loop(ctx context.Context) {
 	defer resync.Stop()
 	debounce := time.NewTimer(time.Hour)
 	debounce.Stop()
+	r.retry = time.NewTimer(time.Hour)
+	r.retry.Stop()
+	defer r.retry.Stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -131,6 +142,11 @@ func (r *Reconciler) loop(ctx context.Context) {
 			r.pass(ctx, r.takeReasons())
 		case <-resync.C:
 			r.pass(ctx, "resync")
+		case <-r.retry.C:
+			r.retryAt = time.Time{}
+			r.pass(ctx, "retry")
+		case <-r.engineBack:
+			r.engineReturned()
 		case d := <-r.done:
 			r.finished(ctx, d)
 		case j := <-r.jobs:

@@ -178,12 +178,13 @@ func TestAssignedSlotsPersist(t *testing.T) {
 	}
 }
 
-// TestHealthEventUpdatesStatus: containers still starting their health checks when the
-// instance converged show healthy in the status as soon as dockerd reports the change, with
-// no Docker call and no pass asked for. The event watcher runs alone here, after a pass that
-// converged the instance: a die event after the health events shows they were all handled,
-// and it must be the only trigger.
-func TestHealthEventUpdatesStatus(t *testing.T) {
+// TestEventsFeedStatus: the status follows the containers through the events, with no
+// Docker call and no pass asked for but by a die. An instance whose containers are still
+// starting their health checks is healthy once its site answered; a container restarted
+// behind the reconciler's back makes it starting until its check passes; a container that
+// dies makes it down at once, and asks for a pass. The event watcher runs alone here, after
+// a pass that converged the instance.
+func TestEventsFeedStatus(t *testing.T) {
 	f := newFakeDocker(t)
 	f.health = "starting"
 	dir := t.TempDir()
@@ -191,8 +192,8 @@ func TestHealthEventUpdatesStatus(t *testing.T) {
 	r := newFakeReconciler(t, f, dir)
 	ctx, cancel := context.WithCancel(context.Background())
 	r.ReconcileOnce(ctx)
-	if st := r.instanceState("site-1"); st.State != StateRunning || st.Health != "starting" {
-		t.Fatalf("after the pass: %+v", st)
+	if st := r.instanceState("site-1"); st.State != StateRunning || st.Health != HealthHealthy {
+		t.Fatalf("after the pass: %+v, want running and healthy (the site answered)", st)
 	}
 	r.takeReasons()
 	f.Calls()
@@ -207,13 +208,23 @@ func TestHealthEventUpdatesStatus(t *testing.T) {
 	f.mu.Lock()
 	kinds := f.eventKinds
 	f.mu.Unlock()
-	if !slices.Contains(kinds, "health_status") {
-		t.Fatalf("event filter %v leaves out health_status", kinds)
+	for _, k := range []string{"start", "die", "destroy", "health_status"} {
+		if !slices.Contains(kinds, k) {
+			t.Fatalf("event filter %v leaves out %s", kinds, k)
+		}
 	}
+	health := func(want string) {
+		t.Helper()
+		testutil.WaitFor(t, 10*time.Second, "health "+want, func() bool { return r.instanceState("site-1").Health == want })
+	}
+	f.Event("site-1-web", "start")
+	health(HealthStarting)
 	for _, role := range []string{"db", "php", "web"} {
 		f.Event("site-1-"+role, "health_status: healthy")
 	}
-	f.Event("site-1-web", "die")
+	health(HealthHealthy)
+	f.Event("site-1-php", "die")
+	health(HealthDown)
 	var reasons []string
 	testutil.WaitFor(t, 10*time.Second, "the die event's trigger", func() bool {
 		r.mu.Lock()
@@ -222,12 +233,15 @@ func TestHealthEventUpdatesStatus(t *testing.T) {
 		return slices.ContainsFunc(reasons, func(s string) bool { return strings.Contains(s, "die") })
 	})
 	if len(reasons) != 1 {
-		t.Errorf("triggers %q: health events must ask for no pass", reasons)
+		t.Errorf("triggers %q: start and health events must ask for no pass", reasons)
 	}
-	if got := r.instanceState("site-1").Health; got != "healthy" {
-		t.Errorf("health %q after the events, want healthy", got)
+	r.mu.Lock()
+	ready := r.inst["site-1"].ready
+	r.mu.Unlock()
+	if ready {
+		t.Error("still known to serve after a container died: the next pass would not ask the site")
 	}
 	if n, by := f.Calls(); n != 0 {
-		t.Errorf("health events made %d Docker calls %v, want none", n, by)
+		t.Errorf("the events made %d Docker calls %v, want none", n, by)
 	}
 }

@@ -35,12 +35,15 @@ type instState struct {
 	prepared   *instance.Prepared
 	state      string
 	ready      bool // converged and answered 200; a pass with no actions leaves it alone
+	answered   bool // the site answered 200 since its containers last started, died or went
 	lastErr    string
 	errAt      time.Time
 	changed    time.Time
-	containers []docker.Container
+	containers []tracked
 	failures   int    // consecutive failed convergences
 	failKey    string // definition that failed
+	servedKey  string // definition it last served with: work back to it is a repair
+	inUse      bool   // the last failure was an address another container still held
 }
 
 // Status is the reconciler's view for `ctl status`.
@@ -70,7 +73,7 @@ type InstanceStatus struct {
 	PHP       string    `json:"php"`
 	DB        string    `json:"db"`
 	Web       string    `json:"web"`
-	Health    string    `json:"health"` // healthy, starting, unhealthy, down
+	Health    string    `json:"health"` // HealthHealthy, HealthStarting, HealthUnhealthy, HealthDown
 	LastError string    `json:"last_error,omitempty"`
 	ErrorAt   time.Time `json:"error_at,omitzero"`
 }
@@ -171,7 +174,7 @@ func (st *instState) summary() InstanceStatus {
 	c := &st.cfg
 	return InstanceStatus{
 		Name: c.Name, ID: c.ID, State: st.state, URL: c.URL(), PHP: c.PHP.String(), DB: c.DB.String(),
-		Web: c.Web.String(), Health: st.health(), LastError: st.lastErr, ErrorAt: st.errAt,
+		Web: c.Web.String(), Health: healthOf(st.containers, st.answered), LastError: st.lastErr, ErrorAt: st.errAt,
 	}
 }
 
@@ -186,6 +189,9 @@ func (st *instState) detail(l instance.Layout, net instance.Network) InstanceDet
 		d.KeptFiles, d.XdebugMode = st.prepared.Kept, st.prepared.XdebugMode
 	}
 	for _, ct := range st.containers {
+		if ct.gone {
+			continue
+		}
 		role := instance.Role(ct.Labels[docker.LabelRole])
 		d.Containers = append(d.Containers, ContainerStatus{
 			Role: string(role), Name: ct.Name, ID: ct.ID, State: ct.State, Health: ct.Health, IP: net.IP(role),
@@ -194,24 +200,4 @@ func (st *instState) detail(l instance.Layout, net instance.Network) InstanceDet
 	}
 	sort.Slice(d.Containers, func(i, j int) bool { return d.Containers[i].Role < d.Containers[j].Role })
 	return d
-}
-
-// health sums up the containers: down when one is missing or stopped, unhealthy when one
-// says so, starting while one is starting, healthy otherwise.
-func (st *instState) health() string {
-	if len(st.containers) < len(instance.Roles) {
-		return "down"
-	}
-	out := "healthy"
-	for _, c := range st.containers {
-		switch {
-		case !c.Running():
-			return "down"
-		case c.Health == "unhealthy":
-			out = "unhealthy"
-		case c.Health == "starting" && out == "healthy":
-			out = "starting"
-		}
-	}
-	return out
 }

@@ -46,64 +46,99 @@ func (r *Reconciler) watchFile(ctx context.Context) {
 	}
 }
 
-// recordHealth keeps the status's container health current between passes: dockerd reports
-// the first healthy check seconds after the convergence that started the container, and
-// the next pass may be a resync a minute away.
-func (r *Reconciler) recordHealth(ev docker.Event) {
+// recordEvent keeps the status's containers current between passes (applyEvent). A
+// container that starts, dies or goes takes the instance's answer with it: the site is asked
+// again before it counts as healthy and known to serve (a die asks for a pass, which does).
+func (r *Reconciler) recordEvent(ev docker.Event) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	st := r.inst[ev.Instance]
 	if st == nil {
 		return
 	}
-	for i := range st.containers {
-		if st.containers[i].ID == ev.ContainerID {
-			st.containers[i].Health = ev.Health
+	st.containers = applyEvent(st.containers, ev, time.Now())
+	switch ev.Action {
+	case docker.ActionStart:
+		st.answered = false
+	case docker.ActionDie, docker.ActionDestroy:
+		st.answered, st.ready = false, false
+	}
+}
+
+// watchEvents records the events of owned containers in the status and asks for a pass on
+// die, destroy and oom. When the stream breaks (dockerd restarting), it waits for the engine
+// to answer again and reconnects, then tells the loop (engineBack): a container that died
+// while dockerd was down sends no event, and the work in flight was planned on containers
+// that may be gone.
+func (r *Reconciler) watchEvents(ctx context.Context) {
+	backoff := time.Second
+	for first := true; ; first = false {
+		if !first && r.waitEngine(ctx, backoff) != nil {
+			return
+		}
+		connected := time.Now()
+		evs, errs := r.eng.Events(ctx, r.opt.Owner)
+		if !first {
+			r.log.Info("docker event stream reconnected")
+			select {
+			case r.engineBack <- struct{}{}:
+			default: // one is pending already
+			}
+		}
+		r.stream(ctx, evs, errs)
+		if ctx.Err() != nil {
+			return
+		}
+		backoff = streamBackoff(backoff, time.Since(connected))
+	}
+}
+
+// stream handles one event stream until it breaks or ctx ends.
+func (r *Reconciler) stream(ctx context.Context, evs <-chan docker.Event, errs <-chan error) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case ev, ok := <-evs:
+			if !ok {
+				return
+			}
+			r.log.Debug("docker event", "action", ev.Action, "instance", ev.Instance, "role", ev.Role, "health", ev.Health)
+			r.recordEvent(ev)
+			if ev.Action == docker.ActionHealthStatus || ev.Action == docker.ActionStart {
+				continue // status only: what the reconciler starts itself asks for no work
+			}
+			r.Trigger("docker " + ev.Action + " " + ev.Instance + "/" + ev.Role)
+		case err := <-errs:
+			if ctx.Err() == nil {
+				r.log.Warn("docker event stream broke", "error", err)
+			}
+			return
 		}
 	}
 }
 
-// watchEvents triggers a pass on die, destroy and oom of owned containers, and records
-// health changes. When the stream
-// breaks (dockerd restarting) it reconnects with backoff and asks for a full pass: a
-// container that died while dockerd was down sends no event.
-func (r *Reconciler) watchEvents(ctx context.Context) {
-	backoff := time.Second
-	for {
-		connected := time.Now()
-		evs, errs := r.eng.Events(ctx, r.opt.Owner)
-	stream:
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case ev, ok := <-evs:
-				if !ok {
-					break stream
-				}
-				r.log.Debug("docker event", "action", ev.Action, "instance", ev.Instance, "role", ev.Role, "health", ev.Health)
-				if ev.Action == docker.ActionHealthStatus {
-					r.recordHealth(ev) // status only: a health change asks for no work
-					continue
-				}
-				r.Trigger("docker " + ev.Action + " " + ev.Instance + "/" + ev.Role)
-			case err := <-errs:
-				if ctx.Err() == nil {
-					r.log.Warn("docker event stream broke", "error", err)
-				}
-				break stream
-			}
-		}
-		if ctx.Err() != nil {
-			return
-		}
-		if time.Since(connected) > time.Minute {
-			backoff = time.Second
-		}
-		if sleep(ctx, backoff) != nil {
-			return
-		}
-		backoff = min(backoff*2, 30*time.Second)
-		r.Trigger("docker events reconnected")
+// waitEngine waits delay, then until the engine answers a ping (every second: a refused
+// connection costs nothing, and a site waits for this to be repaired).
+func (r *Reconciler) waitEngine(ctx context.Context, delay time.Duration) error {
+	if err := sleep(ctx, delay); err != nil {
+		return err
 	}
+	for {
+		if err := r.eng.Ping(ctx); err == nil {
+			return nil
+		}
+		if err := sleep(ctx, time.Second); err != nil {
+			return err
+		}
+	}
+}
+
+// streamBackoff is the wait before the next reconnection: 1 s after a stream that lasted a
+// minute (dockerd restarted), doubling up to 30 s while streams break at once.
+func streamBackoff(last, lasted time.Duration) time.Duration {
+	if lasted > time.Minute {
+		return time.Second
+	}
+	return min(last*2, 30*time.Second)
 }
