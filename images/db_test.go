@@ -1,6 +1,8 @@
 package images_test
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -60,6 +62,36 @@ func testDatabase(t *testing.T, im image) {
 	checkOwned(t, logs, 999, "error.log")
 	checkOwned(t, data, 999)
 	testRestart(t, im, id)
+}
+
+// TestDatabaseInterruptedInit: a data folder whose first initialisation was cut short (the
+// container killed while it unpacked: the marker is left with part of the files) is wiped and
+// initialised again at the next start, instead of failing on it for good.
+func TestDatabaseInterruptedInit(t *testing.T) {
+	for _, im := range byRole(images(t), "db") {
+		if im.Flavor != "mariadb" {
+			continue
+		}
+		t.Run(im.Ref, func(t *testing.T) {
+			t.Parallel()
+			data := t.TempDir()
+			for _, f := range []string{".wp-dind-initialising", "ibdata1", "aria_log_control"} {
+				if err := os.WriteFile(filepath.Join(data, f), []byte("half"), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			config, logs := instanceDirs(t, "my.cnf", readFile(t, "testdata/my.cnf"))
+			id := runContainer(t, im.Ref, append(dbEnv(), "-v", config+":/etc/wp-dind:ro", "-v", logs+":/var/log/wp-dind",
+				"-v", data+":/var/lib/mysql")...)
+			mustHealthy(t, id, 120*time.Second)
+			if got := query(t, id, appUser, appPassword, "SELECT DATABASE()"); got != appDatabase {
+				t.Errorf("after the interrupted initialisation: %q, want %s", got, appDatabase)
+			}
+			if _, err := os.Stat(filepath.Join(data, ".wp-dind-initialising")); !os.IsNotExist(err) {
+				t.Errorf("the marker is still there: %v", err)
+			}
+		})
+	}
 }
 
 // testRestart: a clean stop (the image's stop signal) and a start on the same, now
