@@ -60,7 +60,6 @@ func containerConfigs(cfg ContainerConfig) (*container.Config, *container.HostCo
 		CapDrop:       cfg.CapDrop,
 		CapAdd:        cfg.CapAdd,
 		SecurityOpt:   cfg.SecurityOpt,
-		Sysctls:       cfg.Sysctls,
 	}
 	if cfg.Pids > 0 {
 		pids := cfg.Pids

@@ -60,7 +60,6 @@ type ContainerConfig struct {
 	CapDrop     []string
 	CapAdd      []string
 	SecurityOpt []string
-	Sysctls     map[string]string // namespaced sysctls of the container (net.*)
 	StopSignal  string
 	StopTimeout int
 	ExtraHosts  []string

@@ -15,7 +15,7 @@ const ComposeVersion = "2.4"
 // Compose exports the definition as docker-compose.yml: the same containers, names, images,
 // environment, mounts, addresses, ports, limits and labels wpinit creates. Secret values are
 // written as ${KEY}, which docker-compose takes from .env beside the file. The containers are
-// confined as wpinit runs them: pids limit, capabilities, no-new-privileges, no IPv6. wpinit
+// confined as wpinit runs them: pids limit, capabilities, no-new-privileges. wpinit
 // never reads this file back; it is rewritten whenever the definition changes.
 func Compose(d *Definition) string {
 	var b strings.Builder
@@ -92,7 +92,7 @@ func composeService(b *strings.Builder, c *ContainerSpec) {
 	}
 }
 
-// composePrivileges writes the pids limit, capabilities, security options and sysctls.
+// composePrivileges writes the pids limit, capabilities and security options.
 func composePrivileges(b *strings.Builder, c *ContainerSpec) {
 	if c.Pids > 0 {
 		fmt.Fprintf(b, "    pids_limit: %d\n", c.Pids)
@@ -107,17 +107,6 @@ func composePrivileges(b *strings.Builder, c *ContainerSpec) {
 		fmt.Fprintf(b, "    %s:\n", l.key)
 		for _, v := range l.vals {
 			fmt.Fprintf(b, "      - %s\n", q(v))
-		}
-	}
-	if len(c.Sysctls) > 0 {
-		b.WriteString("    sysctls:\n")
-		keys := make([]string, 0, len(c.Sysctls))
-		for k := range c.Sysctls {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			fmt.Fprintf(b, "      %s: %s\n", k, q(c.Sysctls[k]))
 		}
 	}
 }

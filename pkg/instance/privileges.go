@@ -1,13 +1,12 @@
 package instance
 
-import (
-	"maps"
-	"slices"
-)
+import "slices"
 
 // What confines an instance's container besides its network (docs/instances.md,
 // "Isolation"): a pids limit (the instance's limits), every capability dropped but the few
-// its role needs, no-new-privileges, and no IPv6.
+// its role needs, and no-new-privileges. IPv6 is not theirs: the networks have none, dockerd
+// (26 and later) turns it off on their interfaces, and the firewall drops any from the
+// instance bridges.
 
 // roleCaps are the capabilities each role's container keeps; every other one is dropped,
 // Docker's default set included (NET_RAW, MKNOD, SETFCAP, SETPCAP, SYS_CHROOT, AUDIT_WRITE,
@@ -36,15 +35,9 @@ var (
 	securityOpt = []string{"no-new-privileges"}
 )
 
-// noIPv6 turns IPv6 off inside the container: the instance networks are IPv4 only, and a
-// link-local address would reach the other containers of a bridge (the shared one) past the
-// IPv4 firewall rules.
-var noIPv6 = map[string]string{"net.ipv6.conf.all.disable_ipv6": "1"}
-
 // confine sets c's privileges for its role and its pids limit.
 func (c *ContainerSpec) confine(pids int64) {
 	c.Pids = pids
 	c.CapDrop, c.CapAdd = slices.Clone(capDrop), Capabilities(c.Role)
 	c.SecurityOpt = slices.Clone(securityOpt)
-	c.Sysctls = maps.Clone(noIPv6)
 }

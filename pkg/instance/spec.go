@@ -79,11 +79,10 @@ type ContainerSpec struct {
 	HostPort    int    // web only: published port -> 80
 	CPUs        float64
 	Memory      int64
-	Pids        int64             // processes and threads, at most (limits.ROLE.pids)
-	CapDrop     []string          // ALL: then CapAdd, the role's few (privileges.go)
-	CapAdd      []string          //
-	SecurityOpt []string          // no-new-privileges
-	Sysctls     map[string]string // IPv6 off
+	Pids        int64    // processes and threads, at most (limits.ROLE.pids)
+	CapDrop     []string // ALL, then CapAdd: the role's few (privileges.go)
+	CapAdd      []string
+	SecurityOpt []string // no-new-privileges
 	StopSignal  string
 	StopTimeout int // seconds
 	ExtraHosts  []string
@@ -114,7 +113,6 @@ func (c *ContainerSpec) hash(configContent []byte) string {
 	w("limits", fmt.Sprintf("%g/%d/%d", c.CPUs, c.Memory, c.Pids))
 	w("caps", fmt.Sprintf("-%v+%v", c.CapDrop, c.CapAdd))
 	w("security", c.SecurityOpt)
-	w("sysctls", c.Sysctls) // fmt prints a map's keys sorted
 	w("stop", c.StopSignal+"/"+strconv.Itoa(c.StopTimeout))
 	w("hosts", c.ExtraHosts)
 	keys := make([]string, 0, len(c.Labels))

@@ -118,7 +118,7 @@ func (w *worker) containerConfig(p *instance.Prepared, s instance.ContainerSpec)
 	cfg := docker.ContainerConfig{
 		Name: s.Name, Image: s.Image, Labels: s.Labels, Network: s.Network, IP: s.IP,
 		HostIP: s.HostIP, HostPort: s.HostPort, ContainerPort: 80, CPUs: s.CPUs, Memory: s.Memory, Pids: s.Pids,
-		CapDrop: s.CapDrop, CapAdd: s.CapAdd, SecurityOpt: s.SecurityOpt, Sysctls: s.Sysctls,
+		CapDrop: s.CapDrop, CapAdd: s.CapAdd, SecurityOpt: s.SecurityOpt,
 		StopSignal: s.StopSignal, StopTimeout: s.StopTimeout, ExtraHosts: s.ExtraHosts,
 	}
 	if s.Shared != "" {
