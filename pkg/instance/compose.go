@@ -113,9 +113,9 @@ func composePrivileges(b *strings.Builder, c *ContainerSpec) {
 
 func publishSpec(hostIP string, port int) string {
 	if hostIP == "" {
-		return fmt.Sprintf("%d:80", port)
+		return fmt.Sprintf("%d:%d", port, WebPort)
 	}
-	return fmt.Sprintf("%s:%d:80", hostIP, port)
+	return fmt.Sprintf("%s:%d:%d", hostIP, port, WebPort)
 }
 
 // q quotes s as a YAML double-quoted scalar (its escapes are a superset of Go's).

@@ -23,10 +23,12 @@ const (
 
 // The ports an instance reaches on its gateway, the wp-dind container (every other one is
 // closed to it, docs/operations.md "Isolation"): MailDev's SMTP, and the Xdebug client port
-// its PHP connects to (xdebug.client_port of the generated php.ini).
+// its PHP connects to (xdebug.client_port of the generated php.ini). WebPort is where its
+// web server listens: the port published, and the one shared instances reach each other on.
 const (
 	SMTPPort   = 1025
 	XdebugPort = 9003
+	WebPort    = 80
 )
 
 // StopTimeout is the grace period, in seconds, of role's container between its stop signal
