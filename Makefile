@@ -103,9 +103,13 @@ test: lint tools engine unit fuzz-short pid1 beside ## every test: lint, unit, 1
 ## ---- end to end ------------------------------------------------------------------------
 # The product as a user runs it: wp-dind from `make images`, the tarballs of save-images.
 # images/e2e_test.go skips unless WPDIND_E2E=1; bench-boot's test unless WPDIND_BENCH=1.
-.PHONY: e2e bench-boot
+.PHONY: e2e isolation-test bench-boot
 e2e: images save-images ## wp-dind end to end: two instances, phpMyAdmin, mail, backup/restore, kill -9, stop/start (about 2 min)
 	WPDIND_E2E=1 $(GO) test -count=1 -timeout 30m -v -run '^TestEndToEnd$$' ./images/
+
+# TestIsolation (images/e2e_isolation_test.go) skips unless WPDIND_ISOLATION=1.
+isolation-test: images save-images ## wp-dind's isolation: the matrix of what each instance reaches, again after kill -9 dockerd, and a fork bomb held by its pids limit (about 6 min)
+	WPDIND_ISOLATION=1 $(GO) test -count=1 -timeout 30m -v -run '^TestIsolation$$' ./images/
 
 bench-boot: images save-images ## boot figures: docker run to services ready, to 1 and 10 sites serving 200 cold and warm, image loads, wpinit RSS (about 6 min)
 	@mkdir -p $(BIN)
