@@ -1,7 +1,9 @@
 package main
 
 import (
+	"os"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/wp-dind/wp-dind/pkg/config"
@@ -22,5 +24,25 @@ func TestFirewallPolicy(t *testing.T) {
 	c.BridgePrefix = "abcdefghi" // the longest bridge_prefix the config accepts
 	if _, err := firewall.Plan(firewallPolicy(&c)); err != nil {
 		t.Errorf("a valid [instances] makes an invalid policy: %v", err)
+	}
+}
+
+// TestFirewallRulesDocumented: docs/operations.md shows the rules of the default [instances]
+// as wpinit installs them, line by line.
+func TestFirewallRulesDocumented(t *testing.T) {
+	c := config.DefaultInstances()
+	sets, err := firewall.Plan(firewallPolicy(&c))
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := os.ReadFile("../docs/operations.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range sets {
+		block := "   " + strings.ReplaceAll(strings.TrimSpace(s.Restore()), "\n", "\n   ") + "\n"
+		if !strings.Contains(string(doc), block) {
+			t.Errorf("docs/operations.md lacks the %s rules as the code has them:\n%s", s.Family, block)
+		}
 	}
 }
