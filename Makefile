@@ -103,7 +103,7 @@ test: lint tools engine unit fuzz-short pid1 beside ## every test: lint, unit, 1
 ## ---- end to end ------------------------------------------------------------------------
 # The product as a user runs it: wp-dind from `make images`, the tarballs of save-images.
 # images/e2e_test.go skips unless WPDIND_E2E=1; bench-boot's test unless WPDIND_BENCH=1.
-.PHONY: e2e bench-boot
+.PHONY: e2e isolation-test bench-boot
 e2e: images save-images ## wp-dind end to end: two instances, phpMyAdmin, mail, backup/restore, kill -9, stop/start (about 2 min)
 	WPDIND_E2E=1 $(GO) test -count=1 -timeout 30m -v -run '^TestEndToEnd$$' ./images/
 
@@ -111,6 +111,10 @@ e2e: images save-images ## wp-dind end to end: two instances, phpMyAdmin, mail, 
 .PHONY: reliability-test
 reliability-test: images save-images ## wp-dind: kill -9 of dockerd while three sites converge beside two serving, five new sites' status against their answers, a rename keeping id and port (about 4 min)
 	WPDIND_RELIABILITY=1 $(GO) test -count=1 -timeout 30m -v -run '^TestReliability$$' ./images/
+
+# TestIsolation (images/e2e_isolation_test.go) skips unless WPDIND_ISOLATION=1.
+isolation-test: images save-images ## wp-dind's isolation: the matrix of what each instance reaches, again after kill -9 dockerd, and a fork bomb held by its pids limit (about 6 min)
+	WPDIND_ISOLATION=1 $(GO) test -count=1 -timeout 30m -v -run '^TestIsolation$$' ./images/
 
 bench-boot: images save-images ## boot figures: docker run to services ready, to 1 and 10 sites serving 200 cold and warm, image loads, wpinit RSS (about 6 min)
 	@mkdir -p $(BIN)
@@ -127,8 +131,8 @@ bench-boot: images save-images ## boot figures: docker run to services ready, to
 .PHONY: beside beside-up beside-check beside-down
 BESIDE := $(GO) run ./scripts/beside -state $(BIN)/beside.json
 
-beside: engine tools images save-images ## images-test, instances-test, e2e, run-test and reliability-test beside make run's wpinit (or a blocker), which must be untouched afterwards
-	$(BESIDE) run $(MAKE) --no-print-directory images-test instances-test e2e run-test reliability-test
+beside: engine tools images save-images ## images-test, instances-test, e2e, run-test, reliability-test and isolation-test beside make run's wpinit (or a blocker), which must be untouched afterwards
+	$(BESIDE) run $(MAKE) --no-print-directory images-test instances-test e2e run-test reliability-test isolation-test
 
 beside-up: engine ## start the blocker, or record make run's wpinit (then run anything, then beside-check)
 	$(BESIDE) up

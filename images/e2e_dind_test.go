@@ -184,11 +184,11 @@ func (d *dind) removeInstanceFiles() {
 }
 
 // start runs the container (once; later boots are restart), publishing phpMyAdmin, MailDev
-// and every site's port on 127.0.0.1 ports Docker picks.
-func (d *dind) start() {
+// and every site's port on 127.0.0.1 ports Docker picks; extra adds docker run options.
+func (d *dind) start(extra ...string) {
 	d.t.Helper()
-	opts := []string{"-v", d.conf + ":/etc/wpinit:ro", "-v", d.inst + ":/wordpress-instances",
-		"-v", d.shared + ":/shared-images:ro"}
+	opts := append([]string{"-v", d.conf + ":/etc/wpinit:ro", "-v", d.inst + ":/wordpress-instances",
+		"-v", d.shared + ":/shared-images:ro"}, extra...)
 	for _, s := range d.sites {
 		opts = append(opts, "-p", "127.0.0.1::"+strconv.Itoa(s.Port))
 	}

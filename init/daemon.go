@@ -14,6 +14,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/wp-dind/wp-dind/pkg/config"
 	"github.com/wp-dind/wp-dind/pkg/ctl"
+	"github.com/wp-dind/wp-dind/pkg/firewall"
 	"github.com/wp-dind/wp-dind/pkg/reaper"
 	"github.com/wp-dind/wp-dind/pkg/supervisor"
 	"golang.org/x/sys/unix"
@@ -114,6 +115,9 @@ func (d *daemon) addPipeline(cfg *config.Wpinit) {
 	if cfg.Sysinit.Enabled {
 		d.prepare = &prepare{log: d.log.Named("sysinit"), cfg: cfg.Sysinit, docker: cfg.Docker, spawn: d.reaper, ready: make(chan struct{})}
 		d.ctl.StatusSection(ctl.SectionSysinit, d.prepare.status)
+		if cfg.Instances.File != "" {
+			d.prepare.instances = &cfg.Instances
+		}
 	}
 	if !cfg.UsesDocker() {
 		return
@@ -145,6 +149,9 @@ func (d *daemon) parts() []part {
 	)
 	if d.engine != nil {
 		ps = append(ps, part{name: "docker", run: d.engine.run, ready: d.engine.ready})
+		if d.prepare != nil && d.prepare.instances != nil {
+			ps = append(ps, part{name: "firewall", run: d.guardFirewall})
+		}
 	}
 	if d.loader != nil {
 		ps = append(ps, part{name: "images", run: d.loader.run, ready: d.loader.ready})
@@ -153,6 +160,13 @@ func (d *daemon) parts() []part {
 		ps = append(ps, part{name: "instances", run: d.instances.run})
 	}
 	return ps
+}
+
+// guardFirewall is the firewall part: sysinit installed the instances' firewall before
+// dockerd; it is applied again once the engine answers and after each dockerd restart.
+func (d *daemon) guardFirewall(ctx context.Context) error {
+	g := &firewall.Guard{Engine: d.engine.client, Apply: d.prepare.applyFirewall, Log: d.log.Named("firewall")}
+	return g.Run(ctx)
 }
 
 // run is the signal switch: it runs until the parts have stopped.

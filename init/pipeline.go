@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -14,7 +15,9 @@ import (
 	"github.com/wp-dind/wp-dind/pkg/config"
 	"github.com/wp-dind/wp-dind/pkg/ctl"
 	"github.com/wp-dind/wp-dind/pkg/docker"
+	"github.com/wp-dind/wp-dind/pkg/firewall"
 	"github.com/wp-dind/wp-dind/pkg/images"
+	instancedir "github.com/wp-dind/wp-dind/pkg/instance"
 	"github.com/wp-dind/wp-dind/pkg/phpmyadmin"
 	"github.com/wp-dind/wp-dind/pkg/reaper"
 	"github.com/wp-dind/wp-dind/pkg/reconciler"
@@ -30,9 +33,13 @@ type prepare struct {
 	log    hclog.Logger
 	cfg    config.Sysinit
 	docker config.Docker
-	spawn  reaper.Spawner
-	ready  chan struct{}
-	report atomic.Pointer[sysinit.Report]
+	// instances are the instances wpinit manages (nil: none), which the firewall confines;
+	// firewall is its rule sets, planned by run before ready is closed.
+	instances *config.Instances
+	firewall  []firewall.Ruleset
+	spawn     reaper.Spawner
+	ready     chan struct{}
+	report    atomic.Pointer[sysinit.Report]
 }
 
 func (p *prepare) run(ctx context.Context) error {
@@ -40,9 +47,14 @@ func (p *prepare) run(ctx context.Context) error {
 	opts.DataRoot = p.cfg.DataRoot
 	opts.Iptables.Mode = p.cfg.Iptables
 	opts.Daemon = sysinit.DaemonConfig{Base: p.docker.DaemonConfig, Out: p.docker.DaemonConfigOut, TCP: p.docker.TCP, TLSDir: p.docker.TLSDir}
-	opts.Run = func(ctx context.Context, name string, args ...string) error {
-		return reaper.RunCmd(ctx, p.spawn, exec.Command(name, args...))
+	if p.instances != nil {
+		sets, err := firewall.Plan(firewallPolicy(p.instances))
+		if err != nil {
+			return err
+		}
+		p.firewall, opts.Firewall = sets, sets
 	}
+	opts.Run = p.runCommand
 	rep, err := sysinit.Prepare(ctx, p.log, opts)
 	p.report.Store(&rep)
 	if err != nil {
@@ -58,6 +70,49 @@ func (p *prepare) run(ctx context.Context) error {
 }
 
 func (p *prepare) status(context.Context) (any, error) { return sysinitReport(p.report.Load()), nil }
+
+// runCommand runs a command to its end through the reaper; the error ends with the last
+// line the command wrote on stderr (iptables-restore names the rule it refused there).
+func (p *prepare) runCommand(ctx context.Context, name string, args ...string) error {
+	stderr, err := os.CreateTemp("", "wpinit-cmd-*.err")
+	if err != nil {
+		return fmt.Errorf("run %s: %w", name, err)
+	}
+	defer os.Remove(stderr.Name())
+	defer stderr.Close()
+	cmd := exec.Command(name, args...)
+	cmd.Stderr = stderr // a file, not a pipe: no copying goroutine that only Wait would end
+	err = reaper.RunCmd(ctx, p.spawn, cmd)
+	if err != nil {
+		if out, rerr := os.ReadFile(stderr.Name()); rerr == nil {
+			if lines := strings.Split(strings.TrimSpace(string(out)), "\n"); lines[len(lines)-1] != "" {
+				err = fmt.Errorf("%w: %s", err, lines[len(lines)-1])
+			}
+		}
+	}
+	return err
+}
+
+// applyFirewall applies the instances' firewall again with the backend sysinit chose (the
+// firewall guard, after dockerd restarts).
+func (p *prepare) applyFirewall(ctx context.Context) error {
+	rep := p.report.Load()
+	if rep == nil || rep.Iptables.BinDir == "" {
+		return errors.New("apply firewall: no iptables backend")
+	}
+	return firewall.Apply(ctx, firewall.Tools{Run: p.runCommand, BinDir: rep.Iptables.BinDir}, p.firewall)
+}
+
+// firewallPolicy is what the instances of [instances] may reach (docs/operations.md,
+// "Isolation"): MailDev's SMTP and the Xdebug client port on the wp-dind container, and on
+// the shared network each other's web server.
+func firewallPolicy(c *config.Instances) firewall.Policy {
+	a := instancedir.NewAddressing(c)
+	return firewall.Policy{
+		BridgePrefix: a.BridgePrefix, SharedBridge: a.SharedBridge(), Subnets: a.Subnets, SharedSubnet: a.SharedSubnet,
+		AllowTCP: []int{instancedir.SMTPPort, instancedir.XdebugPort}, SharedTCP: []int{instancedir.WebPort},
+	}
+}
 
 // engine is the Docker part: it connects once the engine answers (dockerd is a service
 // started just before) and holds the client for the loader and the reconciler.

@@ -78,6 +78,7 @@ type LimitsEntry struct {
 type LimitEntry struct {
 	CPUs   float64 `toml:"cpus"`
 	Memory Size    `toml:"memory"`
+	Pids   Pids    `toml:"pids"`
 }
 
 // PullPolicy says whether wpinit may pull a missing image. The default never pulls: images
@@ -89,10 +90,12 @@ const (
 	PullMissing PullPolicy = "missing"
 )
 
-// Limit is one container's resolved limits; 0 means unlimited.
+// Limit is one container's resolved limits; 0 means unlimited (CPUs, Memory). Pids is
+// always set: a container without a pids limit could exhaust the engine's processes.
 type Limit struct {
 	CPUs   float64
 	Memory int64
+	Pids   int64
 }
 
 // Limits are the resolved limits of an instance's three containers.
@@ -144,10 +147,13 @@ var builtinDefaults = struct {
 	limits     Limits
 }{
 	db: FlavorMariaDB, web: FlavorNginx, adminUser: "admin", adminEmail: "admin@example.com",
+	// Pids: MariaDB runs a thread per connection besides its ~30 own (max_connections is
+	// 151); PHP-FPM forks at most 10 workers, each with the helpers a site may start (msmtp,
+	// ImageMagick's threads); Apache's event MPM runs up to ~170 threads by default.
 	limits: Limits{
-		DB:  Limit{CPUs: 1, Memory: 1 << 30},
-		PHP: Limit{CPUs: 1, Memory: 1 << 30},
-		Web: Limit{CPUs: 0.5, Memory: 256 << 20},
+		DB:  Limit{CPUs: 1, Memory: 1 << 30, Pids: 512},
+		PHP: Limit{CPUs: 1, Memory: 1 << 30, Pids: 256},
+		Web: Limit{CPUs: 0.5, Memory: 256 << 20, Pids: 256},
 	},
 }
 
@@ -380,6 +386,12 @@ func mergeLimits(e, d LimitsEntry) Limits {
 		}
 		if e.Memory != 0 {
 			out.Memory = int64(e.Memory)
+		}
+		if d.Pids != 0 {
+			out.Pids = int64(d.Pids)
+		}
+		if e.Pids != 0 {
+			out.Pids = int64(e.Pids)
 		}
 		return out
 	}

@@ -224,3 +224,38 @@ func TestInstancesPortRange(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+// TestInstancesPidsLimit: every container has a pids limit, the built-in one unless
+// [defaults.limits] or the instance sets it; a value outside MinPids-MaxPids is refused with
+// its line.
+func TestInstancesPidsLimit(t *testing.T) {
+	src := "version = 1\n[defaults.limits]\nphp = { pids = 300 }\n" +
+		"[[instance]]\nname = \"a\"\n[[instance]]\nname = \"b\"\nlimits.php = { pids = 1000 }\nlimits.db = { pids = 64 }\n"
+	cfg, err := ParseInstances("i.toml", []byte(src), nil, defaultPorts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := cfg.Instances[0].Limits, cfg.Instances[1].Limits
+	for _, c := range []struct {
+		name      string
+		got, want int64
+	}{
+		{"a db (built in)", a.DB.Pids, 512}, {"a php ([defaults])", a.PHP.Pids, 300}, {"a web (built in)", a.Web.Pids, 256},
+		{"b db (its own)", b.DB.Pids, 64}, {"b php (its own)", b.PHP.Pids, 1000}, {"b web (built in)", b.Web.Pids, 256},
+	} {
+		if c.got != c.want {
+			t.Errorf("%s: pids %d, want %d", c.name, c.got, c.want)
+		}
+	}
+	if b.PHP.Memory != 1<<30 || b.PHP.CPUs != 1 {
+		t.Errorf("a pids override changed the other limits: %+v", b.PHP)
+	}
+	for _, bad := range []string{"4", "2000000", "1.5", `"many"`} {
+		src := "version = 1\n[[instance]]\nname = \"a\"\nlimits.web = { pids = " + bad + " }\n"
+		_, err := ParseInstances("i.toml", []byte(src), nil, defaultPorts)
+		if got := FieldErrors(err); len(got) != 1 || !strings.Contains(got[0].Error(), "i.toml:4: ") ||
+			!strings.Contains(got[0].Error(), "pids") {
+			t.Errorf("pids = %s: %v, want one error on line 4 about pids", bad, err)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -90,3 +91,24 @@ func (s *Size) UnmarshalText(b []byte) error {
 }
 
 func (s Size) MarshalText() ([]byte, error) { return []byte(units.BytesSize(float64(s))), nil }
+
+// Pids bounds the number of processes and threads of a container: an integer from MinPids to
+// MaxPids, so a fork bomb in one site stops at its own limit.
+type Pids int64
+
+// Bounds of a container's pids limit: every image needs a few dozen tasks to start (its
+// entrypoint, the server and its workers, a health check); past MaxPids a limit no longer
+// protects the other sites.
+const (
+	MinPids = 32
+	MaxPids = 1 << 20
+)
+
+func (p *Pids) UnmarshalText(b []byte) error {
+	v, err := strconv.ParseInt(string(b), 10, 64)
+	if err != nil || v < MinPids || v > MaxPids {
+		return fmt.Errorf("invalid pids limit %q: use a whole number from %d to %d", b, MinPids, MaxPids)
+	}
+	*p = Pids(v)
+	return nil
+}

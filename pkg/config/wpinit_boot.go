@@ -51,6 +51,7 @@ type Instances struct {
 	Subnets           Subnet           `toml:"subnets" json:"subnets"`               // instance N gets its Nth /24
 	SharedNetwork     string           `toml:"shared_network" json:"shared_network"`
 	SharedSubnet      Subnet           `toml:"shared_subnet" json:"shared_subnet"`
+	BridgePrefix      string           `toml:"bridge_prefix" json:"bridge_prefix"` // instance N's bridge is PREFIX+N, the shared one PREFIX+"shared"
 	PoolNetworks      int              `toml:"pool_networks" json:"pool_networks"`
 	Parallel          int              `toml:"parallel" json:"parallel"`
 	Resync            Duration         `toml:"resync" json:"resync"`
@@ -97,7 +98,7 @@ func DefaultInstances() Instances {
 		Root: "/wordpress-instances", BindAddress: "0.0.0.0", ProbeAddress: "127.0.0.1",
 		Ports:         PortRange{First: 8000, Last: 8099},
 		NetworkPrefix: "wp-network-", Subnets: mustSubnet("172.20.0.0/16"),
-		SharedNetwork: "wp-shared", SharedSubnet: mustSubnet("172.21.0.0/16"),
+		SharedNetwork: "wp-shared", SharedSubnet: mustSubnet("172.21.0.0/16"), BridgePrefix: "wpbr",
 		PoolNetworks: 10, Parallel: 3,
 		Resync: Duration(time.Minute), Debounce: Duration(300 * time.Millisecond),
 		Timeouts: InstanceTimeouts{
@@ -205,6 +206,12 @@ func (in *Instances) validate(p *problems) {
 // networkNameRE is what Docker accepts as a network name.
 var networkNameRE = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`)
 
+// MaxBridgePrefix is the longest instances.bridge_prefix: the shared network's bridge,
+// PREFIX+"shared", must fit a Linux interface name (15 characters).
+const MaxBridgePrefix = 9
+
+var bridgePrefixRE = regexp.MustCompile(`^[a-z][a-z0-9]{0,8}$`)
+
 func (in *Instances) validateNetworks(p *problems) {
 	if !networkNameRE.MatchString(in.NetworkPrefix + "1") {
 		p.add("instances.network_prefix", "invalid network name prefix %q: letters, digits and _.- only, starting with a letter or digit", in.NetworkPrefix)
@@ -213,6 +220,9 @@ func (in *Instances) validateNetworks(p *problems) {
 		p.add("instances.shared_network", "invalid network name %q: letters, digits and _.- only, starting with a letter or digit", in.SharedNetwork)
 	} else if n, ok := strings.CutPrefix(in.SharedNetwork, in.NetworkPrefix); ok && isDigits(n) {
 		p.add("instances.shared_network", "%q is the name of an instance network (instances.network_prefix %q)", in.SharedNetwork, in.NetworkPrefix)
+	}
+	if !bridgePrefixRE.MatchString(in.BridgePrefix) {
+		p.add("instances.bridge_prefix", "invalid bridge name prefix %q: 1 to %d lowercase letters and digits, starting with a letter (PREFIX+\"shared\" must fit Linux's 15 characters)", in.BridgePrefix, MaxBridgePrefix)
 	}
 	// Instance N takes the Nth /24: ids up to MaxInstanceID need a /16 or a larger network.
 	if in.Subnets.P().Bits() > 16 {

@@ -149,7 +149,11 @@ func (c *Client) listNetworks(ctx context.Context, f client.Filters) ([]Network,
 	return out, nil
 }
 
-// CreateNetwork creates a bridge network with a fixed subnet. Call it from one goroutine.
+// BridgeNameOption is the bridge driver's option naming a network's Linux bridge.
+const BridgeNameOption = "com.docker.network.bridge.name"
+
+// CreateNetwork creates a bridge network with a fixed subnet (and the bridge name of
+// spec.Bridge). Call it from one goroutine.
 func (c *Client) CreateNetwork(ctx context.Context, spec NetworkSpec) (string, error) {
 	subnet, err := netip.ParsePrefix(spec.Subnet)
 	if err != nil {
@@ -161,10 +165,15 @@ func (c *Client) CreateNetwork(ctx context.Context, spec NetworkSpec) (string, e
 			return "", fmt.Errorf("create network %q: %w", spec.Name, err)
 		}
 	}
+	var opts map[string]string
+	if spec.Bridge != "" {
+		opts = map[string]string{BridgeNameOption: spec.Bridge}
+	}
 	ctx, cancel := c.call(ctx)
 	defer cancel()
 	res, err := c.api.NetworkCreate(ctx, spec.Name, client.NetworkCreateOptions{
-		Driver: "bridge", IPAM: &network.IPAM{Driver: "default", Config: []network.IPAMConfig{cfg}}, Labels: spec.Labels,
+		Driver: "bridge", IPAM: &network.IPAM{Driver: "default", Config: []network.IPAMConfig{cfg}},
+		Options: opts, Labels: spec.Labels,
 	})
 	if err != nil {
 		return "", fmt.Errorf("create network %q: %w", spec.Name, err)

@@ -57,6 +57,13 @@ func containerConfigs(cfg ContainerConfig) (*container.Config, *container.HostCo
 		RestartPolicy: container.RestartPolicy{Name: container.RestartPolicyUnlessStopped},
 		ExtraHosts:    cfg.ExtraHosts,
 		Resources:     container.Resources{NanoCPUs: int64(cfg.CPUs * 1e9), Memory: cfg.Memory},
+		CapDrop:       cfg.CapDrop,
+		CapAdd:        cfg.CapAdd,
+		SecurityOpt:   cfg.SecurityOpt,
+	}
+	if cfg.Pids > 0 {
+		pids := cfg.Pids
+		host.Resources.PidsLimit = &pids
 	}
 	if cfg.HostPort != 0 {
 		port, ok := network.PortFrom(uint16(cfg.ContainerPort), network.TCP)

@@ -171,3 +171,27 @@ func TestDecodeLoadStream(t *testing.T) {
 		t.Errorf("cut stream: want a read error, got %v", err)
 	}
 }
+
+// TestContainerConfigsPrivileges: the pids limit, capabilities and security options reach
+// the host config as given; no pids limit leaves the engine's default.
+func TestContainerConfigsPrivileges(t *testing.T) {
+	_, host, err := containerConfigs(ContainerConfig{
+		Name: "a-php", Image: "wp-php:8.4", Network: "n", IP: "172.20.3.3", Pids: 256,
+		CapDrop: []string{"ALL"}, CapAdd: []string{"CHOWN", "SETUID"}, SecurityOpt: []string{"no-new-privileges"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if host.PidsLimit == nil || *host.PidsLimit != 256 {
+		t.Errorf("pids limit = %v, want 256", host.PidsLimit)
+	}
+	if !reflect.DeepEqual(host.CapDrop, []string{"ALL"}) || !reflect.DeepEqual(host.CapAdd, []string{"CHOWN", "SETUID"}) {
+		t.Errorf("caps: drop %v add %v", host.CapDrop, host.CapAdd)
+	}
+	if !reflect.DeepEqual(host.SecurityOpt, []string{"no-new-privileges"}) {
+		t.Errorf("security opts %v", host.SecurityOpt)
+	}
+	if _, host, _ = containerConfigs(ContainerConfig{Name: "b", Network: "n", IP: "172.20.3.3"}); host.PidsLimit != nil {
+		t.Errorf("no pids given: limit %d, want the engine's default (nil)", *host.PidsLimit)
+	}
+}

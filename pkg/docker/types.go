@@ -38,6 +38,7 @@ type NetworkSpec struct {
 	Name    string
 	Subnet  string
 	Gateway string
+	Bridge  string // name of its Linux bridge; "" lets dockerd name it (br-ID)
 	Labels  map[string]string
 }
 
@@ -58,9 +59,15 @@ type ContainerConfig struct {
 	ContainerPort int
 	CPUs          float64
 	Memory        int64
-	StopSignal    string
-	StopTimeout   int
-	ExtraHosts    []string
+	Pids          int64 // at most this many processes and threads; 0: the engine's default
+	// The container's privileges: CapDrop then CapAdd on the engine's default set, and
+	// security options such as "no-new-privileges".
+	CapDrop     []string
+	CapAdd      []string
+	SecurityOpt []string
+	StopSignal  string
+	StopTimeout int
+	ExtraHosts  []string
 }
 
 // ExecResult is the outcome of a command run in a container.

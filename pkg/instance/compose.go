@@ -14,8 +14,9 @@ const ComposeVersion = "2.4"
 
 // Compose exports the definition as docker-compose.yml: the same containers, names, images,
 // environment, mounts, addresses, ports, limits and labels wpinit creates. Secret values are
-// written as ${KEY}, which docker-compose takes from .env beside the file. wpinit never reads
-// this file back; it is rewritten whenever the definition changes.
+// written as ${KEY}, which docker-compose takes from .env beside the file. The containers are
+// confined as wpinit runs them: pids limit, capabilities, no-new-privileges. wpinit
+// never reads this file back; it is rewritten whenever the definition changes.
 func Compose(d *Definition) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# docker-compose.yml of instance %q, exported by wpinit: what wpinit runs, as a\n", d.Name)
@@ -78,6 +79,7 @@ func composeService(b *strings.Builder, c *ContainerSpec) {
 	if c.Memory > 0 {
 		fmt.Fprintf(b, "    mem_limit: %d\n", c.Memory)
 	}
+	composePrivileges(b, c)
 	fmt.Fprintf(b, "    stop_signal: %s\n    stop_grace_period: %ds\n", c.StopSignal, c.StopTimeout)
 	b.WriteString("    labels:\n")
 	keys := make([]string, 0, len(c.Labels))
@@ -90,11 +92,30 @@ func composeService(b *strings.Builder, c *ContainerSpec) {
 	}
 }
 
+// composePrivileges writes the pids limit, capabilities and security options.
+func composePrivileges(b *strings.Builder, c *ContainerSpec) {
+	if c.Pids > 0 {
+		fmt.Fprintf(b, "    pids_limit: %d\n", c.Pids)
+	}
+	for _, l := range []struct {
+		key  string
+		vals []string
+	}{{"cap_drop", c.CapDrop}, {"cap_add", c.CapAdd}, {"security_opt", c.SecurityOpt}} {
+		if len(l.vals) == 0 {
+			continue
+		}
+		fmt.Fprintf(b, "    %s:\n", l.key)
+		for _, v := range l.vals {
+			fmt.Fprintf(b, "      - %s\n", q(v))
+		}
+	}
+}
+
 func publishSpec(hostIP string, port int) string {
 	if hostIP == "" {
-		return fmt.Sprintf("%d:80", port)
+		return fmt.Sprintf("%d:%d", port, WebPort)
 	}
-	return fmt.Sprintf("%s:%d:80", hostIP, port)
+	return fmt.Sprintf("%s:%d:%d", hostIP, port, WebPort)
 }
 
 // q quotes s as a YAML double-quoted scalar (its escapes are a superset of Go's).

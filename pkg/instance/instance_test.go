@@ -152,7 +152,8 @@ func TestComposeExport(t *testing.T) {
 		`container_name: "blog-db"`, `image: "wp-mariadb:11.8"`, `MARIADB_ROOT_PASSWORD: "${DB_ROOT_PASSWORD}"`,
 		`ipv4_address: "172.20.7.3"`, `- "127.0.0.1:8007:80"`, "wp-shared: {}", "mem_limit: 1073741824",
 		`WORDPRESS_BLOCK_EXTERNAL_HTTP: "1"`, "condition: service_healthy",
-		"  wp-network-7:\n    external: true",
+		"  wp-network-7:\n    external: true", "pids_limit: 512", "cap_drop:\n      - \"ALL\"\n    cap_add:\n      - \"CHOWN\"",
+		`- "NET_BIND_SERVICE"`, "security_opt:\n      - \"no-new-privileges\"",
 	} {
 		if !strings.Contains(y, want) {
 			t.Errorf("compose lacks %q", want)

@@ -33,6 +33,22 @@ func TestAddressing(t *testing.T) {
 	}
 }
 
+// TestBridgeNames: the bridges are BridgePrefix+N and BridgePrefix+"shared"; without a
+// prefix dockerd names them.
+func TestBridgeNames(t *testing.T) {
+	a := NewAddressing(&defaults)
+	if got := a.Instance(12).Bridge; got != "wpbr12" {
+		t.Errorf("instance 12's bridge %q, want wpbr12", got)
+	}
+	if got := a.SharedBridge(); got != "wpbrshared" {
+		t.Errorf("shared bridge %q, want wpbrshared", got)
+	}
+	a.BridgePrefix = ""
+	if a.Instance(12).Bridge != "" || a.SharedBridge() != "" {
+		t.Errorf("no prefix: bridges %q and %q, want dockerd's names", a.Instance(12).Bridge, a.SharedBridge())
+	}
+}
+
 // TestPrepareFollowsAddressing: another prefix and subnet reach every place that names the
 // instance's network or an address: the specs, the environment, the web server's config,
 // .instance-info and the compose export.

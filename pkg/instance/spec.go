@@ -21,6 +21,16 @@ const (
 	DBUser = "wordpress"
 )
 
+// The ports an instance reaches on its gateway, the wp-dind container (every other one is
+// closed to it, docs/operations.md "Isolation"): MailDev's SMTP, and the Xdebug client port
+// its PHP connects to (xdebug.client_port of the generated php.ini). WebPort is where its
+// web server listens: the port published, and the one shared instances reach each other on.
+const (
+	SMTPPort   = 1025
+	XdebugPort = 9003
+	WebPort    = 80
+)
+
 // StopTimeout is the grace period, in seconds, of role's container between its stop signal
 // and SIGKILL: 30 s for the database (a clean InnoDB shutdown flushes the buffer pool and
 // the redo log), 10 s for PHP-FPM and the web server (requests in flight finish).
@@ -71,6 +81,10 @@ type ContainerSpec struct {
 	HostPort    int    // web only: published port -> 80
 	CPUs        float64
 	Memory      int64
+	Pids        int64    // processes and threads, at most (limits.ROLE.pids)
+	CapDrop     []string // ALL, then CapAdd: the role's few (privileges.go)
+	CapAdd      []string
+	SecurityOpt []string // no-new-privileges
 	StopSignal  string
 	StopTimeout int // seconds
 	ExtraHosts  []string
@@ -98,7 +112,9 @@ func (c *ContainerSpec) hash(configContent []byte) string {
 	}
 	w("net", c.Network+"/"+c.IP+"/"+c.Shared)
 	w("publish", c.HostIP+":"+strconv.Itoa(c.HostPort))
-	w("limits", fmt.Sprintf("%g/%d", c.CPUs, c.Memory))
+	w("limits", fmt.Sprintf("%g/%d/%d", c.CPUs, c.Memory, c.Pids))
+	w("caps", fmt.Sprintf("-%v+%v", c.CapDrop, c.CapAdd))
+	w("security", c.SecurityOpt)
 	w("stop", c.StopSignal+"/"+strconv.Itoa(c.StopTimeout))
 	w("hosts", c.ExtraHosts)
 	keys := make([]string, 0, len(c.Labels))
@@ -174,6 +190,7 @@ func baseSpec(l Layout, in *config.Instance, o Options, net Network, r Role) Con
 			docker.LabelInstance: in.Name, docker.LabelRole: string(r),
 		},
 	}
+	c.confine(limit.Pids)
 	c.Mounts = []Mount{
 		{Source: l.ConfigDir(comp), Target: "/etc/wp-dind", ReadOnly: true},
 		{Source: l.LogDir(comp), Target: "/var/log/wp-dind"},
@@ -218,7 +235,10 @@ func roleEnv(in *config.Instance, o Options, net Network, r Role) []EnvVar {
 			{Name: "WORDPRESS_DB_PASSWORD", Secret: SecretDB},
 			{Name: "WORDPRESS_BLOCK_EXTERNAL_HTTP", Value: boolEnv(o.BlockExternalHTTP)},
 			{Name: "SMTP_HOST", Value: net.Gateway()},
-			{Name: "SMTP_PORT", Value: "1025"},
+			{Name: "SMTP_PORT", Value: strconv.Itoa(SMTPPort)},
+			// PHP-FPM answers its own web server only (and its health check on 127.0.0.1):
+			// on the shared network, another instance must not send it FastCGI requests.
+			{Name: "PHP_FPM_ALLOWED_CLIENTS", Value: net.IP(RoleWeb)},
 		}
 		return env // no XDEBUG_MODE: the mode lives in php.ini (xdebug.go)
 	}

@@ -3,6 +3,7 @@ package instance
 import (
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/wp-dind/wp-dind/pkg/config"
@@ -48,7 +49,7 @@ opcache.revalidate_freq = 2
 	b.WriteString(xdebugSetting(xdebugMode) + "\n")
 	b.WriteString(`xdebug.start_with_request = trigger
 xdebug.client_host = host.docker.internal
-xdebug.client_port = 9003
+xdebug.client_port = ` + strconv.Itoa(XdebugPort) + `
 xdebug.idekey = PHPSTORM
 xdebug.log = /var/log/wp-dind/xdebug.log
 `)

@@ -123,7 +123,8 @@ func (w *worker) stopRemove(ctx context.Context, id string, timeout int) error {
 func (w *worker) containerConfig(p *instance.Prepared, s instance.ContainerSpec) docker.ContainerConfig {
 	cfg := docker.ContainerConfig{
 		Name: s.Name, Image: s.Image, Labels: s.Labels, Network: s.Network, IP: s.IP,
-		HostIP: s.HostIP, HostPort: s.HostPort, ContainerPort: 80, CPUs: s.CPUs, Memory: s.Memory,
+		HostIP: s.HostIP, HostPort: s.HostPort, ContainerPort: instance.WebPort, CPUs: s.CPUs, Memory: s.Memory, Pids: s.Pids,
+		CapDrop: s.CapDrop, CapAdd: s.CapAdd, SecurityOpt: s.SecurityOpt,
 		StopSignal: s.StopSignal, StopTimeout: s.StopTimeout, ExtraHosts: s.ExtraHosts,
 	}
 	if s.Shared != "" {

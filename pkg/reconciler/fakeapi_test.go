@@ -59,7 +59,7 @@ type fakeContainer struct {
 
 type fakeNetwork struct {
 	ID, Name, Subnet string
-	Labels           map[string]string
+	Labels, Options  map[string]string
 }
 
 func newFakeDocker(t *testing.T) *fakeDocker {
@@ -206,13 +206,13 @@ func (f *fakeDocker) objects(w http.ResponseWriter, req *http.Request, route str
 		f.listNetworks(w, req)
 	case "POST /networks/create":
 		var body struct {
-			Name   string
-			Labels map[string]string
-			IPAM   struct{ Config []struct{ Subnet string } }
+			Name            string
+			Labels, Options map[string]string
+			IPAM            struct{ Config []struct{ Subnet string } }
 		}
 		_ = json.NewDecoder(req.Body).Decode(&body)
 		f.next++
-		n := &fakeNetwork{ID: fmt.Sprintf("net%d", f.next), Name: body.Name, Labels: body.Labels, Subnet: body.IPAM.Config[0].Subnet}
+		n := &fakeNetwork{ID: fmt.Sprintf("net%d", f.next), Name: body.Name, Labels: body.Labels, Options: body.Options, Subnet: body.IPAM.Config[0].Subnet}
 		f.networks[n.ID] = n
 		fmt.Fprintf(w, `{"Id":%q}`, n.ID)
 	case "DELETE /networks/{id}":

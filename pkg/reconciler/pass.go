@@ -145,11 +145,12 @@ func (r *Reconciler) instanceNetwork(id int) docker.NetworkSpec {
 	l := r.networkLabels()
 	l[docker.LabelNetworkID] = fmt.Sprint(id)
 	n := r.opt.Network.Instance(id)
-	return docker.NetworkSpec{Name: n.Name, Subnet: n.Subnet.String(), Gateway: n.Gateway(), Labels: l}
+	return docker.NetworkSpec{Name: n.Name, Subnet: n.Subnet.String(), Gateway: n.Gateway(), Bridge: n.Bridge, Labels: l}
 }
 
 func (r *Reconciler) sharedNetwork() docker.NetworkSpec {
-	return docker.NetworkSpec{Name: r.opt.Network.SharedNetwork, Subnet: r.opt.Network.SharedSubnet.String(), Labels: r.networkLabels()}
+	a := r.opt.Network
+	return docker.NetworkSpec{Name: a.SharedNetwork, Subnet: a.SharedSubnet.String(), Bridge: a.SharedBridge(), Labels: r.networkLabels()}
 }
 
 // list is the pass's whole view of Docker: two requests, whatever the number of instances.

@@ -8,7 +8,8 @@
 // propagation on /, removal of stale pid files left by a previous run of the same container,
 // the dockerd config (render dockerd's effective daemon.json from the image's base file, with
 // the engine's TCP API added only when asked for, and TLS client verification when given
-// certificates), and the choice of the iptables backend (nft or legacy).
+// certificates), the choice of the iptables backend (nft or legacy), and with it the
+// instances' firewall (pkg/firewall), in place before dockerd brings back any container.
 //
 // Invariants: every step is idempotent (a second Prepare finds the work done and reports it
 // skipped, or rewrites the same daemon.json), every path comes from Options (a zero Options

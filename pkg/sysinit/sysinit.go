@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+
+	"github.com/wp-dind/wp-dind/pkg/firewall"
 )
 
 // Options names every path Prepare touches. A step whose path is empty is skipped ("not
@@ -28,6 +30,9 @@ type Options struct {
 	Iptables IptablesOptions
 	// Daemon renders dockerd's effective daemon.json; an empty Daemon.Out skips the step.
 	Daemon DaemonConfig
+	// Firewall is the instances' firewall (firewall.Plan), installed with the chosen iptables
+	// backend; nil skips the step.
+	Firewall []firewall.Ruleset
 
 	// MountInfo is the mount table to read; "" means /proc/self/mountinfo.
 	MountInfo string
@@ -124,6 +129,7 @@ func Prepare(ctx context.Context, log hclog.Logger, opts Options) (Report, error
 			r.Iptables = choice
 			return res
 		},
+		func() stepResult { return applyFirewall(ctx, opts, r.Iptables) },
 	}
 	var errs []error
 	for _, step := range steps {
