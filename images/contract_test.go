@@ -18,6 +18,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/wp-dind/wp-dind/pkg/testutil"
 )
 
 // image is one image under test, described by its labels.
@@ -31,7 +33,8 @@ type image struct {
 	Version string // exact: 8.4.16
 }
 
-// imageRefs lists the images under test: WP_DIND_IMAGES, or images/versions.txt.
+// imageRefs lists the images under test: WP_DIND_IMAGES, or images/versions.txt's with the
+// prefix WP_DIND_IMAGE_PREFIX (testutil.ImagePrefix).
 func imageRefs(t *testing.T) []string {
 	t.Helper()
 	if env := os.Getenv("WP_DIND_IMAGES"); env != "" {
@@ -49,7 +52,7 @@ func imageRefs(t *testing.T) []string {
 		if len(fields) < 2 || strings.HasPrefix(fields[0], "#") {
 			continue
 		}
-		refs = append(refs, "wp-"+fields[0]+":"+fields[1])
+		refs = append(refs, testutil.ImagePrefix()+fields[0]+":"+fields[1])
 	}
 	if err := scan.Err(); err != nil {
 		t.Fatalf("read image list: %v", err)

@@ -104,7 +104,7 @@ func (d *dind) writeConf() {
 	if !strings.Contains(toml, "\n[instances]\n") {
 		t.Fatalf("%s has no [instances] table", path)
 	}
-	toml = strings.Replace(toml, "\n[instances]\n", "\n[instances]\nblock_external_http = true\n", 1)
+	toml = strings.Replace(toml, "\n[instances]\n", "\n[instances]\nblock_external_http = true\nimage_prefix = \""+testutil.ImagePrefix()+"\"\n", 1)
 	for name, content := range map[string]string{"wpinit.toml": toml, "instances.toml": tomlFor(d.sites)} {
 		if err := os.WriteFile(filepath.Join(d.conf, name), []byte(content), 0o644); err != nil {
 			t.Fatal(err)

@@ -49,8 +49,8 @@ label_and_tag() {
 	local iid=$1 family=$2 version=$3 exact=$4 out
 	out=$(printf 'FROM %s\nLABEL org.wp-dind.version="%s" org.wp-dind.role="%s" org.wp-dind.flavor="%s"\n' \
 		"$iid" "$exact" "$(role_of "$family")" "$family" |
-		docker build -q -t "wp-$family:$exact" -t "wp-$family:$version" - 2>&1) ||
-		die "label wp-$family:$exact: $out"
+		docker build -q -t "$IMAGE_PREFIX$family:$exact" -t "$IMAGE_PREFIX$family:$version" - 2>&1) ||
+		die "label $IMAGE_PREFIX$family:$exact: $out"
 }
 
 # inputs_stamp FAMILY WHERE: a hash of everything a variant's build reads: its folder under
@@ -72,32 +72,32 @@ inputs_stamp() {
 # build_variant FAMILY VERSION WHERE: build, find the exact version, label and tag.
 build_variant() {
 	local family=$1 version=$2 where=$3 iid exact start=$SECONDS
-	local iidfile="$CACHE_DIR/iid/wp-$family-$version" args dir arg old stamp
+	local iidfile="$CACHE_DIR/iid/$IMAGE_PREFIX_FILE$family-$version" args dir arg old stamp
 	mkdir -p "$CACHE_DIR/iid"
 	stamp=$(inputs_stamp "$family" "$where") || stamp=""
-	if [[ -n $stamp && -f $iidfile.stamp && $(<"$iidfile.stamp") == "$stamp $(docker image inspect -f '{{.Id}}' "wp-$family:$version" 2>/dev/null)" ]]; then
-		log "wp-$family:$version is up to date (its inputs are unchanged)"
+	if [[ -n $stamp && -f $iidfile.stamp && $(<"$iidfile.stamp") == "$stamp $(docker image inspect -f '{{.Id}}' "$IMAGE_PREFIX$family:$version" 2>/dev/null)" ]]; then
+		log "$IMAGE_PREFIX$family:$version is up to date (its inputs are unchanged)"
 		return
 	fi
 	if $UPSTREAM; then
 		read -r dir arg <<<"$where"
 		args=(--build-arg "$arg" -f "$REPO_ROOT/images/upstream/$dir/Dockerfile")
-		log "build wp-$family:$version (upstream, $arg)"
+		log "build $IMAGE_PREFIX$family:$version (upstream, $arg)"
 	else
 		args=(--build-arg SUITE="$where" --build-arg VERSION="$version" -f "$REPO_ROOT/images/$family/Dockerfile")
-		log "build wp-$family:$version (Debian $where)"
+		log "build $IMAGE_PREFIX$family:$version (Debian $where)"
 	fi
 	# WP_DIND_NO_CACHE=1: a cold build of every step (scripts/image-figures.sh).
 	[[ ${WP_DIND_NO_CACHE:-0} == 1 ]] && args+=(--no-cache)
-	docker build --iidfile "$iidfile" "${args[@]}" "$REPO_ROOT/images" >"$CACHE_DIR/iid/wp-$family-$version.log" 2>&1 ||
-		{ tail -40 "$CACHE_DIR/iid/wp-$family-$version.log" >&2; die "build wp-$family:$version failed"; }
+	docker build --iidfile "$iidfile" "${args[@]}" "$REPO_ROOT/images" >"$CACHE_DIR/iid/$IMAGE_PREFIX_FILE$family-$version.log" 2>&1 ||
+		{ tail -40 "$CACHE_DIR/iid/$IMAGE_PREFIX_FILE$family-$version.log" >&2; die "build $IMAGE_PREFIX$family:$version failed"; }
 	iid=$(<"$iidfile")
-	old=$(docker image inspect -f '{{.Id}}' "wp-$family:$version" 2>/dev/null) && REPLACED+=("$old")
+	old=$(docker image inspect -f '{{.Id}}' "$IMAGE_PREFIX$family:$version" 2>/dev/null) && REPLACED+=("$old")
 	exact=$(docker run --rm --entrypoint wp-dind-version "$iid")
-	[[ $exact == "$version".* ]] || die "wp-$family:$version holds version $exact"
+	[[ $exact == "$version".* ]] || die "$IMAGE_PREFIX$family:$version holds version $exact"
 	label_and_tag "$iid" "$family" "$version" "$exact"
-	[[ -z $stamp ]] || echo "$stamp $(docker image inspect -f '{{.Id}}' "wp-$family:$version")" >"$iidfile.stamp"
-	log "built wp-$family:$exact = wp-$family:$version in $((SECONDS - start)) s"
+	[[ -z $stamp ]] || echo "$stamp $(docker image inspect -f '{{.Id}}' "$IMAGE_PREFIX$family:$version")" >"$iidfile.stamp"
+	log "built $IMAGE_PREFIX$family:$exact = $IMAGE_PREFIX$family:$version in $((SECONDS - start)) s"
 }
 
 # tag_family FAMILY: major = newest major.minor of that major; latest = newest of all.
@@ -105,17 +105,17 @@ tag_family() {
 	local family=$1 version major newest=""
 	local -A by_major=()
 	while read -r version; do
-		image_exists "wp-$family:$version" || continue
+		image_exists "$IMAGE_PREFIX$family:$version" || continue
 		major=${version%%.*}
 		by_major[$major]=$version
 		newest=$version
 	done < <(variants "$family" | awk '{print $2}' | sort -V)
 	[[ -n $newest ]] || return 0
 	for major in "${!by_major[@]}"; do
-		docker tag "wp-$family:${by_major[$major]}" "wp-$family:$major"
+		docker tag "$IMAGE_PREFIX$family:${by_major[$major]}" "$IMAGE_PREFIX$family:$major"
 	done
-	docker tag "wp-$family:$newest" "wp-$family:latest"
-	log "tagged wp-$family: $(for m in "${!by_major[@]}"; do printf '%s->%s ' "$m" "${by_major[$m]}"; done)latest->$newest"
+	docker tag "$IMAGE_PREFIX$family:$newest" "$IMAGE_PREFIX$family:latest"
+	log "tagged $IMAGE_PREFIX$family: $(for m in "${!by_major[@]}"; do printf '%s->%s ' "$m" "${by_major[$m]}"; done)latest->$newest"
 }
 
 # remove_replaced: images this run replaced and that no tag names any more; removing them

@@ -10,6 +10,13 @@ REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck disable=SC2034 # used by the scripts that source this file
 CACHE_DIR="${WP_DIND_CACHE:-$REPO_ROOT/.cache}"
 DEBIAN_MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
+# The instance images are PREFIX+family:version (wpinit.toml's instances.image_prefix, "wp-"
+# by default). Another prefix builds and saves a second set beside the first on one engine.
+# shellcheck disable=SC2034 # used by the scripts that source this file
+IMAGE_PREFIX="${WP_DIND_IMAGE_PREFIX:-wp-}"
+# The prefix as part of a file name (a registry's host:port/ path has no place there).
+# shellcheck disable=SC2034
+IMAGE_PREFIX_FILE="${IMAGE_PREFIX//[\/:]/-}"
 
 log() { printf '%s %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "error: $*"; exit 1; }

@@ -61,6 +61,8 @@ var docKeyRE = regexp.MustCompile("^`(?:php|(?:db|web) = \"([a-z]+)\")`$")
 func TestVersionTable(t *testing.T) {
 	rows := docVersionRows(t)
 	table := config.VersionTable()
+	def := config.DefaultInstances()
+	images := instance.NewImages(&def)
 	if len(rows) != len(table) {
 		t.Fatalf("docs/instances.md's version table has %d rows, the code %d", len(rows), len(table))
 	}
@@ -74,7 +76,7 @@ func TestVersionTable(t *testing.T) {
 		checks := []struct{ what, got, want string }{
 			{"versions", row[1], strings.Join(want.Versions, ", ")},
 			{"default", row[2], want.Default},
-			{"image", image, instance.Image(config.Component{Flavor: want.Flavor, Version: want.Default})},
+			{"image", image, images.Ref(config.Component{Flavor: want.Flavor, Version: want.Default})},
 			{"offline", offlineOf(row[4], want.Versions), strings.Join(want.Offline, ", ")},
 		}
 		for _, c := range checks {

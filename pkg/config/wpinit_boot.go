@@ -52,6 +52,7 @@ type Instances struct {
 	SharedNetwork     string           `toml:"shared_network" json:"shared_network"`
 	SharedSubnet      Subnet           `toml:"shared_subnet" json:"shared_subnet"`
 	BridgePrefix      string           `toml:"bridge_prefix" json:"bridge_prefix"` // instance N's bridge is PREFIX+N, the shared one PREFIX+"shared"
+	ImagePrefix       string           `toml:"image_prefix" json:"image_prefix"`   // a component runs as PREFIX+flavor:version ("wp-php:8.4")
 	PoolNetworks      int              `toml:"pool_networks" json:"pool_networks"`
 	Parallel          int              `toml:"parallel" json:"parallel"`
 	Resync            Duration         `toml:"resync" json:"resync"`
@@ -99,7 +100,7 @@ func DefaultInstances() Instances {
 		Ports:         PortRange{First: 8000, Last: 8099},
 		NetworkPrefix: "wp-network-", Subnets: mustSubnet("172.20.0.0/16"),
 		SharedNetwork: "wp-shared", SharedSubnet: mustSubnet("172.21.0.0/16"), BridgePrefix: "wpbr",
-		PoolNetworks: 10, Parallel: 3,
+		ImagePrefix: "wp-", PoolNetworks: 10, Parallel: 3,
 		Resync: Duration(time.Minute), Debounce: Duration(300 * time.Millisecond),
 		Timeouts: InstanceTimeouts{
 			Healthy: Duration(3 * time.Minute), Install: Duration(5 * time.Minute), HTTP: Duration(2 * time.Minute),
@@ -212,6 +213,10 @@ const MaxBridgePrefix = 9
 
 var bridgePrefixRE = regexp.MustCompile(`^[a-z][a-z0-9]{0,8}$`)
 
+// imagePrefixRE is what may start a Docker image reference's name: an optional registry
+// host and path, then the start of the repository name ("wp-", "registry:5000/team/wp-").
+var imagePrefixRE = regexp.MustCompile(`^([a-z0-9.-]+(:[0-9]+)?/)?([a-z0-9]+([._/-]+[a-z0-9]+)*[._/-]?)?$`)
+
 func (in *Instances) validateNetworks(p *problems) {
 	if !networkNameRE.MatchString(in.NetworkPrefix + "1") {
 		p.add("instances.network_prefix", "invalid network name prefix %q: letters, digits and _.- only, starting with a letter or digit", in.NetworkPrefix)
@@ -223,6 +228,9 @@ func (in *Instances) validateNetworks(p *problems) {
 	}
 	if !bridgePrefixRE.MatchString(in.BridgePrefix) {
 		p.add("instances.bridge_prefix", "invalid bridge name prefix %q: 1 to %d lowercase letters and digits, starting with a letter (PREFIX+\"shared\" must fit Linux's 15 characters)", in.BridgePrefix, MaxBridgePrefix)
+	}
+	if in.ImagePrefix == "" || len(in.ImagePrefix) > 100 || !imagePrefixRE.MatchString(in.ImagePrefix) {
+		p.add("instances.image_prefix", "invalid image name prefix %q: lowercase letters, digits and ._-/ (a registry host first if any), at most 100 characters", in.ImagePrefix)
 	}
 	// Instance N takes the Nth /24: ids up to MaxInstanceID need a /16 or a larger network.
 	if in.Subnets.P().Bits() > 16 {

@@ -25,7 +25,7 @@ func testInstance(t *testing.T, src string) *config.Instance {
 // defaults is wpinit.toml's [instances] as shipped: wp-network-N on 172.20.N.0/24.
 var defaults = config.DefaultInstances()
 
-var testOpts = Options{Owner: "t", BindAddress: "127.0.0.1", Network: NewAddressing(&defaults), BlockExternalHTTP: true}
+var testOpts = Options{Owner: "t", BindAddress: "127.0.0.1", Network: NewAddressing(&defaults), Images: NewImages(&defaults), BlockExternalHTTP: true}
 
 func mustPrepare(t *testing.T, root string, in *config.Instance) *Prepared {
 	t.Helper()

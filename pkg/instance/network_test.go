@@ -81,20 +81,26 @@ func TestPrepareFollowsAddressing(t *testing.T) {
 }
 
 func TestImageNames(t *testing.T) {
+	def := config.DefaultInstances()
+	images := NewImages(&def)
 	for c, want := range map[config.Component]string{
 		{Flavor: config.FlavorPHP, Version: "8.4"}:      "wp-php:8.4",
 		{Flavor: config.FlavorMariaDB, Version: "11.8"}: "wp-mariadb:11.8",
 		{Flavor: config.FlavorMySQL, Version: "8.0"}:    "wp-mysql:8.0",
 		{Flavor: config.FlavorApache, Version: "2.4"}:   "wp-apache:2.4",
 	} {
-		if got := Image(c); got != want {
-			t.Errorf("Image(%s) = %s, want %s", c, got, want)
+		if got := images.Ref(c); got != want {
+			t.Errorf("Ref(%s) = %s, want %s", c, got, want)
 		}
 	}
-	if s := ImageSource(config.Component{Flavor: config.FlavorPHP, Version: "8.4"}); !strings.Contains(s, "make images") {
+	if s := images.Source(config.Component{Flavor: config.FlavorPHP, Version: "8.4"}); !strings.Contains(s, "make images") || !strings.Contains(s, "/shared-images/wp-php.tar") {
 		t.Errorf("source of an offline image: %s", s)
 	}
-	if s := ImageSource(config.Component{Flavor: config.FlavorPHP, Version: "8.1"}); !strings.Contains(s, "/shared-images/wp-php-8.1.tar") || !strings.Contains(s, "docker save wp-php:8.1") {
+	if s := images.Source(config.Component{Flavor: config.FlavorPHP, Version: "8.1"}); !strings.Contains(s, "/shared-images/wp-php-8.1.tar") || !strings.Contains(s, "docker save wp-php:8.1") {
 		t.Errorf("source of an upstream image: %s", s)
+	}
+	branch := Images{Prefix: "registry:5000/team/wpt-"}
+	if got := branch.Ref(config.Component{Flavor: config.FlavorNginx, Version: "1.26"}); got != "registry:5000/team/wpt-nginx:1.26" {
+		t.Errorf("another prefix: %s", got)
 	}
 }

@@ -47,6 +47,7 @@ type Options struct {
 	BindAddress       string     // host address the web port is published on ("0.0.0.0", "127.0.0.1")
 	Network           Addressing // the instances' networks and addresses
 	BlockExternalHTTP bool       // WORDPRESS_BLOCK_EXTERNAL_HTTP=1 (tests, benchmarks)
+	Images            Images     // the image each component runs as
 }
 
 // EnvVar is one environment variable. A secret one takes its value from the secrets file
@@ -182,7 +183,7 @@ func baseSpec(l Layout, in *config.Instance, o Options, net Network, r Role) Con
 	comp := map[Role]config.Component{RoleDB: in.DB, RolePHP: in.PHP, RoleWeb: in.Web}[r]
 	limit := map[Role]config.Limit{RoleDB: in.Limits.DB, RolePHP: in.Limits.PHP, RoleWeb: in.Limits.Web}[r]
 	c := ContainerSpec{
-		Instance: in.Name, Role: r, Name: ContainerName(in.Name, r), Image: Image(comp), Component: comp,
+		Instance: in.Name, Role: r, Name: ContainerName(in.Name, r), Image: o.Images.Ref(comp), Component: comp,
 		Network: net.Name, IP: net.IP(r), CPUs: limit.CPUs, Memory: limit.Memory,
 		ConfigFile: l.ConfigFile(r, comp),
 		Labels: map[string]string{

@@ -169,11 +169,11 @@ func (w *worker) ensureImages(ctx context.Context, in *config.Instance, p *insta
 			continue
 		}
 		if in.Pull != config.PullMissing {
-			return fmt.Errorf("image %s is not loaded and pull = %q: %s", s.Image, in.Pull, instance.ImageSource(s.Component))
+			return fmt.Errorf("image %s is not loaded and pull = %q: %s", s.Image, in.Pull, w.opt.instance.Images.Source(s.Component))
 		}
 		w.log.Info("pulling image", "instance", in.Name, "image", s.Image)
 		if err := w.eng.PullImage(ctx, s.Image); err != nil {
-			return fmt.Errorf("%w (%s)", err, instance.ImageSource(s.Component))
+			return fmt.Errorf("%w (%s)", err, w.opt.instance.Images.Source(s.Component))
 		}
 	}
 	return nil

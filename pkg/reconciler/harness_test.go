@@ -63,6 +63,7 @@ func newEngineWorld(t *testing.T, env string, n int, images ...string) *engineWo
 	nets := freeSubnets(t, 2)
 	w.opt = testOptions(t, w.file, w.root)
 	w.opt.Owner, w.opt.BlockExternalHTTP = w.name, true
+	w.opt.Images = instance.Images{Prefix: testutil.ImagePrefix()} // the images under test
 	w.opt.Ports = config.PortRange{First: slices.Min(w.ports), Last: slices.Max(w.ports)}
 	w.opt.Network = instance.Addressing{
 		NetworkPrefix: w.name + "-net-", Subnets: nets[0], SharedNetwork: w.name + "-shared", SharedSubnet: nets[1],
@@ -97,7 +98,7 @@ func requireEngine(t *testing.T, env string, images ...string) *docker.Client {
 	}
 	var missing []string
 	for _, img := range images {
-		if !tags[img] {
+		if img = testutil.Image(img); !tags[img] {
 			missing = append(missing, img)
 		}
 	}

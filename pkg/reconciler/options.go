@@ -34,6 +34,7 @@ type Options struct {
 	Ports             config.PortRange    // instance ports are checked against and assigned from it
 	ReservedPorts     []int               // host ports other services listen on (wp-dind's phpMyAdmin)
 	Network           instance.Addressing // the instances' networks, subnets and addresses
+	Images            instance.Images     // the image each component runs as
 	PoolNetworks      int                 // networks 1..N (and the shared network) kept from boot
 	Parallelism       int                 // instances converging at once, in each lane (schedule.go)
 	Resync            time.Duration       // periodic full pass
@@ -62,7 +63,7 @@ func OptionsOf(c *config.Instances) Options {
 	t := c.Timeouts
 	return Options{
 		File: c.File, Root: c.Root, Owner: c.Owner, BindAddress: c.BindAddress, ProbeAddress: c.ProbeAddress,
-		Ports: c.Ports, ReservedPorts: c.ReservedPorts, Network: instance.NewAddressing(c), PoolNetworks: c.PoolNetworks,
+		Ports: c.Ports, ReservedPorts: c.ReservedPorts, Network: instance.NewAddressing(c), Images: instance.NewImages(c), PoolNetworks: c.PoolNetworks,
 		Parallelism: c.Parallel, Resync: c.Resync.D(), Debounce: c.Debounce.D(),
 		Timeouts: Timeouts{
 			Healthy: t.Healthy.D(), Install: t.Install.D(), HTTP: t.HTTP.D(), Backup: t.Backup.D(), Restore: t.Restore.D(),
@@ -91,6 +92,9 @@ func (o *Options) check() error {
 		bad("Ports", "%s is not a port range", p)
 	}
 	o.checkNetwork(bad)
+	if o.Images.Prefix == "" {
+		bad("Images", "no image prefix")
+	}
 	if o.PoolNetworks < 0 || o.PoolNetworks > config.MaxInstanceID {
 		bad("PoolNetworks", "%d is not in 0-%d", o.PoolNetworks, config.MaxInstanceID)
 	}

@@ -151,7 +151,7 @@ func (r *Reconciler) Detail(name string, showSecrets bool) (InstanceDetail, erro
 	st, ok := r.inst[name]
 	var d InstanceDetail
 	if ok {
-		d = st.detail(r.layout(name), r.opt.Network.Instance(st.cfg.ID))
+		d = st.detail(r.layout(name), r.opt.Network.Instance(st.cfg.ID), r.opt.Images)
 	}
 	r.mu.Unlock()
 	if !ok {
@@ -178,7 +178,7 @@ func (st *instState) summary() InstanceStatus {
 	}
 }
 
-func (st *instState) detail(l instance.Layout, net instance.Network) InstanceDetail {
+func (st *instState) detail(l instance.Layout, net instance.Network, images instance.Images) InstanceDetail {
 	c := &st.cfg
 	d := InstanceDetail{
 		InstanceStatus: st.summary(), Port: c.Port, Dir: l.Dir(), Network: net.Name,
@@ -195,7 +195,7 @@ func (st *instState) detail(l instance.Layout, net instance.Network) InstanceDet
 		role := instance.Role(ct.Labels[docker.LabelRole])
 		d.Containers = append(d.Containers, ContainerStatus{
 			Role: string(role), Name: ct.Name, ID: ct.ID, State: ct.State, Health: ct.Health, IP: net.IP(role),
-			Image: instance.Image(map[instance.Role]config.Component{instance.RoleDB: c.DB, instance.RolePHP: c.PHP, instance.RoleWeb: c.Web}[role]),
+			Image: images.Ref(map[instance.Role]config.Component{instance.RoleDB: c.DB, instance.RolePHP: c.PHP, instance.RoleWeb: c.Web}[role]),
 		})
 	}
 	sort.Slice(d.Containers, func(i, j int) bool { return d.Containers[i].Role < d.Containers[j].Role })

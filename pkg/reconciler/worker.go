@@ -55,7 +55,7 @@ func newWorker(eng docker.InstanceEngine, o *Options) *worker {
 // instanceOptions are the machine-wide choices passed to pkg/instance.
 func (o *Options) instanceOptions() instance.Options {
 	return instance.Options{
-		Owner: o.Owner, BindAddress: o.BindAddress, Network: o.Network, BlockExternalHTTP: o.BlockExternalHTTP,
+		Owner: o.Owner, BindAddress: o.BindAddress, Network: o.Network, BlockExternalHTTP: o.BlockExternalHTTP, Images: o.Images,
 	}
 }
 
