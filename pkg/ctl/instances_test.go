@@ -53,6 +53,17 @@ func (f fakeInstances) Restore(_ context.Context, name, file string) (*RestoreRe
 	return &RestoreResult{Instance: name, File: file}, f.check(name)
 }
 
+func (f fakeInstances) Restart(_ context.Context, name string) (*RestartResult, error) {
+	return &RestartResult{Instance: name, Containers: []string{name + "-db", name + "-php", name + "-web"}}, f.check(name)
+}
+
+func (f fakeInstances) Backups(name string) ([]BackupArchive, error) {
+	if name == "" {
+		return []BackupArchive{{Instance: "site"}, {Instance: "other"}}, nil
+	}
+	return []BackupArchive{{Instance: name, Bytes: 7}}, f.check(name)
+}
+
 func TestInstanceHandlers(t *testing.T) {
 	running := true
 	s := NewServer("/unused", hclog.NewNullLogger())
@@ -78,6 +89,11 @@ func TestInstanceHandlers(t *testing.T) {
 		{"POST", "/v1/instances/site/restore", `{"file":"a.tar.gz"}`, 200, `"file":"a.tar.gz"`},
 		{"POST", "/v1/instances/site/restore", `{}`, 400, "restore needs a file"},
 		{"POST", "/v1/instances/site/restore", `{"file":"bad.tar.gz"}`, 422, "not a usable wp-dind backup"},
+		{"POST", "/v1/instances/site/restart", "", 200, `"containers":["site-db","site-php","site-web"]`},
+		{"POST", "/v1/instances/nope/restart", "", 404, "no such instance"},
+		{"GET", "/v1/backups?instance=site", "", 200, `"archives":[{"instance":"site"`},
+		{"GET", "/v1/backups", "", 200, `"instance":"other"`},
+		{"GET", "/v1/backups?instance=nope", "", 404, "no such instance"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.method+" "+tt.path+" "+tt.body, func(t *testing.T) {

@@ -39,8 +39,9 @@ type instState struct {
 	errAt      time.Time
 	changed    time.Time
 	containers []docker.Container
-	failures   int    // consecutive failed convergences
-	failKey    string // definition that failed
+	failures   int           // consecutive failed convergences
+	failKey    string        // definition that failed
+	probe      time.Duration // latency of the last successful probe of the site
 }
 
 // Status is the reconciler's view for `ctl status`.
@@ -73,6 +74,9 @@ type InstanceStatus struct {
 	Health    string    `json:"health"` // healthy, starting, unhealthy, down
 	LastError string    `json:"last_error,omitempty"`
 	ErrorAt   time.Time `json:"error_at,omitzero"`
+	// ProbeLatency is how long the last HTTP probe of the site that succeeded took (at its
+	// last convergence); zero before one did.
+	ProbeLatency time.Duration `json:"probe_latency,omitempty"`
 }
 
 // InstanceDetail is `ctl status NAME`: everything about one instance. Secrets is set only
@@ -171,7 +175,7 @@ func (st *instState) summary() InstanceStatus {
 	c := &st.cfg
 	return InstanceStatus{
 		Name: c.Name, ID: c.ID, State: st.state, URL: c.URL(), PHP: c.PHP.String(), DB: c.DB.String(),
-		Web: c.Web.String(), Health: st.health(), LastError: st.lastErr, ErrorAt: st.errAt,
+		Web: c.Web.String(), Health: st.health(), LastError: st.lastErr, ErrorAt: st.errAt, ProbeLatency: st.probe,
 	}
 }
 
