@@ -16,8 +16,8 @@ type View struct {
 	Version     string
 	Started     time.Time
 	Links       Links
-	ConfigError string      // wpinit.toml's last reload
-	FileError   string      // instances.toml's last load
+	ConfigError string // wpinit.toml's last reload
+	FileError   string // instances.toml's last load
 	FileLines   []ctl.FileError
 	Docker      *ctl.DockerStatus
 	Services    []ctl.ServiceStatus

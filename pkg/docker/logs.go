@@ -72,7 +72,7 @@ func scanLines(stream string, r *io.PipeReader, out chan<- LogLine, done <-chan 
 	for {
 		line, err := br.ReadSlice('\n')
 		if len(line) > 0 {
-			text := trimNewline(line) // a copy: the next read reuses the buffer
+			text := trimNewline(line)        // a copy: the next read reuses the buffer
 			for err == bufio.ErrBufferFull { // the rest of a long line is dropped
 				_, err = br.ReadSlice('\n')
 			}

@@ -147,4 +147,3 @@ func (c *statusCollector) collectResources(ch chan<- prometheus.Metric) {
 
 // BackupsKey is the key of the backups folder in the disk walk; the others are instances.
 const BackupsKey = "backups"
-
