@@ -94,13 +94,10 @@ func buildView(st *ctl.Status, details map[string]ctl.InstanceDetail, backups []
 		}
 	}
 	if !s.Disk.At.IsZero() {
-		v.Disk = DiskView{At: s.Disk.At, BackupsBytes: s.Disk.Bytes[backupsKey], Partial: s.Disk.Partial}
+		v.Disk = DiskView{At: s.Disk.At, BackupsBytes: s.Disk.Bytes[resources.BackupsKey], Partial: s.Disk.Partial}
 	}
 	return v
 }
-
-// backupsKey is the backups folder's key in the disk walk (the others are instance names).
-const backupsKey = "backups"
 
 func imagesView(im *ctl.ImagesStatus) *ImagesView {
 	c := im.Counts()

@@ -35,7 +35,7 @@ func fixtureSample() resources.Sample {
 		Containers: []resources.ContainerUsage{
 			{Container: resources.Container{Instance: "site", Role: "php"}, Usage: resources.Usage{CPUSeconds: 2.5, MemoryBytes: 1 << 20}},
 		},
-		Disk: resources.DiskUsage{At: time.Now(), Bytes: map[string]int64{"site": 4096, BackupsKey: 8192}},
+		Disk: resources.DiskUsage{At: time.Now(), Bytes: map[string]int64{"site": 4096, resources.BackupsKey: 8192}},
 	}
 }
 

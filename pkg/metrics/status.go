@@ -6,6 +6,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/wp-dind/wp-dind/pkg/ctl"
+	"github.com/wp-dind/wp-dind/pkg/resources"
 )
 
 func desc(name, help string, labels ...string) *prometheus.Desc {
@@ -137,13 +138,10 @@ func (c *statusCollector) collectResources(ch chan<- prometheus.Metric) {
 		return
 	}
 	for key, n := range s.Disk.Bytes {
-		if key == BackupsKey {
+		if key == resources.BackupsKey {
 			gauge(ch, backupsBytes, float64(n))
 		} else {
 			gauge(ch, dataBytes, float64(n), key)
 		}
 	}
 }
-
-// BackupsKey is the key of the backups folder in the disk walk; the others are instances.
-const BackupsKey = "backups"

@@ -8,6 +8,9 @@ import (
 	"time"
 )
 
+// BackupsKey is the backups folder's key in Disk.Paths; the other keys are instance names.
+const BackupsKey = "backups"
+
 // DiskUsage is one disk walk: bytes used under each path, keyed as Disk.Paths keys them.
 type DiskUsage struct {
 	At      time.Time
