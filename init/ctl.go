@@ -31,7 +31,7 @@ const ctlUsage = `usage: wpinit ctl [--socket PATH] COMMAND
   xdebug NAME on|off          switch Xdebug through php.ini and a PHP-FPM reload
   backup NAME                 archive an instance (database dump and files) to ROOT/backups
   restore NAME FILE           bring an instance back to an archive (a name in ROOT/backups or a path)
-  backups [NAME]              the archives in ROOT/backups (NAME's only with NAME), oldest first
+  backups [NAME] [--json]     the archives in ROOT/backups (NAME's only with NAME), oldest first
   restart-instance NAME       stop an instance's containers and start them again, in order
   purge NAME                  delete the archived folders (data included) of a removed instance
   start|stop|restart NAME     control one service (stop waits for the exit)

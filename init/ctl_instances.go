@@ -209,18 +209,24 @@ func ctlRestore(ctx context.Context, c *ctl.Client, args []string, out io.Writer
 	return nil
 }
 
-// ctlBackups is `backups [NAME]`.
+// ctlBackups is `backups [NAME] [--json]`.
 func ctlBackups(ctx context.Context, c *ctl.Client, args []string, out io.Writer) error {
-	if len(args) > 1 {
-		return errUsage
-	}
 	name := ""
-	if len(args) == 1 {
-		name = args[0]
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		name, args = args[0], args[1:]
+	}
+	fs := flag.NewFlagSet("backups", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	asJSON := fs.Bool("json", false, "")
+	if fs.Parse(args) != nil || fs.NArg() > 0 {
+		return errUsage
 	}
 	res, err := c.Backups(ctx, name)
 	if err != nil {
 		return err
+	}
+	if *asJSON {
+		return json.NewEncoder(out).Encode(res)
 	}
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "INSTANCE\tWHEN\tBYTES\tFILE\t")

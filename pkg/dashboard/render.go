@@ -24,7 +24,8 @@ var pageTemplates = template.Must(template.New("").Funcs(template.FuncMap{
 	"clock":       func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
 	"bytes":       func(n any) string { return bytesText(toInt64(n)) },
 	"pct":         func(f float64) string { return fmt.Sprintf("%.1f%%", f) },
-	"ms":          func(d time.Duration) string { return fmt.Sprintf("%d ms", d.Milliseconds()) },
+	"ms":          latencyText,
+	"stamp":       func(t time.Time) string { return t.UTC().Format("Jan 2 15:04:05") },
 	"short":       shorten,
 	"sub":         func(a, b int) int { return a - b },
 	"stateClass":  stateClass,
@@ -41,6 +42,14 @@ func toInt64(n any) int64 {
 		return int64(v)
 	}
 	return 0
+}
+
+// latencyText is 42 ms, or 9.8 s from a second on.
+func latencyText(d time.Duration) string {
+	if d < time.Second {
+		return fmt.Sprintf("%d ms", d.Milliseconds())
+	}
+	return fmt.Sprintf("%.1f s", d.Seconds())
 }
 
 func shorten(s string, n int) string {

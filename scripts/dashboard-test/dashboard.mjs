@@ -97,7 +97,7 @@ try {
   const list = archives();
   const newest = list[list.length - 1].path.split("/").pop();
   if (list.length !== n + 1) fail(`ctl backups ${x}: ${list.length} archives, want ${n + 1}`);
-  await row(x).locator(".backup", { hasText: newest }).waitFor({ timeout: 5_000 });
+  await row(x).locator(`.backup[data-file="${newest}"]`).waitFor({ timeout: 5_000 });
   ok(`backup click: ${newest} written and shown`);
   await shot("after-actions");
 
@@ -117,9 +117,9 @@ try {
   await shot("after-kill");
 
   // Logs of a service and of an instance's container follow.
-  await page.locator('tr[data-service="nginx"] [data-logs="service"]').click();
+  await page.locator('tr[data-service="dockerd"] [data-logs="service"]').click();
   await page.locator("#panel pre.logs span").first().waitFor({ timeout: 10_000 });
-  ok("nginx's logs follow in the panel");
+  ok("dockerd's logs follow in the panel");
   await page.locator(`tr[data-instance="${x}"] [data-logs="container"][data-role="php"]`).click();
   await page.locator("#panel pre.logs span").first().waitFor({ timeout: 10_000 });
   ok(`${x}'s php container logs follow in the panel`);

@@ -80,8 +80,8 @@
     markPending();
     try {
       const res = await post(name, action, action === "xdebug" ? { on: button.dataset.on } : null);
-      if (res.secrets) showSecrets(name, res.secrets);
-      toast(res.message);
+      if (res.secrets) showSecrets(name, res.secrets); // the panel is the answer
+      else toast(res.message);
     } catch (e) {
       toast(`${name}: ${action} failed: ${e.message}`, true);
     } finally {
@@ -127,10 +127,14 @@
       : new URLSearchParams({ instance: b.dataset.instance, role: b.dataset.role });
     const pre = document.createElement("pre");
     pre.className = "logs";
-    openPanel(`logs: ${b.dataset.name}`).append(pre);
+    const waiting = document.createElement("p");
+    waiting.className = "waiting";
+    waiting.textContent = "following: no line yet…";
+    openPanel(`logs: ${b.dataset.name}`).append(waiting, pre);
     follower = new EventSource("/logs?" + q);
     const es = follower;
     es.addEventListener("line", (ev) => {
+      waiting.remove();
       const l = JSON.parse(ev.data);
       const line = document.createElement("span");
       line.className = l.stream === "stderr" ? "stderr" : "";
@@ -140,7 +144,7 @@
       pre.scrollTop = pre.scrollHeight;
     });
     es.addEventListener("failed", (ev) => toast(JSON.parse(ev.data), true));
-    es.addEventListener("end", () => es.close());
+    es.addEventListener("end", () => { es.close(); waiting.textContent = "the stream ended"; });
   }
 
   document.addEventListener("click", (ev) => {
