@@ -6,6 +6,8 @@ GO      ?= go
 BIN     := bin
 WPINIT  := $(BIN)/wpinit
 GOFILES := $(shell find . -name '*.go' -not -path './.cache/*')
+# Files the binary embeds (go:embed): the dashboard's templates and assets.
+EMBEDDED := $(shell find pkg/dashboard/templates pkg/dashboard/assets -type f)
 
 .PHONY: help
 help: ## list the targets
@@ -15,7 +17,7 @@ help: ## list the targets
 .PHONY: build
 build: $(WPINIT) ## build the static bin/wpinit
 
-$(WPINIT): $(GOFILES) go.mod go.sum
+$(WPINIT): $(GOFILES) $(EMBEDDED) go.mod go.sum
 	@mkdir -p $(BIN)
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o $@ ./init
 

@@ -124,6 +124,20 @@ try {
   await page.locator("#panel pre.logs span").first().waitFor({ timeout: 10_000 });
   ok(`${x}'s php container logs follow in the panel`);
   await shot("logs");
+  await page.locator("#panel [data-close]").click();
+
+  // Restart of an instance's containers: confirmed, the same containers, healthy again.
+  const r = sites[1].name;
+  const ids = ctlJSON("status", r).containers.map((c) => c.id).sort().join(",");
+  page.once("dialog", (d) => d.accept());
+  await row(r).locator('[data-action="restart"]').click();
+  await page.locator("#toast", { hasText: `${r}: restarted` }).waitFor({ timeout: 240_000 });
+  await row(r).locator('[data-field="health"]', { hasText: "healthy" }).waitFor({ timeout: 60_000 });
+  const again = ctlJSON("status", r);
+  if (again.containers.map((c) => c.id).sort().join(",") !== ids || again.state !== "running") {
+    fail(`${r} after restart: ${again.state}, containers ${JSON.stringify(again.containers)}`);
+  }
+  ok(`restart click: ${r}'s containers restarted, not recreated, and healthy again`);
 } catch (e) {
   await page.screenshot({ path: join(artifacts, "dashboard-failure.png"), fullPage: true }).catch(() => {});
   console.error("FAIL: " + e.message);
