@@ -45,7 +45,7 @@ func (d *daemon) addDashboard(cfg *config.Wpinit) error {
 	c := cfg.Dashboard
 	log := d.log.Named("dashboard")
 	sampler := resources.NewSampler(resources.Options{
-		List: d.containers, Cgroups: &resources.Cgroups{Root: c.CgroupRoot}, Interval: c.SampleInterval.D(),
+		List: d.containers, Cgroups: &resources.Cgroups{Root: c.CgroupRoot}, Interval: c.SampleInterval.D(), IdleAfter: time.Minute,
 		Disk:      &resources.Disk{Paths: d.diskPaths(cfg), MaxEntries: 2_000_000, Timeout: 30 * time.Second},
 		DiskEvery: c.DiskInterval.D(), Logger: log,
 	})

@@ -36,6 +36,9 @@ type Options struct {
 	List      func(ctx context.Context) ([]Container, error) // the containers to measure
 	Cgroups   *Cgroups
 	Interval  time.Duration // between two readings while someone reads
+	// IdleAfter is how long after the last read the sampler goes on: longer than
+	// Prometheus's scrape interval, so that a scrape finds a fresh reading.
+	IdleAfter time.Duration
 	Disk      *Disk         // nil: no disk use
 	DiskEvery time.Duration // between two disk walks at most
 	Logger    hclog.Logger
@@ -111,11 +114,11 @@ func (s *Sampler) Run(ctx context.Context) error {
 	}
 }
 
-// idle: nobody read the samples for three intervals.
+// idle: nobody read the samples for IdleAfter.
 func (s *Sampler) idle() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return time.Since(s.lastRead) > 3*s.opt.Interval
+	return time.Since(s.lastRead) > s.opt.IdleAfter
 }
 
 // sample reads every container and starts a disk walk when one is due.

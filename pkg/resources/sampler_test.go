@@ -27,7 +27,7 @@ func TestSamplerOnDemand(t *testing.T) {
 			lists.Add(1)
 			return []Container{{ID: fixtureID, Instance: "site", Role: "php"}, {ID: "stopped", Instance: "site", Role: "db"}}, nil
 		},
-		Cgroups: &Cgroups{Root: root}, Interval: 20 * time.Millisecond, Logger: hclog.NewNullLogger(),
+		Cgroups: &Cgroups{Root: root}, Interval: 20 * time.Millisecond, IdleAfter: 60 * time.Millisecond, Logger: hclog.NewNullLogger(),
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -49,7 +49,7 @@ func TestSamplerOnDemand(t *testing.T) {
 	})
 	testutil.WaitFor(t, 5*time.Second, "the sampler asleep", func() bool {
 		n := lists.Load()
-		time.Sleep(100 * time.Millisecond) // five intervals with no reader
+		time.Sleep(150 * time.Millisecond) // past IdleAfter with no reader
 		return lists.Load() == n
 	})
 }
