@@ -24,7 +24,8 @@ type View struct {
 	Images      *ImagesView
 	Instances   []InstanceView
 	Ready       bool // the reconciler's first pass is done
-	Disk        DiskView
+	Backups     int  // archives in the backups folder
+	BackupBytes int64
 }
 
 // ImagesView is the loader's pass, with only the tarballs worth a line.
@@ -64,13 +65,6 @@ type BackupView struct {
 	Bytes int64
 }
 
-// DiskView is the last disk walk.
-type DiskView struct {
-	At           time.Time
-	BackupsBytes int64
-	Partial      bool
-}
-
 const maxBackups = 3
 
 // buildView assembles the view. details and backups may miss instances (not managed yet).
@@ -93,8 +87,9 @@ func buildView(st *ctl.Status, details map[string]ctl.InstanceDetail, backups []
 			v.Instances = append(v.Instances, instanceView(i, details[i.Name], usage, byInstance[i.Name], s.Disk, links))
 		}
 	}
-	if !s.Disk.At.IsZero() {
-		v.Disk = DiskView{At: s.Disk.At, BackupsBytes: s.Disk.Bytes[resources.BackupsKey], Partial: s.Disk.Partial}
+	for _, a := range backups { // the list, not the disk walk: it is current after each backup
+		v.Backups++
+		v.BackupBytes += a.Bytes
 	}
 	return v
 }

@@ -52,7 +52,7 @@ func TestSectionsShow(t *testing.T) {
 		"images":    {"wp-php.tar", `value="25"`, "unexpected EOF", "1 failed"},
 		"problems":  {"line 7", `unknown version &#34;9.9&#34;`},
 		"instances": {`href="http://localhost:8001/"`, `href="http://localhost:8001/wp-admin/"`, `href="http://localhost:8080/index.php?server=blog"`, `href="http://localhost:1080/"`, "blog-20261201-080000.tar.gz", "1.2%", "96 MiB", "120 MiB", "probe 42 ms", "&lt;script&gt;"},
-		"summary":   {"wpinit 1.2.3", "2 sites", "backups 3.0 MiB"},
+		"summary":   {"wpinit 1.2.3", "2 sites", "1 backup, 3.0 MiB"},
 	} {
 		for _, w := range wants {
 			if !strings.Contains(sections[section], w) {
