@@ -24,7 +24,7 @@ type Dashboard struct {
 func defaultDashboard() Dashboard {
 	return Dashboard{
 		PhpMyAdminURL: "http://localhost:8080/", MailURL: "http://localhost:1080/",
-		Interval: Duration(time.Second), SampleInterval: Duration(2 * time.Second), DiskInterval: Duration(time.Minute),
+		Interval: Duration(time.Second), SampleInterval: Duration(2 * time.Second), DiskInterval: Duration(5 * time.Minute),
 		CgroupRoot: "/sys/fs/cgroup",
 	}
 }
