@@ -33,9 +33,9 @@ type Sample struct {
 
 // Options configure a Sampler.
 type Options struct {
-	List      func(ctx context.Context) ([]Container, error) // the containers to measure
-	Cgroups   *Cgroups
-	Interval  time.Duration // between two readings while someone reads
+	List     func(ctx context.Context) ([]Container, error) // the containers to measure
+	Cgroups  *Cgroups
+	Interval time.Duration // between two readings while someone reads
 	// IdleAfter is how long after the last read the sampler goes on: longer than
 	// Prometheus's scrape interval, so that a scrape finds a fresh reading.
 	IdleAfter time.Duration
