@@ -6,6 +6,8 @@ GO      ?= go
 BIN     := bin
 WPINIT  := $(BIN)/wpinit
 GOFILES := $(shell find . -name '*.go' -not -path './.cache/*')
+# Files the binary embeds (go:embed): the dashboard's templates and assets.
+EMBEDDED := $(shell find pkg/dashboard/templates pkg/dashboard/assets -type f)
 
 .PHONY: help
 help: ## list the targets
@@ -15,7 +17,7 @@ help: ## list the targets
 .PHONY: build
 build: $(WPINIT) ## build the static bin/wpinit
 
-$(WPINIT): $(GOFILES) go.mod go.sum
+$(WPINIT): $(GOFILES) $(EMBEDDED) go.mod go.sum
 	@mkdir -p $(BIN)
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o $@ ./init
 
@@ -85,11 +87,13 @@ shellcheck: ## shellcheck the build scripts and the images' entrypoints
 	shellcheck -x scripts/*.sh images/*/rootfs/usr/local/bin/* images/upstream/*/wp-dind-entrypoint images/dind/wp-dind-health
 
 # The host tools the tests drive (Debian packages), installed only when missing: php-cli lints
-# the phpMyAdmin fragment, docker-compose validates the exported docker-compose.yml files.
+# the phpMyAdmin fragment, docker-compose validates the exported docker-compose.yml files,
+# promtool (Debian's prometheus package) checks /metrics.
 .PHONY: tools
-tools: ## install the host tools the tests use (php-cli, docker-compose) when missing
+tools: ## install the host tools the tests use (php-cli, docker-compose, promtool) when missing
 	@missing=""; command -v php >/dev/null || missing="$$missing php-cli"; \
 	command -v docker-compose >/dev/null || missing="$$missing docker-compose"; \
+	command -v promtool >/dev/null || missing="$$missing prometheus"; \
 	if [ -n "$$missing" ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; fi
 
 # Under make test a missing tool, engine or image fails the tests that need it instead of
@@ -164,3 +168,26 @@ bench-reconcile: engine tools instance-images ## time one and ten new instances,
 		|| { tail -n 60 $(BIN)/bench-reconcile.log; exit 1; }
 	@grep '^bench:' $(BIN)/bench-reconcile.log
 	@grep '^add_one_s=' $(BIN)/bench-reconcile.log | tail -n 1
+
+## ---- dashboard -----------------------------------------------------------------------
+# The browser test drives Debian's chromium with playwright-core from npm, pinned by
+# scripts/dashboard-test/package-lock.json and installed under .cache/node (never a browser
+# download: no `npx playwright install`). Screenshots are kept in bin/artifacts/.
+.PHONY: browser-deps dashboard-test bench-dashboard
+NODE_DIR := .cache/node/dashboard-test
+
+browser-deps: ## Debian's chromium and the pinned playwright-core, when missing
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
+	@if ! cmp -s scripts/dashboard-test/package-lock.json $(NODE_DIR)/package-lock.json || [ ! -d $(NODE_DIR)/node_modules/playwright-core ]; then \
+		mkdir -p $(NODE_DIR) && cp scripts/dashboard-test/package.json scripts/dashboard-test/package-lock.json $(NODE_DIR)/ && \
+		(cd $(NODE_DIR) && npm ci --no-audit --no-fund --loglevel=error); fi
+
+dashboard-test: engine tools browser-deps images save-images ## the dashboard on the real product: a browser test (two sites, links, Xdebug, backup, kill -9), promtool on /metrics, its port closed to instances (about 4 min)
+	WPDIND_DASHBOARD=1 WPDIND_PLAYWRIGHT_DIR=$(abspath $(NODE_DIR)) $(GO) test -count=1 -timeout 30m -v -run '^TestDashboard$$' ./images/
+
+bench-dashboard: engine tools images save-images ## 20 sites, a page open: wpinit's CPU over 60 s and a /metrics scrape (median of 20), on one line (about 12 min)
+	@mkdir -p $(BIN)
+	WPDIND_BENCH_DASHBOARD=1 $(GO) test -count=1 -timeout 60m -v -run '^TestBenchDashboard$$' ./images/ > $(BIN)/bench-dashboard.log 2>&1 \
+		|| { tail -n 60 $(BIN)/bench-dashboard.log; exit 1; }
+	@grep -E '^ +dashboard_bench_test.go:[0-9]+: ' $(BIN)/bench-dashboard.log | sed -E 's/^ +dashboard_bench_test.go:[0-9]+: /bench: /'
+	@grep '^wpinit_cpu_pct=' $(BIN)/bench-dashboard.log | tail -n 1

@@ -37,14 +37,14 @@ func TestRunScript(t *testing.T) {
 	requireEnv(t, envRunTest, "run-test")
 	before := otherWpinit(t)
 	lo := freeRange(t, 10)
-	mine := testutil.FreePorts(t, 2)
+	mine := testutil.FreePorts(t, 3)
 	sites := []site{
 		{Name: "run-84", Title: "Run test on PHP 8.4", ID: 1, Port: lo + 1},
 		{Name: "run-74", Title: "Run test on PHP 7.4", PHP: "7.4", DB: "10.5", WebVersion: "1.18", ID: 2, Port: lo + 2},
 	}
 	d := newDind(t, sites)
 	setPorts(t, d.conf, fmt.Sprintf("%d-%d", lo, lo+9))
-	r := &runScript{t: t, d: d, name: testutil.Name(t, "wpt-run"), pma: mine[0], mail: mine[1]}
+	r := &runScript{t: t, d: d, name: testutil.Name(t, "wpt-run"), pma: mine[0], mail: mine[1], dash: mine[2]}
 	t.Cleanup(r.remove)
 
 	out, took := r.run(0)
@@ -79,6 +79,7 @@ type runScript struct {
 	d         *dind
 	name      string
 	pma, mail int
+	dash      int // the dashboard
 }
 
 type output struct{ stdout, stderr string }
@@ -94,7 +95,7 @@ func (r *runScript) run(code int) (output, time.Duration) {
 		"WP_DIND_NAME="+r.name, "WP_DIND_IMAGE="+r.d.ref, "WP_DIND_VOLUME="+r.d.volume,
 		"WP_DIND_LABEL="+labelValue(t), "WP_DIND_CONF_DIR="+r.d.conf, "WP_DIND_INSTANCES_DIR="+r.d.inst,
 		"WP_DIND_SHARED_DIR="+r.d.shared, "WP_DIND_PMA_PORT="+strconv.Itoa(r.pma),
-		"WP_DIND_MAIL_PORT="+strconv.Itoa(r.mail), "WP_DIND_SITE_PORTS=", // from the conf's instances.ports
+		"WP_DIND_MAIL_PORT="+strconv.Itoa(r.mail), "WP_DIND_DASHBOARD_PORT="+strconv.Itoa(r.dash), "WP_DIND_SITE_PORTS=", // from the conf's instances.ports
 		fmt.Sprintf("WP_DIND_RUN_TIMEOUT=%d", int(runTimeout.Seconds())))
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, io.MultiWriter(&stderr, testWriter{t})
@@ -128,7 +129,7 @@ func (r *runScript) checkTable(out output, sites []site) []string {
 	t := r.t
 	t.Helper()
 	lines := strings.Split(strings.TrimSpace(out.stdout), "\n")
-	want := len(sites) + 7 // header, sites, blank line, five lines
+	want := len(sites) + 8 // header, sites, blank line, six lines
 	if len(lines) != want || !strings.HasPrefix(lines[0], "SITE ") {
 		t.Fatalf("stdout is not the site table (%d lines, want %d):\n%s", len(lines), want, out.stdout)
 	}
@@ -139,8 +140,8 @@ func (r *runScript) checkTable(out output, sites []site) []string {
 			t.Errorf("no row for %s (%s) in the table:\n%s", s.Name, url, out.stdout)
 		}
 	}
-	tail := fmt.Sprintf("password    docker exec %[1]s ctl status SITE --show-secrets\nphpMyAdmin  http://127.0.0.1:%[2]d/\n"+
-		"mail        http://127.0.0.1:%[3]d/\nstatus      docker exec %[1]s ctl status\nstop        docker stop -t 100 %[1]s", r.name, r.pma, r.mail)
+	tail := fmt.Sprintf("dashboard   http://127.0.0.1:%[4]d/\npassword    docker exec %[1]s ctl status SITE --show-secrets\nphpMyAdmin  http://127.0.0.1:%[2]d/\n"+
+		"mail        http://127.0.0.1:%[3]d/\nstatus      docker exec %[1]s ctl status\nstop        docker stop -t 100 %[1]s", r.name, r.pma, r.mail, r.dash)
 	if !strings.HasSuffix(strings.TrimSpace(out.stdout), tail) {
 		t.Errorf("the table does not end with\n%s", tail)
 	}

@@ -32,6 +32,8 @@ const ctlUsage = `usage: wpinit ctl [--socket PATH] COMMAND
   backup NAME                 archive an instance (database dump and files) to ROOT/backups
   restore NAME FILE           bring an instance back to an archive: FILE without a / is a name in
                               ROOT/backups, with one a path (relative to the current folder)
+  backups [NAME] [--json]     the archives in ROOT/backups (NAME's only with NAME), oldest first
+  restart-instance NAME       stop an instance's containers and start them again, in order
   purge NAME                  delete the archived folders (data included) of an instance removed
                               from instances.toml
   start|stop|restart NAME     control one service (stop waits for the exit)
@@ -105,6 +107,10 @@ func runCtl(ctx context.Context, c *ctl.Client, args []string, out io.Writer) er
 		return ctlBackup(ctx, c, rest, out)
 	case "restore":
 		return ctlRestore(ctx, c, rest, out)
+	case "backups":
+		return ctlBackups(ctx, c, rest, out)
+	case "restart-instance":
+		return ctlRestartInstance(ctx, c, rest, out)
 	case "reload":
 		return c.Reload(ctx)
 	case "shutdown":

@@ -210,3 +210,43 @@ func ctlRestore(ctx context.Context, c *ctl.Client, args []string, out io.Writer
 		res.Instance, res.File, res.Duration.Round(time.Millisecond), res.SetAside)
 	return nil
 }
+
+// ctlBackups is `backups [NAME] [--json]`.
+func ctlBackups(ctx context.Context, c *ctl.Client, args []string, out io.Writer) error {
+	name := ""
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		name, args = args[0], args[1:]
+	}
+	fs := flag.NewFlagSet("backups", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	asJSON := fs.Bool("json", false, "")
+	if fs.Parse(args) != nil || fs.NArg() > 0 {
+		return errUsage
+	}
+	res, err := c.Backups(ctx, name)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return json.NewEncoder(out).Encode(res)
+	}
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "INSTANCE\tWHEN\tBYTES\tFILE\t")
+	for _, a := range res.Archives {
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t\n", a.Instance, a.When.Local().Format(time.DateTime), a.Bytes, a.Path)
+	}
+	return tw.Flush()
+}
+
+// ctlRestartInstance is `restart-instance NAME`.
+func ctlRestartInstance(ctx context.Context, c *ctl.Client, args []string, out io.Writer) error {
+	if len(args) != 1 {
+		return errUsage
+	}
+	res, err := c.RestartInstance(ctx, args[0])
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "%s: restarted %s in %s\n", res.Instance, strings.Join(res.Containers, ", "), res.Duration.Round(time.Millisecond))
+	return nil
+}

@@ -33,6 +33,7 @@ type daemon struct {
 	engine    *engine
 	loader    *loader
 	instances *instances
+	web       *web
 	stop      chan struct{} // closed to request a graceful stop
 	once      sync.Once
 
@@ -69,6 +70,10 @@ func daemonMain(args []string, sigs <-chan os.Signal) int {
 			hclog.New(&hclog.LoggerOptions{Name: "wpinit", Output: os.Stderr}).Error("invalid environment", "error", err)
 			return exitConfig
 		}
+	}
+	if err := cfg.SetDashboardLinks(os.Getenv("WPINIT_PHPMYADMIN_URL"), os.Getenv("WPINIT_MAIL_URL")); err != nil {
+		hclog.New(&hclog.LoggerOptions{Name: "wpinit", Output: os.Stderr}).Error("invalid environment", "error", err)
+		return exitConfig
 	}
 	d := newDaemon(cfg, *cfgPath, os.Stderr)
 	return d.run(sigs)
@@ -107,6 +112,11 @@ func newDaemon(cfg *config.Wpinit, cfgPath string, stderr io.Writer) *daemon {
 	d.ctl.HandleAction(ctl.RouteReload, d.reload)
 	d.ctl.HandleAction(ctl.RouteShutdown, func(context.Context) error { d.requestStop(); return nil })
 	d.addPipeline(cfg)
+	if cfg.Dashboard.Listen != "" {
+		if err := d.addDashboard(cfg); err != nil {
+			log.Error("failed to make the dashboard, going on without it", "error", err)
+		}
+	}
 	return d
 }
 
@@ -143,10 +153,11 @@ func (d *daemon) parts() []part {
 	if d.prepare != nil {
 		ps = append(ps, part{name: "sysinit", run: d.prepare.run, ready: d.prepare.ready})
 	}
-	ps = append(ps,
-		part{name: "ctl", run: d.ctl.Run, ready: d.ctl.Ready()},
-		part{name: "supervisor", run: d.sup.Run},
-	)
+	ps = append(ps, part{name: "ctl", run: d.ctl.Run, ready: d.ctl.Ready()})
+	if d.web != nil {
+		ps = append(ps, part{name: "dashboard", run: d.web.run})
+	}
+	ps = append(ps, part{name: "supervisor", run: d.sup.Run})
 	if d.engine != nil {
 		ps = append(ps, part{name: "docker", run: d.engine.run, ready: d.engine.ready})
 		if d.prepare != nil && d.prepare.instances != nil {

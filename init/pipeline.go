@@ -207,12 +207,13 @@ type instances struct {
 	log    hclog.Logger
 	cfg    config.Instances
 	engine *engine
+	onPass func(reconciler.PassReport) // the metrics' hook; nil without a dashboard
 	rec    atomic.Pointer[reconciler.Reconciler]
 }
 
 func (p *instances) run(ctx context.Context) error {
 	opts := reconciler.OptionsOf(&p.cfg)
-	opts.Logger = p.log
+	opts.Logger, opts.OnPass = p.log, p.onPass
 	if p.cfg.PhpMyAdminConfig != "" {
 		w := &phpmyadmin.Writer{Path: p.cfg.PhpMyAdminConfig, Network: opts.Network, Logger: p.log.Named("phpmyadmin")}
 		opts.OnInstances = w.Update

@@ -84,6 +84,8 @@ type instanceOps interface {
 	Xdebug(ctx context.Context, name string, on bool) (*reconciler.XdebugResult, error)
 	Backup(ctx context.Context, name string) (*backup.Result, error)
 	Restore(ctx context.Context, name, file string) (*reconciler.RestoreResult, error)
+	Restart(ctx context.Context, name string) (*reconciler.RestartResult, error)
+	Backups(name string) ([]backup.Archive, error)
 }
 
 // instanceAPI is ctl.Instances over the reconciler: wire types out, and errors marked with
@@ -124,6 +126,24 @@ func (a instanceAPI) Restore(ctx context.Context, name, file string) (*ctl.Resto
 		return nil, markInstanceErr(err)
 	}
 	return restoreResult(res), nil
+}
+
+func (a instanceAPI) Restart(ctx context.Context, name string) (*ctl.RestartResult, error) {
+	res, err := a.ops.Restart(ctx, name)
+	if err != nil {
+		return nil, markInstanceErr(err)
+	}
+	out := ctl.RestartResult(*res)
+	return &out, nil
+}
+
+func (a instanceAPI) Backups(name string) ([]ctl.BackupArchive, error) {
+	list, err := a.ops.Backups(name)
+	return backupArchives(list), markInstanceErr(err)
+}
+
+func backupArchives(in []backup.Archive) []ctl.BackupArchive {
+	return convert(in, func(a backup.Archive) ctl.BackupArchive { return ctl.BackupArchive(a) })
 }
 
 // markInstanceErr marks the reconciler's errors with their HTTP answer.

@@ -98,6 +98,8 @@ func TestWireJSON(t *testing.T) {
 	sameJSON(t, "xdebug", filled[reconciler.XdebugResult](), ctl.XdebugResult(filled[reconciler.XdebugResult]()))
 	sameJSON(t, "backup", filled[backup.Result](), ctl.BackupResult(filled[backup.Result]()))
 	sameJSON(t, "archived", filled[[]instancedir.Archived](), archived(filled[[]instancedir.Archived]()))
+	sameJSON(t, "restart", filled[reconciler.RestartResult](), ctl.RestartResult(filled[reconciler.RestartResult]()))
+	sameJSON(t, "backups", filled[[]backup.Archive](), backupArchives(filled[[]backup.Archive]()))
 }
 
 // TestWireStates: the state names ctl's clients compare with are the domain's.
@@ -135,6 +137,12 @@ func (f fakeOps) Backup(context.Context, string) (*backup.Result, error) {
 func (f fakeOps) Restore(context.Context, string, string) (*reconciler.RestoreResult, error) {
 	return result[reconciler.RestoreResult](f.err)
 }
+func (f fakeOps) Restart(context.Context, string) (*reconciler.RestartResult, error) {
+	return result[reconciler.RestartResult](f.err)
+}
+func (f fakeOps) Backups(string) ([]backup.Archive, error) {
+	return filled[[]backup.Archive](), f.err
+}
 
 // result is what a job returns: a value, or nil with the error.
 func result[T any](err error) (*T, error) {
@@ -156,6 +164,8 @@ func TestInstanceAPI(t *testing.T) {
 			"xdebug":  func() (any, error) { return a.Xdebug(ctx, "x", true) },
 			"backup":  func() (any, error) { return a.Backup(ctx, "x") },
 			"restore": func() (any, error) { return a.Restore(ctx, "x", "f") },
+			"restart": func() (any, error) { return a.Restart(ctx, "x") },
+			"backups": func() (any, error) { return a.Backups("x") },
 		}
 	}
 	for name, call := range calls(instanceAPI{fakeOps{}}) {

@@ -29,6 +29,8 @@ SHARED_DIR="${WP_DIND_SHARED_DIR:-$REPO_ROOT/shared-images}"
 # WP_DIND_SITE_PORTS says otherwise, without the container's own 8080 and 1080.
 PMA_PORT="${WP_DIND_PMA_PORT:-8080}"
 MAIL_PORT="${WP_DIND_MAIL_PORT:-1080}"
+# The dashboard (conf/wpinit.toml's [dashboard] listen, 8500 in the container), on 127.0.0.1.
+DASHBOARD_PORT="${WP_DIND_DASHBOARD_PORT:-8500}"
 OWN_PORTS=(8080 1080) # phpMyAdmin and MailDev inside the container
 
 # Stands in for --privileged where CAP_SYS_RESOURCE is missing (docs/images.md, "wp-dind").
@@ -66,7 +68,8 @@ run_args() {
 	RUN_ARGS=(-d --name "$NAME" --hostname wp-dind --label "$LABEL"
 		--stop-timeout 100
 		"${SITE_ARGS[@]}"
-		-p "127.0.0.1:$PMA_PORT:8080" -p "127.0.0.1:$MAIL_PORT:1080"
+		-p "127.0.0.1:$PMA_PORT:8080" -p "127.0.0.1:$MAIL_PORT:1080" -p "127.0.0.1:$DASHBOARD_PORT:8500"
+		-e "WPINIT_PHPMYADMIN_URL=http://localhost:$PMA_PORT/" -e "WPINIT_MAIL_URL=http://localhost:$MAIL_PORT/"
 		-v "$VOLUME:/var/lib/docker"
 		-v "$INSTANCES_DIR:/wordpress-instances"
 		-v "$SHARED_DIR:/shared-images:ro"
@@ -128,10 +131,13 @@ main() {
 		start
 	fi
 	wait_sites
+	local dash
+	dash="http://$(published 8500 2>/dev/null)/" || dash="(not published by this container, started before the dashboard: docker rm -f $NAME, then make run)"
 	echo
 	docker exec "$NAME" ctl sites
 	cat <<EOF_URLS
 
+dashboard   $dash
 password    docker exec $NAME ctl status SITE --show-secrets
 phpMyAdmin  http://$(published 8080)/
 mail        http://$(published 1080)/

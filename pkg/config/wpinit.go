@@ -33,6 +33,7 @@ type Wpinit struct {
 	Docker    Docker    `toml:"docker" json:"docker"`
 	Images    Images    `toml:"images" json:"images"`
 	Instances Instances `toml:"instances" json:"instances"`
+	Dashboard Dashboard `toml:"dashboard" json:"dashboard"`
 
 	File  string   `toml:"-" json:"-"`     // path it was loaded from
 	Order []string `toml:"-" json:"order"` // service names, every dependency before its dependents

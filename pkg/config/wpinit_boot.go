@@ -90,6 +90,7 @@ func defaultBoot(w *Wpinit) {
 	w.Sysinit = Sysinit{DataRoot: "/var/lib/docker", Iptables: "auto"}
 	w.Images = Images{Parallel: 2}
 	w.Instances = DefaultInstances()
+	w.Dashboard = defaultDashboard()
 }
 
 // DefaultInstances is [instances] as a file that leaves every key out has it: the one home
@@ -127,6 +128,7 @@ func (w *Wpinit) validateBoot(p *problems) {
 		p.add("images.parallel", "must be at least 1")
 	}
 	w.Instances.validate(p)
+	w.Dashboard.validate(p, &w.Instances)
 	// The services need their share of the budget once the instances are stopped.
 	if left := w.Wpinit.StopTimeout.D() - w.InstancesStopBudget(); left < 10*time.Second {
 		p.add("wpinit.stop_timeout", "%s leaves %s for the services after instances.stop_timeout (%s): give at least 10s more",

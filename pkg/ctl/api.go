@@ -1,6 +1,9 @@
 package ctl
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // Routes of the API. Patterns use Go 1.22 method and wildcard syntax.
 const (
@@ -85,4 +88,42 @@ type SignalRequest struct {
 // ErrorResponse is the body of every answer that is not 2xx.
 type ErrorResponse struct {
 	Error string `json:"error"`
+}
+
+// set stores a section's value, given as the type of its field or a pointer to it.
+func (s *Status) set(name Section, v any) error {
+	ok := true
+	switch name {
+	case SectionWpinit:
+		ok = assign(&s.Wpinit, v)
+	case SectionServices:
+		s.Services, ok = v.([]ServiceStatus)
+	case SectionSysinit:
+		ok = assign(&s.Sysinit, v)
+	case SectionDocker:
+		ok = assign(&s.Docker, v)
+	case SectionImages:
+		ok = assign(&s.Images, v)
+	case SectionInstances:
+		ok = assign(&s.Instances, v)
+	default:
+		return fmt.Errorf("status section %q: unknown", name)
+	}
+	if !ok {
+		return fmt.Errorf("status section %q: a %T is not its type", name, v)
+	}
+	return nil
+}
+
+// assign sets *dst from a T or a *T (nil stays nil).
+func assign[T any](dst **T, v any) bool {
+	switch x := v.(type) {
+	case T:
+		*dst = &x
+	case *T:
+		*dst = x
+	default:
+		return false
+	}
+	return true
 }

@@ -102,3 +102,24 @@ type BackupManifest struct {
 type PurgeResponse struct {
 	Purged []Archived `json:"purged"`
 }
+
+// RestartResult is the answer to POST .../restart: the instance's containers stopped and
+// started again, in order, and its site answering.
+type RestartResult struct {
+	Instance   string        `json:"instance"`
+	Containers []string      `json:"containers"` // names, in the order they were started
+	Duration   time.Duration `json:"duration"`
+}
+
+// BackupArchive is one archive of the backups folder.
+type BackupArchive struct {
+	Instance string    `json:"instance"`
+	Path     string    `json:"path"`
+	When     time.Time `json:"when"`
+	Bytes    int64     `json:"bytes"`
+}
+
+// BackupList is the answer to GET /v1/backups: the archives, oldest first.
+type BackupList struct {
+	Archives []BackupArchive `json:"archives"`
+}

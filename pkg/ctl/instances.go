@@ -18,6 +18,8 @@ const (
 	RouteXdebug   = "POST /v1/instances/{name}/xdebug"  // XdebugRequest
 	RouteBackup   = "POST /v1/instances/{name}/backup"  // answers BackupResult
 	RouteRestore  = "POST /v1/instances/{name}/restore" // RestoreRequest
+	RouteRestart  = "POST /v1/instances/{name}/restart" // answers RestartResult
+	RouteBackups  = "GET /v1/backups"                   // ?instance=NAME; answers BackupList
 )
 
 // Instances is what the instance routes need: init/ adapts the reconciler to it. Its errors
@@ -29,6 +31,8 @@ type Instances interface {
 	Xdebug(ctx context.Context, name string, on bool) (*XdebugResult, error)
 	Backup(ctx context.Context, name string) (*BackupResult, error)
 	Restore(ctx context.Context, name, file string) (*RestoreResult, error)
+	Restart(ctx context.Context, name string) (*RestartResult, error)
+	Backups(name string) ([]BackupArchive, error) // name "" lists every instance's
 }
 
 // HandleInstances adds the instance routes. get returns the reconciler once it runs; before
@@ -40,6 +44,8 @@ func (s *Server) HandleInstances(get func() (Instances, error)) {
 	s.mux.HandleFunc(RouteXdebug, h.xdebug)
 	s.mux.HandleFunc(RouteBackup, h.backup)
 	s.mux.HandleFunc(RouteRestore, h.restore)
+	s.mux.HandleFunc(RouteRestart, h.restart)
+	s.mux.HandleFunc(RouteBackups, h.backups)
 }
 
 type instanceHandlers struct {
@@ -144,6 +150,23 @@ func (h instanceHandlers) restore(w http.ResponseWriter, r *http.Request) {
 	h.job(w, r, func(in Instances, name string) (any, error) { return in.Restore(r.Context(), name, req.File) })
 }
 
+func (h instanceHandlers) restart(w http.ResponseWriter, r *http.Request) {
+	h.job(w, r, func(in Instances, name string) (any, error) { return in.Restart(r.Context(), name) })
+}
+
+func (h instanceHandlers) backups(w http.ResponseWriter, r *http.Request) {
+	in, ok := h.instances(w)
+	if !ok {
+		return
+	}
+	list, err := in.Backups(r.URL.Query().Get("instance"))
+	if err != nil {
+		WriteError(w, err)
+		return
+	}
+	WriteJSON(w, http.StatusOK, BackupList{Archives: list})
+}
+
 // Instance fetches one instance in full; the credentials only with secrets.
 func (c *Client) Instance(ctx context.Context, name string, secrets bool) (*InstanceDetail, error) {
 	path := "/v1/instances/" + url.PathEscape(name)
@@ -197,4 +220,20 @@ func RestoreFile(file string) (string, error) {
 		return file, nil
 	}
 	return filepath.Abs(file)
+}
+
+// RestartInstance stops an instance's containers and starts them again, in order.
+func (c *Client) RestartInstance(ctx context.Context, name string) (*RestartResult, error) {
+	var out RestartResult
+	return &out, c.do(ctx, http.MethodPost, "/v1/instances/"+url.PathEscape(name)+"/restart", nil, &out)
+}
+
+// Backups lists the archives of the backups folder: name's, or every instance's with "".
+func (c *Client) Backups(ctx context.Context, name string) (*BackupList, error) {
+	var out BackupList
+	path := "/v1/backups"
+	if name != "" {
+		path += "?instance=" + url.QueryEscape(name)
+	}
+	return &out, c.do(ctx, http.MethodGet, path, nil, &out)
 }

@@ -55,6 +55,17 @@ func (f fakeInstances) Restore(_ context.Context, name, file string) (*RestoreRe
 	return &RestoreResult{Instance: name, File: file}, f.check(name)
 }
 
+func (f fakeInstances) Restart(_ context.Context, name string) (*RestartResult, error) {
+	return &RestartResult{Instance: name, Containers: []string{name + "-db", name + "-php", name + "-web"}}, f.check(name)
+}
+
+func (f fakeInstances) Backups(name string) ([]BackupArchive, error) {
+	if name == "" {
+		return []BackupArchive{{Instance: "site"}, {Instance: "other"}}, nil
+	}
+	return []BackupArchive{{Instance: name, Bytes: 7}}, f.check(name)
+}
+
 func TestInstanceHandlers(t *testing.T) {
 	running := true
 	s := NewServer("/unused", hclog.NewNullLogger())
@@ -88,6 +99,11 @@ func TestInstanceHandlers(t *testing.T) {
 		{"POST", "/v1/instances/a%2F..%2F..%2Fetc/restore", `{"file":"a.tar.gz"}`, 400, `invalid name \"a/../../etc\"`},
 		{"POST", "/v1/instances/Site/backup", "", 400, `invalid name \"Site\"`},
 		{"POST", "/v1/instances/a%20b/xdebug", `{"on":true}`, 400, `invalid name \"a b\"`},
+		{"POST", "/v1/instances/site/restart", "", 200, `"containers":["site-db","site-php","site-web"]`},
+		{"POST", "/v1/instances/nope/restart", "", 404, "no such instance"},
+		{"GET", "/v1/backups?instance=site", "", 200, `"archives":[{"instance":"site"`},
+		{"GET", "/v1/backups", "", 200, `"instance":"other"`},
+		{"GET", "/v1/backups?instance=nope", "", 404, "no such instance"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.method+" "+tt.path+" "+tt.body, func(t *testing.T) {

@@ -124,6 +124,9 @@ type InstanceStatus struct {
 	Health    string    `json:"health"` // healthy, starting, unhealthy, down
 	LastError string    `json:"last_error,omitempty"`
 	ErrorAt   time.Time `json:"error_at,omitzero"`
+	// ProbeLatency is how long the last HTTP probe of the site that succeeded took (at its
+	// last convergence); zero before one did.
+	ProbeLatency time.Duration `json:"probe_latency,omitempty"`
 }
 
 // Serving reports whether the instance is converged and its containers healthy.

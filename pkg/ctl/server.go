@@ -79,19 +79,31 @@ func (s *Server) StatusSection(name Section, fn func(context.Context) (any, erro
 func (s *Server) Handler() http.Handler { return s.mux }
 
 func (s *Server) status(w http.ResponseWriter, r *http.Request) {
+	st, err := s.Status(r.Context())
+	if err != nil {
+		WriteError(w, err)
+		return
+	}
+	WriteJSON(w, http.StatusOK, st)
+}
+
+// Status assembles GET /v1/status from the registered sections: what the route answers, for
+// the parts of wpinit that show it otherwise (the dashboard, /metrics).
+func (s *Server) Status(ctx context.Context) (*Status, error) {
 	s.mu.Lock()
 	sections := append([]section(nil), s.sections...)
 	s.mu.Unlock()
-	out := make(map[Section]any, len(sections))
+	st := &Status{}
 	for _, sec := range sections {
-		v, err := sec.fn(r.Context())
+		v, err := sec.fn(ctx)
 		if err != nil {
-			WriteError(w, fmt.Errorf("status section %q: %w", sec.name, err))
-			return
+			return nil, fmt.Errorf("status section %q: %w", sec.name, err)
 		}
-		out[sec.name] = v
+		if err := st.set(sec.name, v); err != nil {
+			return nil, err
+		}
 	}
-	WriteJSON(w, http.StatusOK, out)
+	return st, nil
 }
 
 // Ready is closed once the socket accepts connections.

@@ -30,37 +30,43 @@ func (w *worker) converge(ctx context.Context, in *config.Instance, p *instance.
 		}
 		out.xdebug = p.XdebugMode // a PHP container (re)started below reads the file as it is
 	}
-	if len(acts) == 0 && w.probe(ctx, w.siteURL(in), w.siteHost(in)) == nil {
-		return out, nil
+	if len(acts) == 0 {
+		if lat, err := w.probeSite(ctx, in); err == nil {
+			out.probe = lat
+			return out, nil
+		}
 	}
-	return out, w.apply(ctx, in, p, acts, current)
+	var err error
+	out.probe, err = w.apply(ctx, in, p, acts, current)
+	return out, err
 }
 
-// apply runs the actions, in start order, and waits for the site.
-func (w *worker) apply(ctx context.Context, in *config.Instance, p *instance.Prepared, acts []Action, current []docker.Container) error {
+// apply runs the actions, in start order, and waits for the site; it returns the latency
+// of the probe that found it serving.
+func (w *worker) apply(ctx context.Context, in *config.Instance, p *instance.Prepared, acts []Action, current []docker.Container) (time.Duration, error) {
 	log := w.log.With("instance", in.Name)
 	if err := w.ensureImages(ctx, in, p, acts); err != nil {
-		return err
+		return 0, err
 	}
 	ids := map[instance.Role]string{}
 	for _, spec := range p.Def.Containers {
 		id, err := w.applyRole(ctx, log, p, spec, acts, current)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		ids[spec.Role] = id
 		if err := w.waitHealthy(ctx, id, spec); err != nil {
-			return err
+			return 0, err
 		}
 	}
 	// A site that answers 200 from WordPress is installed (an uninstalled one redirects to
 	// its installer): a repair, containers started again, skips wp-dind-install, which runs
 	// the site's PHP and is the slowest step left on a busy machine.
-	if w.probe(ctx, w.siteURL(in), w.siteHost(in)) == nil {
-		return nil
+	if lat, err := w.probeSite(ctx, in); err == nil {
+		return lat, nil
 	}
 	if err := w.install(ctx, in, p, ids[instance.RolePHP]); err != nil {
-		return err
+		return 0, err
 	}
 	return w.waitSite(ctx, in)
 }
@@ -240,19 +246,27 @@ func (w *worker) siteHost(in *config.Instance) string {
 	return fmt.Sprintf("localhost:%d", in.Port)
 }
 
-// waitSite asks the site until it answers 200 from an installed WordPress.
-func (w *worker) waitSite(ctx context.Context, in *config.Instance) error {
+// waitSite asks the site until it answers 200 from an installed WordPress, and returns
+// how long that answer took.
+func (w *worker) waitSite(ctx context.Context, in *config.Instance) (time.Duration, error) {
 	ctx, cancel := context.WithTimeout(ctx, w.opt.timeouts.HTTP)
 	defer cancel()
 	for {
-		err := w.probe(ctx, w.siteURL(in), w.siteHost(in))
+		lat, err := w.probeSite(ctx, in)
 		if err == nil {
-			return nil
+			return lat, nil
 		}
 		if serr := sleep(ctx, 500*time.Millisecond); serr != nil {
-			return fmt.Errorf("wait for %s: %w", in.URL(), err)
+			return 0, fmt.Errorf("wait for %s: %w", in.URL(), err)
 		}
 	}
+}
+
+// probeSite is one probe of the site, timed.
+func (w *worker) probeSite(ctx context.Context, in *config.Instance) (time.Duration, error) {
+	start := time.Now()
+	err := w.probe(ctx, w.siteURL(in), w.siteHost(in))
+	return time.Since(start), err
 }
 
 // probeWordPress is one GET of the site's home page with the Host WordPress knows; redirects

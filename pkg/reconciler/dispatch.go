@@ -163,6 +163,9 @@ func (r *Reconciler) start(ctx context.Context, name string, t *task, fn func(co
 func (r *Reconciler) finished(ctx context.Context, d taskDone) {
 	t := d.t
 	delete(r.tasks, d.name)
+	if d.out.probe > 0 {
+		r.setProbe(d.name, d.out.probe)
+	}
 	if d.out.xdebug != "" { // recorded even on a later failure: PHP-FPM did load it
 		if err := instance.SetXdebugRunning(r.layout(d.name), d.out.xdebug); err != nil {
 			r.log.Error("failed to record xdebug mode", "instance", d.name, "error", err)
@@ -223,6 +226,14 @@ func (r *Reconciler) setFailed(name string, err error) {
 		if st.prepared != nil {
 			st.failKey = specKey(st.prepared)
 		}
+	}
+}
+
+func (r *Reconciler) setProbe(name string, latency time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if st := r.inst[name]; st != nil {
+		st.probe = latency
 	}
 }
 

@@ -102,6 +102,9 @@ func (r *Reconciler) startJob(ctx context.Context, j *job) {
 		return
 	}
 	r.log.Info("instance job started", "instance", j.name, "job", j.what)
+	if j.state {
+		r.setState(j.name, StateConverging)
+	}
 	r.start(ctx, j.name, &task{job: j}, func(ctx context.Context) (outcome, error) { return j.fn(ctx, in) })
 }
 

@@ -55,6 +55,16 @@ type Options struct {
 	// (names, ids, ports, in file order) differ from the last call's, and after the first
 	// pass. It must return quickly (phpMyAdmin's server list is written there).
 	OnInstances func([]config.Instance)
+	// OnPass, when set, is called on the loop goroutine at the end of every pass with what
+	// it did (for /metrics). It must return at once.
+	OnPass func(PassReport)
+}
+
+// PassReport is one pass as OnPass sees it: how long it took and the actions its plan
+// asked for, by kind (create, recreate, start, remove, network-create, network-remove).
+type PassReport struct {
+	Duration time.Duration
+	Actions  map[string]int
 }
 
 // OptionsOf is the Options of wpinit.toml's [instances] table; the caller adds the Logger,

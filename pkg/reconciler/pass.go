@@ -17,7 +17,8 @@ import (
 // goroutine, as API < 1.44 requires.
 func (r *Reconciler) pass(ctx context.Context, reason string) {
 	start := time.Now()
-	defer r.passDone(start)
+	var steps Steps
+	defer func() { r.passDone(start, &steps) }()
 	cfg := r.load()
 	if cfg == nil {
 		return
@@ -30,7 +31,7 @@ func (r *Reconciler) pass(ctx context.Context, reason string) {
 		r.log.Error("failed to list docker objects", "error", err)
 		return
 	}
-	steps := Plan(desired, actual)
+	steps = Plan(desired, actual)
 	for name := range failed { // declared: never removed because its preparation failed
 		delete(steps.Converge, name)
 		delete(steps.Gone, name)
@@ -252,11 +253,14 @@ func (r *Reconciler) archive(name string) {
 	r.mu.Unlock()
 }
 
-func (r *Reconciler) passDone(start time.Time) {
+func (r *Reconciler) passDone(start time.Time, steps *Steps) {
 	r.mu.Lock()
 	r.lastPass = start
 	r.mu.Unlock()
 	r.armRetry()
+	if r.opt.OnPass != nil {
+		r.opt.OnPass(PassReport{Duration: time.Since(start), Actions: steps.Counts()})
+	}
 	if !r.passed {
 		r.passed = true
 		r.maybeReady()

@@ -70,6 +70,25 @@ func (p *Steps) Empty() bool {
 	return true
 }
 
+// Counts tallies the plan's actions by kind, networks as network-create and network-remove.
+func (p *Steps) Counts() map[string]int {
+	c := map[string]int{}
+	for _, acts := range []map[string][]Action{p.Converge, p.Gone} {
+		for _, list := range acts {
+			for _, a := range list {
+				c[string(a.Kind)]++
+			}
+		}
+	}
+	if n := len(p.CreateNetworks); n > 0 {
+		c["network-create"] = n
+	}
+	if n := len(p.RemoveNetworks); n > 0 {
+		c["network-remove"] = n
+	}
+	return c
+}
+
 // Plan compares desired with actual. It is pure: no I/O, deterministic output.
 func Plan(d Desired, a Actual) Steps {
 	p := Steps{Converge: map[string][]Action{}, Gone: map[string][]Action{}}

@@ -40,10 +40,11 @@ type instState struct {
 	errAt      time.Time
 	changed    time.Time
 	containers []tracked
-	failures   int    // consecutive failed convergences
-	failKey    string // definition that failed
-	servedKey  string // definition it last served with: work back to it is a repair
-	inUse      bool   // the last failure was an address another container still held
+	failures   int           // consecutive failed convergences
+	failKey    string        // definition that failed
+	servedKey  string        // definition it last served with: work back to it is a repair
+	inUse      bool          // the last failure was an address another container still held
+	probe      time.Duration // latency of the last successful probe of the site
 }
 
 // Status is the reconciler's view for `ctl status`.
@@ -76,6 +77,9 @@ type InstanceStatus struct {
 	Health    string    `json:"health"` // HealthHealthy, HealthStarting, HealthUnhealthy, HealthDown
 	LastError string    `json:"last_error,omitempty"`
 	ErrorAt   time.Time `json:"error_at,omitzero"`
+	// ProbeLatency is how long the last HTTP probe of the site that succeeded took (at its
+	// last convergence); zero before one did.
+	ProbeLatency time.Duration `json:"probe_latency,omitempty"`
 }
 
 // InstanceDetail is `ctl status NAME`: everything about one instance. Secrets is set only
@@ -175,6 +179,7 @@ func (st *instState) summary() InstanceStatus {
 	return InstanceStatus{
 		Name: c.Name, ID: c.ID, State: st.state, URL: c.URL(), PHP: c.PHP.String(), DB: c.DB.String(),
 		Web: c.Web.String(), Health: healthOf(st.containers, st.answered), LastError: st.lastErr, ErrorAt: st.errAt,
+		ProbeLatency: st.probe,
 	}
 }
 
