@@ -135,8 +135,8 @@ bench-boot: images save-images ## boot figures: docker run to services ready, to
 .PHONY: beside beside-up beside-check beside-down
 BESIDE := $(GO) run ./scripts/beside -state $(BIN)/beside.json
 
-beside: engine tools images save-images ## images-test, instances-test, e2e, run-test, reliability-test and isolation-test beside make run's wpinit (or a blocker), which must be untouched afterwards
-	$(BESIDE) run $(MAKE) --no-print-directory images-test instances-test e2e run-test reliability-test isolation-test
+beside: engine tools images save-images ## images-test, instances-test, e2e, run-test, reliability-test, isolation-test and dashboard-test beside make run's wpinit (or a blocker), which must be untouched afterwards
+	$(BESIDE) run $(MAKE) --no-print-directory images-test instances-test e2e run-test reliability-test isolation-test dashboard-test
 
 beside-up: engine ## start the blocker, or record make run's wpinit (then run anything, then beside-check)
 	$(BESIDE) up
