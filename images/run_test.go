@@ -224,7 +224,7 @@ func setPorts(t *testing.T, conf, ports string) {
 	t.Helper()
 	path := filepath.Join(conf, "wpinit.toml")
 	toml := regexp.MustCompile(`(?m)^reserved_ports\s*=.*$`).ReplaceAllString(readFile(t, path), "reserved_ports = []")
-	toml = strings.Replace(toml, "\n[instances]\n", "\n[instances]\nports = \""+ports+"\"\nimage_prefix = \""+testutil.ImagePrefix()+"\"\n", 1)
+	toml = strings.Replace(toml, "\n[instances]\n", "\n[instances]\nports = \""+ports+"\"\n", 1)
 	if err := os.WriteFile(path, []byte(toml), 0o644); err != nil {
 		t.Fatal(err)
 	}
