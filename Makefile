@@ -120,6 +120,15 @@ reliability-test: images save-images ## wp-dind: kill -9 of dockerd while three 
 isolation-test: images save-images ## wp-dind's isolation: the matrix of what each instance reaches, again after kill -9 dockerd, and a fork bomb held by its pids limit (about 6 min)
 	WPDIND_ISOLATION=1 $(GO) test -count=1 -timeout 30m -v -run '^TestIsolation$$' ./images/
 
+# images/e2e_host_images_test.go: TestHostImages skips unless WPDIND_HOST_IMAGES=1, its bench
+# unless WPDIND_BENCH=1; each mounts the host's Docker socket into its own wp-dind.
+.PHONY: host-images-test bench-host-images
+host-images-test: images save-images ## wp-dind with the host's Docker socket and only the nginx tarball: only the missing images come from the host engine, the site serves (about 3 min)
+	WPDIND_HOST_IMAGES=1 $(GO) test -count=1 -timeout 30m -v -run '^TestHostImages$$' ./images/
+
+bench-host-images: images save-images ## first boot to one site serving, from the tarballs and from the host engine (about 5 min)
+	WPDIND_BENCH=1 $(GO) test -count=1 -timeout 30m -v -run '^TestBenchHostImages$$' ./images/
+
 bench-boot: images save-images ## boot figures: docker run to services ready, to 1 and 10 sites serving 200 cold and warm, image loads, wpinit RSS (about 6 min)
 	@mkdir -p $(BIN)
 	WPDIND_BENCH=1 $(GO) test -count=1 -timeout 60m -v -run '^TestBenchBoot$$' ./images/ > $(BIN)/bench-boot.log 2>&1 \

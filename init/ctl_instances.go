@@ -61,6 +61,9 @@ func writeImages(out io.Writer, im *ctl.ImagesStatus) {
 			fmt.Fprintf(out, "  %s: loading %d%%\n", t.Name, t.Percent())
 		}
 	}
+	if im.Host != nil {
+		writeHostImages(out, im.Host)
+	}
 }
 
 func writeInstances(out io.Writer, in *ctl.InstancesStatus) error {

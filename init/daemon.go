@@ -136,6 +136,9 @@ func (d *daemon) addPipeline(cfg *config.Wpinit) {
 	d.ctl.StatusSection(ctl.SectionDocker, d.engine.status)
 	if cfg.Images.Dir != "" {
 		d.loader = &loader{log: d.log.Named("images"), cfg: cfg.Images, engine: d.engine, ready: make(chan struct{})}
+		if cfg.Instances.File != "" {
+			d.loader.instances = &cfg.Instances
+		}
 		d.ctl.StatusSection(ctl.SectionImages, d.loader.status)
 	}
 	if cfg.Instances.File != "" {

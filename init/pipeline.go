@@ -178,10 +178,13 @@ type loader struct {
 	engine *engine
 	ready  chan struct{}
 	l      atomic.Pointer[images.Loader]
+
+	instances *config.Instances // whose images the host engine provides (nil: none managed)
 }
 
 func (p *loader) run(ctx context.Context) error {
-	l := images.New(p.log, p.cfg.Dir, p.engine.client, images.Options{Parallel: p.cfg.Parallel})
+	host := hostImages(ctx, p.log, p.cfg.HostSocket, p.instances)
+	l := images.New(p.log, p.cfg.Dir, p.engine.client, images.Options{Parallel: p.cfg.Parallel, Host: host})
 	p.l.Store(l)
 	if err := l.Run(ctx); err != nil {
 		// Boot goes on: instances whose images are missing say which tarball provides them.

@@ -54,6 +54,9 @@ type ImagesStatus struct {
 	Started  time.Time       `json:"started,omitzero"`   // the pass began (zero before it runs)
 	Duration time.Duration   `json:"duration,omitempty"` // the whole pass, once done
 	Tarballs []TarballStatus `json:"tarballs"`
+
+	// Host is the host engine's images, when its socket is mounted.
+	Host *HostImagesStatus `json:"host,omitempty"`
 }
 
 // TarballStatus is one tarball of the images section.
