@@ -167,7 +167,7 @@ bench-supervisor: $(WPINIT) ## wpinit vs Debian's supervisord: restart latency, 
 # images are missing, when they are not loaded; instance-images builds them (cached).
 .PHONY: instances-test
 instances-test: engine tools images ## instances on the real engine: serve, isolate, add, change, repair, remove, restore and its rollback
-	WPDIND_INTEGRATION=1 $(GO) test -count=1 -timeout 40m -v -run 'TestInstancesIntegration|TestComposeExport|TestOpsIntegration|TestRestoreRollbackIntegration|TestInstallSecretsIntegration|TestPhpMyAdminIntegration' \
+	WPDIND_INTEGRATION=1 $(GO) test -count=1 -timeout 40m -v -run 'TestInstancesIntegration|TestArchivesIntegration|TestComposeExport|TestOpsIntegration|TestRestoreRollbackIntegration|TestInstallSecretsIntegration|TestPhpMyAdminIntegration' \
 		./pkg/instance/ ./pkg/reconciler/ ./pkg/phpmyadmin/
 
 .PHONY: bench-reconcile

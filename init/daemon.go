@@ -145,6 +145,7 @@ func (d *daemon) addPipeline(cfg *config.Wpinit) {
 		d.instances = &instances{log: d.log.Named("reconciler"), cfg: cfg.Instances, engine: d.engine}
 		d.ctl.StatusSection(ctl.SectionInstances, d.instances.status)
 		d.ctl.HandleInstances(d.instances.api)
+		d.ctl.HandleArchives(d.instances.archives)
 	}
 }
 

@@ -61,7 +61,7 @@ func instancesStatus(s reconciler.Status) *ctl.InstancesStatus {
 	return &ctl.InstancesStatus{File: s.File, FileError: s.FileError, LastPass: s.LastPass, Ready: s.Ready,
 		FileLines: convert(s.FileLines, func(fe reconciler.FileError) ctl.FileError { return ctl.FileError(fe) }),
 		Instances: convert(s.Instances, func(i reconciler.InstanceStatus) ctl.InstanceStatus { return ctl.InstanceStatus(i) }),
-		Archived:  archived(s.Archived)}
+		Archived:  archived(s.Archived), Archives: ctl.ArchiveUsage(s.Archives)}
 }
 
 func archived(in []instancedir.Archived) []ctl.Archived {

@@ -106,6 +106,7 @@ type InstancesStatus struct {
 	Ready     bool             `json:"ready"` // the first pass is done
 	Instances []InstanceStatus `json:"instances"`
 	Archived  []Archived       `json:"archived,omitempty"`
+	Archives  ArchiveUsage     `json:"archives"` // the space Archived takes
 }
 
 // FileError is one problem of instances.toml, located.
@@ -140,4 +141,6 @@ type Archived struct {
 	Name string    `json:"name"`
 	Path string    `json:"path"`
 	When time.Time `json:"when"`
+
+	Bytes int64 `json:"bytes,omitempty"` // its disk use
 }
