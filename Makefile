@@ -84,7 +84,7 @@ config-check: dind-image ## check conf/wpinit.toml as the wp-dind image sees it 
 	@docker run --rm -v $(CURDIR)/conf:/etc/wpinit:ro $${WP_DIND_IMAGE:-wp-dind:latest} config check /etc/wpinit/wpinit.toml
 
 shellcheck: ## shellcheck the build scripts and the images' entrypoints
-	shellcheck -x scripts/*.sh images/*/rootfs/usr/local/bin/* images/upstream/*/wp-dind-entrypoint images/dind/wp-dind-health
+	shellcheck -x scripts/*.sh images/*/rootfs/usr/local/bin/* images/upstream/*/wp-dind-entrypoint images/dind/wp-dind-health images/dind/wp-dind-xdebug-forward
 
 # The host tools the tests drive (Debian packages), installed only when missing: php-cli lints
 # the phpMyAdmin fragment, docker-compose validates the exported docker-compose.yml files,

@@ -133,12 +133,12 @@ name = "maildev"
 php = ["8.4"]
 plugins = []
 `
-	cfg, err := ParseInstances("i.toml", []byte(src), nil, defaultPorts)
-	if err == nil {
+	if _, err := ParseInstances("i.toml", []byte(src), nil, defaultPorts); err == nil {
 		t.Fatal("my-plugin/.. passed the shape check")
 	}
 	src = strings.Replace(src, `themes = ["my-plugin/.."]`, `themes = ["my-theme"]`, 1)
-	if cfg, err = ParseInstances("i.toml", []byte(src), nil, defaultPorts); err != nil {
+	cfg, err := ParseInstances("i.toml", []byte(src), nil, defaultPorts)
+	if err != nil {
 		t.Fatal(err)
 	}
 	err = cfg.Check(Env{Projects: root, Services: []string{"dockerd", "nginx", "maildev"}})
