@@ -218,13 +218,14 @@ func (r *runScript) addBrokenSite(sites []site) {
 	})
 }
 
-// setPorts writes instances.ports into the test's wpinit.toml. The reserved ports of conf/
-// (phpMyAdmin's 8080) lie in the default range, not in the test's: none is reserved there.
+// setPorts writes instances.ports into the test's wpinit.toml (written by newDind, which
+// set image_prefix already). The reserved ports of conf/ (phpMyAdmin's 8080) lie in the
+// default range, not in the test's: none is reserved there.
 func setPorts(t *testing.T, conf, ports string) {
 	t.Helper()
 	path := filepath.Join(conf, "wpinit.toml")
 	toml := regexp.MustCompile(`(?m)^reserved_ports\s*=.*$`).ReplaceAllString(readFile(t, path), "reserved_ports = []")
-	toml = strings.Replace(toml, "\n[instances]\n", "\n[instances]\nports = \""+ports+"\"\nimage_prefix = \""+testutil.ImagePrefix()+"\"\n", 1)
+	toml = strings.Replace(toml, "\n[instances]\n", "\n[instances]\nports = \""+ports+"\"\n", 1)
 	if err := os.WriteFile(path, []byte(toml), 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -37,7 +37,8 @@ error_log = /var/log/wp-dind/error.log
 opcache.enable = 1
 opcache.memory_consumption = 128
 opcache.max_accelerated_files = 10000
-opcache.revalidate_freq = 2
+; Every request sees a file edited on the host (a plugin of the projects folder, data/wordpress).
+opcache.revalidate_freq = 0
 `)
 	if in.PHP.Version >= "8.0" {
 		b.WriteString("; PHP 8 and later: the JIT stays off, WordPress does not gain from it.\nopcache.jit = off\n")
