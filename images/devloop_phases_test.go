@@ -337,6 +337,7 @@ func (dl *devLoop) logs(t *testing.T) {
 	for _, p := range problems {
 		t.Error(p)
 	}
+	t.Logf("ctl logs %s -n 5:\n%s", name, out)
 	if !strings.Contains(out, "log files of "+name) || !strings.Contains(out, "logs/nginx-1.26/access.log") {
 		t.Errorf("no list of log files:\n%s", out)
 	}

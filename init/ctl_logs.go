@@ -92,7 +92,7 @@ func listLogFiles(ctx context.Context, c *ctl.Client, name string, w io.Writer) 
 	fmt.Fprintf(w, "\nlog files of %s (ctl logs %s [ROLE] --file NAME [-f]):\n", name, name)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	for _, f := range list.Files {
-		fmt.Fprintf(tw, "  %s\t%s\t%d bytes\t%s\t\n", f.Role, f.Path, f.Size, f.Modified.Local().Format("2006-01-02 15:04:05"))
+		fmt.Fprintf(tw, "  %s\t%s\t%d bytes\t%s\n", f.Role, f.Path, f.Size, f.Modified.Local().Format("2006-01-02 15:04:05"))
 	}
 	return tw.Flush()
 }
