@@ -15,7 +15,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -353,7 +352,7 @@ func (dl *devLoop) follow(t *testing.T, args []string, prefix string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "docker", append([]string{"exec", dl.id, "timeout", "90"}, args...)...)
-	var buf syncBuffer
+	var buf testutil.SyncBuffer
 	cmd.Stdout = &buf
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -382,22 +381,4 @@ func mustDockerCombined(t *testing.T, args ...string) string {
 		t.Fatalf("docker %v: %v: %s", args, err, out)
 	}
 	return string(out)
-}
-
-// syncBuffer is a bytes.Buffer a command writes while the test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -19,6 +19,21 @@ type logsArgs struct {
 	n                int
 }
 
+// parseInterspersed parses fs's flags wherever they stand among the words (`logs blog -f
+// php`), which flag.Parse alone stops at, and returns the words.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var words []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, errUsage
+		}
+		if fs.NArg() == 0 {
+			return words, nil
+		}
+		words, args = append(words, fs.Arg(0)), fs.Args()[1:]
+	}
+}
+
 func parseLogsArgs(args []string) (logsArgs, error) {
 	var a logsArgs
 	fs := flag.NewFlagSet("logs", flag.ContinueOnError)
@@ -26,15 +41,9 @@ func parseLogsArgs(args []string) (logsArgs, error) {
 	fs.BoolVar(&a.follow, "f", false, "")
 	fs.IntVar(&a.n, "n", -1, "")
 	fs.StringVar(&a.file, "file", "", "")
-	var words []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return a, errUsage
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		words, args = append(words, fs.Arg(0)), fs.Args()[1:]
+	words, err := parseInterspersed(fs, args)
+	if err != nil {
+		return a, err
 	}
 	switch len(words) {
 	case 2:

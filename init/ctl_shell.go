@@ -43,15 +43,9 @@ func parseShellArgs(args []string) (shellArgs, error) {
 	fs := flag.NewFlagSet("shell", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.StringVar(&a.user, "user", "", "")
-	var words []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return a, errUsage
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		words, args = append(words, fs.Arg(0)), fs.Args()[1:]
+	words, err := parseInterspersed(fs, args)
+	if err != nil {
+		return a, err
 	}
 	switch {
 	case len(words) == 2 && slices.Contains(ctl.InstanceRoles, words[1]):

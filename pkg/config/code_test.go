@@ -101,15 +101,7 @@ multisite = "yes"
 		`i.toml:6: instance[0].mounts.wp-content/../..: mount target "wp-content/../.."`,
 		`i.toml:7: instance[0].multisite: unknown multisite "yes"`,
 	}
-	got := FieldErrors(err)
-	if len(got) != len(want) {
-		t.Fatalf("got %d errors, want %d:\n%v", len(got), len(want), err)
-	}
-	for i, w := range want {
-		if !strings.Contains(got[i].Error(), w) {
-			t.Errorf("error %d = %q, want it to contain %q", i, got[i].Error(), w)
-		}
-	}
+	wantFieldErrors(t, err, want)
 }
 
 // TestCodeCheckErrors: what only the projects folder shows wrong, and the service names.
@@ -149,6 +141,15 @@ plugins = []
 		`i.toml:10: instance[1].plugins[1]: notes.txt is not a folder`,
 		`i.toml:15: matrix[0].name: "maildev" is the name of a service`,
 	}
+	wantFieldErrors(t, err, want)
+	if err := cfg.Check(Env{}); err == nil || !strings.Contains(err.Error(), "no projects folder") {
+		t.Errorf("no projects folder: %v", err)
+	}
+}
+
+// wantFieldErrors holds err to one problem per want, in order, each containing its want.
+func wantFieldErrors(t *testing.T, err error, want []string) {
+	t.Helper()
 	got := FieldErrors(err)
 	if len(got) != len(want) {
 		t.Fatalf("got %d errors, want %d:\n%v", len(got), len(want), err)
@@ -157,8 +158,5 @@ plugins = []
 		if !strings.Contains(got[i].Error(), w) {
 			t.Errorf("error %d = %q, want it to contain %q", i, got[i].Error(), w)
 		}
-	}
-	if err := cfg.Check(Env{}); err == nil || !strings.Contains(err.Error(), "no projects folder") {
-		t.Errorf("no projects folder: %v", err)
 	}
 }

@@ -1,7 +1,6 @@
 package ctl
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -173,26 +172,7 @@ func (c *Client) InstanceLogs(ctx context.Context, name string, q LogQuery, fn f
 	if q.File != "" {
 		v.Set("file", q.File)
 	}
-	resp, err := c.send(ctx, http.MethodGet, "/v1/instances/"+url.PathEscape(name)+"/logs?"+v.Encode(), nil)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		var l InstanceLogLine
-		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
-			return fmt.Errorf("decode log line: %w", err)
-		}
-		if err := fn(l); err != nil {
-			return err
-		}
-	}
-	if err := sc.Err(); err != nil && ctx.Err() == nil {
-		return fmt.Errorf("read logs: %w", err)
-	}
-	return nil
+	return readLines(ctx, c, "/v1/instances/"+url.PathEscape(name)+"/logs?"+v.Encode(), fn)
 }
 
 // LogFiles lists the files of an instance's log folders.
