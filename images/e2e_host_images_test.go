@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -43,21 +44,12 @@ func (d *dind) keepTarballs(keep ...string) {
 	d.t.Helper()
 	tars, _ := filepath.Glob(filepath.Join(d.shared, "*.tar"))
 	for _, p := range tars {
-		if !contains(keep, filepath.Base(p)) {
+		if !slices.Contains(keep, filepath.Base(p)) {
 			if err := os.Remove(p); err != nil {
 				d.t.Fatal(err)
 			}
 		}
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // bootOne starts d (with extra docker run options) and returns the time from docker run to

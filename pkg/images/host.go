@@ -64,8 +64,9 @@ func (l *Loader) runHost(ctx context.Context) {
 	steps := planHost(h.Refs, inner, host)
 	sem := make(chan struct{}, l.opts.Parallel)
 	var wg sync.WaitGroup
+	imgs := l.hostImages()
 	for i, s := range steps {
-		img := l.hostImages()[i]
+		img := imgs[i]
 		l.updateHost(img, func(st *HostImageStatus) { st.ID, st.Size, st.Reason = s.HostID, s.Size, s.Reason })
 		if !s.Fetch {
 			l.log.Info("host image skipped", "image", s.Ref, "state", s.State, "reason", s.Reason)

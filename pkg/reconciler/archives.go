@@ -40,11 +40,18 @@ const (
 	archiveMeasure    = 10 * time.Second
 )
 
-// archiveSizes caches the size of each archived folder: an archive is never written after
-// its move, so one walk per folder is enough. Safe for concurrent use.
+// archiveSizes caches the size of each archived folder: a removal's archive is never
+// written after its move, so one walk per folder is enough. A restore's set-aside folder is
+// filled entry by entry: its modification time, kept with the size, tells a folder that
+// changed since it was measured. Safe for concurrent use.
 type archiveSizes struct {
 	mu    sync.Mutex
-	bytes map[string]int64 // path -> bytes, only for folders measured whole
+	bytes map[string]measured // path -> size, only for folders measured whole
+}
+
+type measured struct {
+	bytes int64
+	mtime time.Time
 }
 
 // list is the archived folders of root, each with its size, and their total.
@@ -60,11 +67,15 @@ func (c *archiveSizes) list(root string) ([]instance.Archived, ArchiveUsage) {
 }
 
 func (c *archiveSizes) of(path string) (int64, bool) {
+	var mtime time.Time
+	if fi, err := os.Stat(path); err == nil {
+		mtime = fi.ModTime()
+	}
 	c.mu.Lock()
-	n, ok := c.bytes[path]
+	m, ok := c.bytes[path]
 	c.mu.Unlock()
-	if ok {
-		return n, false
+	if ok && m.mtime.Equal(mtime) {
+		return m.bytes, false
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), archiveMeasure)
 	defer cancel()
@@ -72,9 +83,9 @@ func (c *archiveSizes) of(path string) (int64, bool) {
 	if !partial {
 		c.mu.Lock()
 		if c.bytes == nil {
-			c.bytes = map[string]int64{}
+			c.bytes = map[string]measured{}
 		}
-		c.bytes[path] = n
+		c.bytes[path] = measured{bytes: n, mtime: mtime}
 		c.mu.Unlock()
 	}
 	return n, partial

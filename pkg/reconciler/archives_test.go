@@ -130,3 +130,24 @@ func TestPurgeArchivedOnFakeEngine(t *testing.T) {
 		t.Errorf("a declared instance's set-aside folder: %v", err)
 	}
 }
+
+// A folder is measured once; one that changed since (a restore filling its set-aside
+// folder) is measured again.
+func TestArchiveSizesCache(t *testing.T) {
+	root := t.TempDir()
+	dir := archiveFolder(t, root, "gone", time.Now(), 64<<10)
+	var c archiveSizes
+	_, u := c.list(root)
+	if err := os.WriteFile(filepath.Join(dir, "data", "blob"), make([]byte, 1<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, again := c.list(root); again.Bytes != u.Bytes {
+		t.Errorf("an unchanged folder measured again: %d then %d bytes", u.Bytes, again.Bytes)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "config"), []byte("moved in"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, after := c.list(root); after.Bytes < 1<<20 || after.Count != 1 {
+		t.Errorf("a folder that changed: %+v, before %+v", after, u)
+	}
+}
