@@ -151,8 +151,8 @@ devloop-test: engine tools images save-images ## the developer's loop on the rea
 .PHONY: beside beside-up beside-check beside-down
 BESIDE := $(GO) run ./scripts/beside -state $(BIN)/beside.json
 
-beside: engine tools images save-images ## images-test, instances-test, e2e, run-test, reliability-test, isolation-test, dashboard-test and devloop-test beside make run's wpinit (or a blocker), which must be untouched afterwards
-	$(BESIDE) run $(MAKE) --no-print-directory images-test instances-test e2e run-test reliability-test isolation-test dashboard-test devloop-test
+beside: engine tools images save-images ## images-test, instances-test, e2e, run-test, reliability-test, isolation-test, dashboard-test, devloop-test and host-images-test beside make run's wpinit (or a blocker), which must be untouched afterwards
+	$(BESIDE) run $(MAKE) --no-print-directory images-test instances-test e2e run-test reliability-test isolation-test dashboard-test devloop-test host-images-test
 
 beside-up: engine ## start the blocker, or record make run's wpinit (then run anything, then beside-check)
 	$(BESIDE) up

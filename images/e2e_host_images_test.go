@@ -79,13 +79,22 @@ func hostImagesDone(st *ctl.Status) error {
 // /shared-images, the loader loads that tarball, skips nginx:1.26 (present with the host's
 // ID), streams PHP 8.4 and MariaDB 11.8 from the host engine and nothing else (no other
 // version of PHP or MariaDB reaches the inner engine), each with its bytes counted, and the
-// site serves from them.
+// site serves from them. A site on PHP 7.4 declared afterwards gets its image the same way
+// (only that one) and serves.
 func TestHostImages(t *testing.T) {
 	requireEnv(t, envHostImages, "host-images-test")
 	prefix := testutil.ImagePrefix()
-	d := newDind(t, hostSite)
+	later := site{Name: "host-2", ID: 2, Port: 8002, Title: "Declared later", PHP: "7.4"}
+	d := newDind(t, append(slices.Clone(hostSite), later)) // both ports published
+	d.declare(hostSite)
 	d.keepTarballs(prefix + "nginx.tar")
-	took := bootOne(t, d, "-v", hostSocket(t)+":/var/run/docker-host.sock:ro")
+	dindFlags(t, d.ref)
+	start := time.Now()
+	d.start("-v", hostSocket(t)+":/var/run/docker-host.sock:ro")
+	if _, err := d.waitSites(hostSite, 10*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	took := time.Since(start)
 	t.Logf("first boot, host socket and the nginx tarball: one site serves %.1f s after docker run", took.Seconds())
 	st, _ := d.waitStatus("images settled", time.Minute, hostImagesDone)
 
@@ -95,7 +104,7 @@ func TestHostImages(t *testing.T) {
 	want := map[string]ctl.TarballState{prefix + "mariadb:11.8": ctl.TarballLoaded, prefix + "nginx:1.26": ctl.TarballSkipped,
 		prefix + "php:8.4": ctl.TarballLoaded}
 	checkHostImages(t, d, st.Images.Host, want)
-	for _, ref := range []string{prefix + "php:7.4", prefix + "php:8.2", prefix + "mariadb:10.11"} {
+	for _, ref := range []string{prefix + "php:7.4", prefix + "php:8.2", prefix + "mariadb:10.11"} { // no instance needs them yet
 		if _, err := docker("exec", d.id, "docker", "image", "inspect", ref); err == nil {
 			t.Errorf("%s is in the inner engine: no instance needs it", ref)
 		}
@@ -104,7 +113,30 @@ func TestHostImages(t *testing.T) {
 	if !strings.Contains(table, "host engine images (/var/run/docker-host.sock") || !strings.Contains(table, prefix+"php:8.4: fetched") {
 		t.Errorf("ctl status does not show the host images:\n%s", table)
 	}
+
+	saved := time.Now()
+	d.declare(d.sites)
+	if _, err := d.waitSites([]site{later}, 5*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("a site on PHP 7.4 declared after boot serves %.1f s after the save", time.Since(saved).Seconds())
+	st, _ = d.waitStatus("images settled", time.Minute, hostImagesDone)
+	want[prefix+"php:7.4"] = ctl.TarballLoaded
+	checkHostImages(t, d, st.Images.Host, want)
 	stopDind(t, d.id)
+}
+
+// declare writes instances.toml with sites, as an editor saves it (a new file renamed over
+// the old: the reconciler watches the folder).
+func (d *dind) declare(sites []site) {
+	d.t.Helper()
+	tmp := filepath.Join(d.conf, ".instances.toml.swp")
+	if err := os.WriteFile(tmp, []byte(tomlFor(sites)), 0o644); err != nil {
+		d.t.Fatal(err)
+	}
+	if err := os.Rename(tmp, filepath.Join(d.conf, "instances.toml")); err != nil {
+		d.t.Fatal(err)
+	}
 }
 
 // checkHostImages: the host part lists exactly want's refs in their states; a fetched one

@@ -147,6 +147,7 @@ func (d *daemon) addPipeline(cfg *config.Wpinit) {
 	}
 	if cfg.Instances.File != "" {
 		d.instances = &instances{log: d.log.Named("reconciler"), cfg: cfg.Instances, engine: d.engine, services: d.serviceNames}
+		d.instances.images = d.loader
 		d.ctl.StatusSection(ctl.SectionInstances, d.instances.status)
 		d.ctl.HandleInstances(d.instances.api)
 		d.ctl.HandleArchives(d.instances.archives)

@@ -70,3 +70,30 @@ func neededImages(c *config.Instances) ([]string, error) {
 	}
 	return instancedir.NewImages(c).Needed(cfg), nil
 }
+
+// fetchOnChange is the reconciler's OnInstances: next (phpMyAdmin's list, if any), then,
+// off the reconciler's loop, a host pass over the images of the declared instances that no
+// pass has handled (a site added after boot), and a reconciler pass once it fetched some
+// (the site's convergence, failed for want of its image, is retried). Without a loader,
+// next alone.
+func (p *loader) fetchOnChange(next func([]config.Instance), trigger func(string)) func([]config.Instance) {
+	if p == nil || p.instances == nil {
+		return next
+	}
+	naming := instancedir.NewImages(p.instances)
+	return func(list []config.Instance) {
+		if next != nil {
+			next(list)
+		}
+		l := p.l.Load()
+		if l == nil {
+			return
+		}
+		refs := naming.Needed(&config.InstancesConfig{Instances: list})
+		go func() {
+			if got := l.Fetch(p.ctx, refs); len(got) > 0 {
+				trigger("images of new instances from the host engine")
+			}
+		}()
+	}
+}

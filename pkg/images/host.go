@@ -48,8 +48,7 @@ type hostImage struct {
 	start time.Time
 }
 
-// runHost makes the host pass, after the tarballs: it asks both engines about every needed
-// ref, plans, and streams the refs to fetch, opts.Parallel at a time.
+// runHost makes the host pass of the boot, after the tarballs, over Host.Refs.
 func (l *Loader) runHost(ctx context.Context) {
 	h := l.opts.Host
 	if h == nil {
@@ -59,12 +58,35 @@ func (l *Loader) runHost(ctx context.Context) {
 		l.log.Error("failed to use the host engine's images", "socket", h.Socket, "error", h.Err)
 		return
 	}
-	l.registerHost(h.Refs)
-	inner, host := l.lookups(ctx, l.api, h.Refs), l.lookups(ctx, h.API, h.Refs)
-	steps := planHost(h.Refs, inner, host)
+	l.hostMu.Lock()
+	defer l.hostMu.Unlock()
+	l.hostPass(ctx, h.Refs)
+}
+
+// Fetch makes a host pass over those of refs no pass has handled yet (the images of
+// instances declared after boot) and returns them, once settled; nothing without a usable
+// host. Passes run one at a time. Safe for concurrent use.
+func (l *Loader) Fetch(ctx context.Context, refs []string) []string {
+	if h := l.opts.Host; h == nil || h.Err != nil {
+		return nil
+	}
+	l.hostMu.Lock()
+	defer l.hostMu.Unlock()
+	fresh := l.unseen(refs)
+	if len(fresh) > 0 {
+		l.hostPass(ctx, fresh)
+	}
+	return fresh
+}
+
+// hostPass asks both engines about every ref, plans, and streams the refs to fetch,
+// opts.Parallel at a time. Called with hostMu held.
+func (l *Loader) hostPass(ctx context.Context, refs []string) {
+	imgs := l.registerHost(refs)
+	inner, host := l.lookups(ctx, l.api, refs), l.lookups(ctx, l.opts.Host.API, refs)
+	steps := planHost(refs, inner, host)
 	sem := make(chan struct{}, l.opts.Parallel)
 	var wg sync.WaitGroup
-	imgs := l.hostImages()
 	for i, s := range steps {
 		img := imgs[i]
 		l.updateHost(img, func(st *HostImageStatus) { st.ID, st.Size, st.Reason = s.HostID, s.Size, s.Reason })
@@ -150,18 +172,29 @@ func (l *Loader) verifyHost(ctx context.Context, s HostStep) error {
 	return nil
 }
 
-func (l *Loader) registerHost(refs []string) {
+// registerHost adds refs to the status, checking, and returns their records.
+func (l *Loader) registerHost(refs []string) []*hostImage {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	var out []*hostImage
 	for _, ref := range refs {
-		l.host = append(l.host, &hostImage{st: HostImageStatus{Ref: ref, State: Checking}})
+		img := &hostImage{st: HostImageStatus{Ref: ref, State: Checking}}
+		l.host, out = append(l.host, img), append(out, img)
 	}
+	return out
 }
 
-func (l *Loader) hostImages() []*hostImage {
+// unseen is refs less those a host pass has handled, each once.
+func (l *Loader) unseen(refs []string) []string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return slices.Clone(l.host)
+	var out []string
+	for _, ref := range refs {
+		if !slices.Contains(out, ref) && !slices.ContainsFunc(l.host, func(h *hostImage) bool { return h.st.Ref == ref }) {
+			out = append(out, ref)
+		}
+	}
+	return out
 }
 
 func (l *Loader) updateHost(img *hostImage, f func(*HostImageStatus)) {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -142,5 +143,59 @@ func TestHostUnreachable(t *testing.T) {
 	st := l.Status()
 	if !st.Done || st.Host == nil || st.Host.Error != "connect: refused" || len(st.Host.Images) != 0 {
 		t.Errorf("status %+v host %+v", st, st.Host)
+	}
+}
+
+// fakeInner plays the inner engine: a load of a stream holding a ref's name makes that ref
+// present with the ID given for it.
+type fakeInner struct {
+	mu     sync.Mutex
+	ids    map[string]string // what a load of the ref gives
+	images map[string]*docker.Image
+}
+
+func (f *fakeInner) InspectImage(_ context.Context, ref string) (*docker.Image, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.images[ref], nil
+}
+
+func (f *fakeInner) LoadImage(_ context.Context, r io.Reader) ([]string, error) {
+	b, err := io.ReadAll(r)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.images[string(b)] = &docker.Image{ID: f.ids[string(b)]}
+	return []string{string(b)}, err
+}
+
+// Images of instances declared after boot: Fetch handles only the refs no pass has seen,
+// once each.
+func TestHostFetchLater(t *testing.T) {
+	host := &fakeHost{images: map[string]*docker.Image{}, saves: map[string][]byte{}}
+	inner := &fakeInner{ids: map[string]string{}, images: map[string]*docker.Image{}}
+	for _, ref := range []string{"wp-php:8.4", "wp-php:7.4"} {
+		host.images[ref], host.saves[ref], inner.ids[ref] = &docker.Image{ID: "sha256:" + ref}, []byte(ref), "sha256:"+ref
+	}
+	l := New(loggerTo(&logBuffer{tb: t}), filepath.Join(t.TempDir(), "none"), inner,
+		Options{Host: &Host{Socket: "/s", API: host, Refs: []string{"wp-php:8.4"}}})
+	if err := l.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	got := l.Fetch(context.Background(), []string{"wp-php:8.4", "wp-php:7.4", "wp-php:7.4"})
+	if strings.Join(got, ",") != "wp-php:7.4" {
+		t.Errorf("Fetch handled %v, want only wp-php:7.4", got)
+	}
+	if again := l.Fetch(context.Background(), []string{"wp-php:8.4", "wp-php:7.4"}); len(again) != 0 {
+		t.Errorf("second Fetch handled %v", again)
+	}
+	if n := host.saved.Load(); n != 2 {
+		t.Errorf("%d saves, want 2", n)
+	}
+	st := l.Status()
+	if len(st.Host.Images) != 2 || st.Host.Images[1].Ref != "wp-php:7.4" || st.Host.Images[1].State != Loaded {
+		t.Errorf("host status %+v", st.Host.Images)
+	}
+	if none := New(loggerTo(&logBuffer{tb: t}), "/none", inner, Options{}); none.Fetch(context.Background(), []string{"x"}) != nil {
+		t.Error("Fetch without a host handled something")
 	}
 }

@@ -58,6 +58,7 @@ type Loader struct {
 	mu       sync.Mutex
 	tarballs []*tarball
 	host     []*hostImage
+	hostMu   sync.Mutex // one host pass at a time (host.go); taken before mu
 	listErr  string
 	settled  bool
 	started  time.Time
