@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Bounds of the instance ids instances.toml accepts: instance N has the Nth /24 of
@@ -42,15 +43,18 @@ type InstanceSettings struct {
 	Limits        LimitsEntry       `toml:"limits"`
 	PHPIni        map[string]string `toml:"php_ini"`
 	MyCnf         map[string]string `toml:"my_cnf"`
+	PublishPort   *bool             `toml:"publish_port"` // false: reached by name only (instances_names.go)
+	SleepAfter    *Duration         `toml:"sleep_after"`  // idle time before the site sleeps; "0s": never
 }
 
 // InstanceEntry is one [[instance]] table. ID and Port are nil when omitted (assigned); a
 // written 0 is out of range like any other value.
 type InstanceEntry struct {
-	Name  Name   `toml:"name"`
-	ID    *int   `toml:"id"`
-	Port  *int   `toml:"port"`
-	Title string `toml:"title"`
+	Name      Name     `toml:"name"`
+	ID        *int     `toml:"id"`
+	Port      *int     `toml:"port"`
+	Title     string   `toml:"title"`
+	Hostnames []string `toml:"hostnames"` // names besides NAME.localhost
 	InstanceSettings
 }
 
@@ -105,7 +109,7 @@ type Limits struct{ DB, PHP, Web Limit }
 type Instance struct {
 	Name       string
 	ID         int // its network: [instances] network_prefix + ID, the ID-th /24 of subnets
-	Port       int // host port of the web server
+	Port       int // host port of the web server; 0: not published (publish_port = false)
 	Title      string
 	PHP        Component
 	DB         Component
@@ -118,10 +122,21 @@ type Instance struct {
 	Limits     Limits
 	PHPIni     map[string]string // extra php.ini settings, appended to the generated file
 	MyCnf      map[string]string // extra [mysqld] settings, appended to the generated file
+	Hostnames  []string          `json:",omitempty"` // declared names besides NAME.localhost (Names)
+	SleepAfter time.Duration     `json:",omitempty"` // stop PHP and database after this long without a request; 0: never
+
+	noPort bool // publish_port = false: assign gives it no port
 }
 
-// URL is the site's address as WordPress knows it.
-func (in *Instance) URL() string { return fmt.Sprintf("http://localhost:%d", in.Port) }
+// URL is the site's canonical address as WordPress knows it: the port URL, or for a site
+// reached by name only its first name (WordPress follows the request's own URL among the
+// site's names, so this is the address of mails and of requests with no known host).
+func (in *Instance) URL() string {
+	if in.Port == 0 {
+		return "http://" + in.Names()[0]
+	}
+	return fmt.Sprintf("http://localhost:%d", in.Port)
+}
 
 // InstancesConfig is a loaded, valid instances.toml.
 type InstancesConfig struct {
@@ -191,6 +206,7 @@ func parseInstances(file string, data []byte, held map[string]Slot, ports PortRa
 		cfg.Instances = append(cfg.Instances, v.instance(i, &f.Instance[i], &f.Defaults))
 	}
 	v.unique(f.Instance)
+	v.uniqueNames(cfg.Instances, f.Instance)
 	slices.SortStableFunc(p.errs, func(a, b error) int { return lineOf(a) - lineOf(b) })
 	if err := p.err(); err != nil {
 		return nil, err
@@ -295,6 +311,7 @@ func (v *validator) instance(i int, e *InstanceEntry, d *InstanceSettings) Insta
 	in.PHP = v.component(key, "php", "", FlavorPHP, e.PHP, d.PHP)
 	in.DB = v.choose(key, "db", dbFlavors, e.DB, d.DB, e.DBVersion, d.DBVersion, builtinDefaults.db)
 	in.Web = v.choose(key, "web", webFlavors, e.Web, d.Web, e.WebVersion, d.WebVersion, builtinDefaults.web)
+	v.routing(key, e, d, &in)
 	return in
 }
 
