@@ -231,7 +231,6 @@ func setPorts(t *testing.T, conf, ports string) {
 	t.Helper()
 	path := filepath.Join(conf, "wpinit.toml")
 	toml := regexp.MustCompile(`(?m)^reserved_ports\s*=.*$`).ReplaceAllString(readFile(t, path), "reserved_ports = []")
-	// newDind's writeConf set image_prefix already: a second one is a TOML error.
 	toml = strings.Replace(toml, "\n[instances]\n", "\n[instances]\nports = \""+ports+"\"\n", 1)
 	if err := os.WriteFile(path, []byte(toml), 0o644); err != nil {
 		t.Fatal(err)
