@@ -148,8 +148,16 @@ func (r *routerDind) client(jar http.CookieJar, follow bool) *http.Client {
 	c := &http.Client{Timeout: 60 * time.Second, Jar: jar, Transport: &http.Transport{
 		DialContext: loopbackDial, TLSClientConfig: &tls.Config{RootCAs: r.pool}, MaxIdleConnsPerHost: 8,
 	}}
-	if !follow {
-		c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		switch {
+		case !follow:
+			return http.ErrUseLastResponse
+		case len(via) >= 10: // say who sent the redirects: the wake endpoint, or WordPress
+			resp := req.Response
+			return fmt.Errorf("stopped after %d redirects, the last a %d to %s (Server %q, X-Powered-By %q, Cache-Control %q)", len(via),
+				resp.StatusCode, resp.Header.Get("Location"), resp.Header.Get("Server"), resp.Header.Get("X-Powered-By"), resp.Header.Get("Cache-Control"))
+		}
+		return nil
 	}
 	return c
 }
