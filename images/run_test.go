@@ -152,7 +152,7 @@ func (r *runScript) checkTable(out output, sites []site) []string {
 	if !strings.HasSuffix(strings.TrimSpace(out.stdout), tail) {
 		t.Errorf("the table does not end with\n%s", tail)
 	}
-	for _, p := range []string{"image wp-php.tar: loading ", "site run-74: running, healthy", "all 2 sites serve after"} {
+	for _, p := range []string{"image " + testutil.ImagePrefix() + "php.tar: loading ", "site run-74: running, healthy", "all 2 sites serve after"} {
 		if !strings.Contains(out.stderr, p) {
 			t.Errorf("run.sh's progress lacks %q", p)
 		}
