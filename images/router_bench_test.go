@@ -41,7 +41,7 @@ func TestBenchRouter(t *testing.T) {
 	mib := r.siteMemory(t, addedSite.Name)
 	t.Logf("%s asleep: %.1f MiB in its running containers", addedSite.Name, mib)
 	woke := time.Now()
-	resp, body, err := get(r.client(nil, true), r.named("https", addedSite.Name+".localhost")+"/")
+	resp, body, err := fetch(r.client(nil, true), r.named("https", addedSite.Name+".localhost")+"/")
 	if err == nil {
 		err = wordpress(resp, body, addedSite)
 	}

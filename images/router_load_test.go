@@ -78,7 +78,7 @@ func (r *routerDind) reloadsUnderLoad(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			resp, body, err := get(c, u)
+			resp, body, err := fetch(c, u)
 			if err == nil {
 				err = wordpress(resp, body, s)
 			}
@@ -128,18 +128,18 @@ func (r *routerDind) watchReloads(run *loadRun, gen uint64, stop <-chan struct{}
 // may be asleep already (nothing asked for it for its 20 s): the request wakes it.
 func (r *routerDind) checkAddedAndGone(t *testing.T, added, gone site) {
 	r.waitStatus("the added site converged and routed", 5*time.Minute, all(awake(added.Name), inRouter(added.Name)))
-	resp, body, err := get(r.client(nil, true), r.named("https", added.Name+".localhost")+"/")
+	resp, body, err := fetch(r.client(nil, true), r.named("https", added.Name+".localhost")+"/")
 	if err == nil {
 		err = wordpress(resp, body, added)
 	}
 	if err != nil {
 		t.Errorf("the added site: %v", err)
 	}
-	resp, body, err = get(r.client(nil, false), r.named("http", gone.Name+".localhost")+"/")
+	resp, body, err = fetch(r.client(nil, false), r.named("http", gone.Name+".localhost")+"/")
 	if err != nil || resp.StatusCode != http.StatusNotFound || !strings.Contains(body, "no site is called "+gone.Name) {
 		t.Errorf("the removed site over HTTP: %v %v %q, want the 404 of an unknown name", err, resp, body)
 	}
-	if _, _, err := get(r.client(nil, false), r.named("https", gone.Name+".localhost")+"/"); err == nil || !strings.Contains(err.Error(), "certificate") {
+	if _, _, err := fetch(r.client(nil, false), r.named("https", gone.Name+".localhost")+"/"); err == nil || !strings.Contains(err.Error(), "certificate") {
 		t.Errorf("the removed site over HTTPS: %v, want a certificate error", err)
 	}
 }
@@ -171,7 +171,7 @@ func (r *routerDind) sleep(t *testing.T) {
 	c := r.client(nil, true)
 	u := r.named("https", a.Name+".localhost")
 	woke := time.Now()
-	resp, body, err := get(c, u+"/")
+	resp, body, err := fetch(c, u+"/")
 	took := time.Since(woke)
 	if err == nil {
 		err = wordpress(resp, body, a)
@@ -180,7 +180,7 @@ func (r *routerDind) sleep(t *testing.T) {
 		t.Fatalf("the request that wakes %s: %v after %s (want a 200 from WordPress within 5 s)", a.Name, err, took)
 	}
 	t.Logf("woken by a request: 200 from WordPress after %s", took.Round(time.Millisecond))
-	resp, body, err = get(c, fmt.Sprintf("%s/?p=%d", u, post))
+	resp, body, err = fetch(c, fmt.Sprintf("%s/?p=%d", u, post))
 	if err != nil || resp.StatusCode != http.StatusOK || !strings.Contains(body, "Written before the sleep") {
 		t.Errorf("the post written before the sleep: %v %v", err, resp)
 	}
@@ -190,7 +190,7 @@ func (r *routerDind) sleep(t *testing.T) {
 // and waits until its containers run.
 func (r *routerDind) wakeByRequest(t *testing.T, s site) {
 	t.Helper()
-	resp, body, err := get(r.client(nil, true), r.named("https", s.Name+".localhost")+"/")
+	resp, body, err := fetch(r.client(nil, true), r.named("https", s.Name+".localhost")+"/")
 	if err == nil {
 		err = wordpress(resp, body, s)
 	}

@@ -162,8 +162,8 @@ func (r *routerDind) client(jar http.CookieJar, follow bool) *http.Client {
 	return c
 }
 
-// get fetches u with c and returns the answer with its body.
-func get(c *http.Client, u string) (*http.Response, string, error) {
+// fetch gets u with c and returns the answer with its body.
+func fetch(c *http.Client, u string) (*http.Response, string, error) {
 	resp, err := c.Get(u)
 	if err != nil {
 		return nil, "", err
@@ -216,7 +216,7 @@ func (r *routerDind) everyURL(t *testing.T) {
 	t.Logf("curl --cacert <(ctl ca) %s: 200, %s's WordPress page", u, s.Name)
 	c := r.client(nil, false)
 	for _, base := range []string{u, r.named("http", s.Name+".localhost") + "/", fmt.Sprintf("http://localhost:%d/", s.Port)} {
-		resp, body, err := get(c, base)
+		resp, body, err := fetch(c, base)
 		if err == nil {
 			err = wordpress(resp, body, s)
 		}
@@ -231,19 +231,19 @@ func (r *routerDind) everyURL(t *testing.T) {
 				t.Errorf("%s links to %s: another URL of the site (mixed content over HTTPS)", base, m[1])
 			}
 		}
-		resp, _, err = get(c, base+"wp-admin/")
+		resp, _, err = fetch(c, base+"wp-admin/")
 		if err != nil || resp.StatusCode != http.StatusFound || !strings.HasPrefix(resp.Header.Get("Location"), own+"/wp-login.php") {
 			t.Errorf("%swp-admin/: %v %v, want a redirect to %s/wp-login.php", base, err, resp.Header.Get("Location"), own)
 		}
 		t.Logf("%s: 200 WordPress, links and the wp-admin redirect stay on it", base)
 	}
 	for name, want := range map[string]string{"phpmyadmin": "pma_username", "mail": "MailDev", "wp-dind": "wp-dind"} {
-		resp, body, err := get(c, r.named("https", name+".localhost")+"/")
+		resp, body, err := fetch(c, r.named("https", name+".localhost")+"/")
 		if err != nil || resp.StatusCode != http.StatusOK || !strings.Contains(body, want) {
 			t.Errorf("https://%s.localhost: %v %v, no %q", name, err, resp, want)
 		}
 	}
-	resp, body, err := get(c, r.named("http", "nobody.localhost")+"/")
+	resp, body, err := fetch(c, r.named("http", "nobody.localhost")+"/")
 	if err != nil || resp.StatusCode != http.StatusNotFound || !strings.Contains(body, "no site is called") {
 		t.Errorf("an unknown name: %v %v %q", err, resp, body)
 	}
@@ -284,7 +284,7 @@ func (r *routerDind) loginHTTPS(t *testing.T, s site) (*http.Client, *http.Respo
 	jar, _ := cookiejar.New(nil)
 	c := r.client(jar, false)
 	base := r.named("https", s.Name+".localhost")
-	if _, _, err := get(c, base+"/wp-login.php"); err != nil { // its test cookie
+	if _, _, err := fetch(c, base+"/wp-login.php"); err != nil { // its test cookie
 		t.Fatal(err)
 	}
 	form := url.Values{"log": {"admin"}, "pwd": {r.adminPassword(t, s.Name)}, "wp-submit": {"Log In"},
@@ -318,7 +318,7 @@ func (r *routerDind) login(t *testing.T) {
 	if auth < 2 {
 		t.Errorf("the login set %d auth cookies: %v", auth, resp.Cookies())
 	}
-	page, body, err := get(c, base+"/wp-admin/")
+	page, body, err := fetch(c, base+"/wp-admin/")
 	if err != nil || page.StatusCode != http.StatusOK || !strings.Contains(body, `id="wpadminbar"`) || !strings.Contains(body, "<title>Dashboard") {
 		t.Fatalf("wp-admin after the login: %v %v %.300q", err, page, body)
 	}
@@ -332,7 +332,7 @@ func (r *routerDind) loopback(t *testing.T) {
 	s := r.sites[0]
 	c, _ := r.loginHTTPS(t, s)
 	base := r.named("https", s.Name+".localhost")
-	_, nonce, err := get(c, base+"/wp-admin/admin-ajax.php?action=rest-nonce")
+	_, nonce, err := fetch(c, base+"/wp-admin/admin-ajax.php?action=rest-nonce")
 	if err != nil || !regexp.MustCompile(`^[0-9a-f]{10}$`).MatchString(nonce) {
 		t.Fatalf("REST nonce: %v %q", err, nonce)
 	}
@@ -352,7 +352,7 @@ func (r *routerDind) loopback(t *testing.T) {
 	if _, err := r.php(s, `wp_schedule_single_event(time() - 60, "wp_dind_router_test"); echo "ok";`); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := get(c, base+"/"); err != nil { // a page load spawns WP-Cron for the due event
+	if _, _, err := fetch(c, base+"/"); err != nil { // a page load spawns WP-Cron for the due event
 		t.Fatal(err)
 	}
 	testutil.WaitFor(t, 60*time.Second, "the due WP-Cron event run from the page load", func() bool {

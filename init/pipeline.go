@@ -215,12 +215,14 @@ type instances struct {
 	engine *engine
 	onPass func(reconciler.PassReport) // the metrics' hook; nil without a dashboard
 	routes reconciler.Routes           // the router; nil without one
-	rec    atomic.Pointer[reconciler.Reconciler]
+	// services names wpinit's services: `ctl logs NAME` serves both, so no instance takes one.
+	services func() []string
+	rec      atomic.Pointer[reconciler.Reconciler]
 }
 
 func (p *instances) run(ctx context.Context) error {
 	opts := reconciler.OptionsOf(&p.cfg)
-	opts.Logger, opts.OnPass, opts.Routes = p.log, p.onPass, p.routes
+	opts.Logger, opts.OnPass, opts.Services, opts.Routes = p.log, p.onPass, p.services, p.routes
 	if p.cfg.PhpMyAdminConfig != "" {
 		w := &phpmyadmin.Writer{Path: p.cfg.PhpMyAdminConfig, Network: opts.Network, Logger: p.log.Named("phpmyadmin")}
 		opts.OnInstances = w.Update

@@ -16,6 +16,7 @@ import (
 	instancedir "github.com/wp-dind/wp-dind/pkg/instance"
 	"github.com/wp-dind/wp-dind/pkg/reconciler"
 	"github.com/wp-dind/wp-dind/pkg/router"
+	"github.com/wp-dind/wp-dind/pkg/sitelogs"
 	"github.com/wp-dind/wp-dind/pkg/sysinit"
 )
 
@@ -104,6 +105,10 @@ func TestWireJSON(t *testing.T) {
 	for name, st := range map[string]router.Status{"filled": filled[router.Status](), "empty": {}} {
 		sameJSON(t, "router "+name, st, routerStatus(st))
 	}
+	line := filled[sitelogs.Line]()
+	sameJSON(t, "log line", line, ctl.InstanceLogLine(line))
+	lf := filled[instancedir.LogFile]()
+	sameJSON(t, "log file", lf, logFile(lf))
 }
 
 // TestWireStates: the state names ctl's clients compare with are the domain's.

@@ -101,7 +101,7 @@ func (v *validator) uniqueNames(ins []Instance, entries []InstanceEntry) {
 	for i, in := range ins {
 		for _, h := range entries[i].Hostnames {
 			if o, taken := owner[h]; taken && o != in.Name {
-				v.add(fmt.Sprintf("instance[%d].hostnames", i), "host name %q is instance %q's", h, o)
+				v.add(entries[i].key+".hostnames", "host name %q is instance %q's", h, o)
 				continue
 			}
 			owner[h] = in.Name

@@ -22,6 +22,16 @@ type InstanceDetail struct {
 	KeptFiles  []string          `json:"kept_files,omitempty"` // edited config files whose new default was not applied
 	Containers []ContainerStatus `json:"containers"`
 	Secrets    *Secrets          `json:"secrets,omitempty"`
+	// PathMappings are the IDE's pairs (host path, container path): the mounted code, then
+	// the document root.
+	PathMappings []PathMapping `json:"path_mappings,omitempty"`
+	Multisite    string        `json:"multisite,omitempty"`
+}
+
+// PathMapping is one pair of an IDE's debugger configuration.
+type PathMapping struct {
+	Host      string `json:"host"`
+	Container string `json:"container"`
 }
 
 // ContainerStatus is one container of an instance.

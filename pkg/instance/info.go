@@ -33,6 +33,8 @@ type Info struct {
 	XdebugDeclared *bool `json:"xdebug_declared,omitempty"`
 	// XdebugRunning is the xdebug.mode PHP-FPM last loaded (container start or reload).
 	XdebugRunning string `json:"xdebug_running,omitempty"`
+	// Activated is what wp-dind-activate last applied (activate.go); nil: nothing.
+	Activated *Activation `json:"activated,omitempty"`
 }
 
 // Slot returns the id and port the instance holds.

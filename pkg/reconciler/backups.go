@@ -56,7 +56,7 @@ func (w *worker) backup(ctx context.Context, in config.Instance) (*backup.Result
 	if db == nil {
 		return nil, fmt.Errorf("back up %q: its database container is not running", in.Name)
 	}
-	res, err := backup.Create(ctx, w.layout(in.Name), backup.Dir(w.opt.root), time.Now(), w.dumper(db.ID))
+	res, err := backup.Create(ctx, w.layout(in.Name), backup.Dir(w.opt.root), time.Now(), w.dumper(db.ID), codeTrees(&in)...)
 	if err != nil {
 		return nil, err
 	}

@@ -79,10 +79,10 @@ func (r *Reconciler) convergence(in *config.Instance, steps Steps, a Actual, net
 		if t.job == nil && (t.key != key || t.remove) {
 			t.stop() // its definition is stale: restart with the new one
 		}
-		t.dirty = t.dirty || len(acts) > 0 || t.key != key || p.XdebugReload()
+		t.dirty = t.dirty || len(acts) > 0 || t.key != key || p.XdebugReload() || p.ActivationPending(in)
 		return nil, nil
 	}
-	if len(acts) == 0 && (ready && !p.XdebugReload() || asleep) {
+	if len(acts) == 0 && (ready && !p.XdebugReload() && !p.ActivationPending(in) || asleep) {
 		return nil, nil // in shape and serving, or asleep as planned
 	}
 	if gone := steps.Wait[in.Name]; len(gone) > 0 {
@@ -171,6 +171,11 @@ func (r *Reconciler) finished(ctx context.Context, d taskDone) {
 			r.log.Error("failed to record xdebug mode", "instance", d.name, "error", err)
 		}
 	}
+	if d.out.activated != nil { // recorded even on a later failure: WordPress was told
+		if err := instance.SetActivated(r.layout(d.name), *d.out.activated); err != nil {
+			r.log.Error("failed to record the activation", "instance", d.name, "error", err)
+		}
+	}
 	switch {
 	case t.job != nil:
 		r.jobDone(t.job, d.err)
@@ -189,7 +194,7 @@ func (r *Reconciler) finished(ctx context.Context, d taskDone) {
 	}
 	// A recorded Xdebug mode may already be stale: a pass that ran meanwhile compared the
 	// file with the mode recorded before; pass again to compare with this one.
-	if t.dirty || t.changes || d.out.xdebug != "" || t.job != nil && t.job.hold {
+	if t.dirty || t.changes || d.out.xdebug != "" || d.out.activated != nil || t.job != nil && t.job.hold {
 		r.Trigger("follow-up " + d.name)
 	}
 	if r.first[d.name] {

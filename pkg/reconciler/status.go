@@ -86,6 +86,7 @@ type InstanceStatus struct {
 	// ProbeLatency is how long the last HTTP probe of the site that succeeded took (at its
 	// last convergence); zero before one did.
 	ProbeLatency time.Duration `json:"probe_latency,omitempty"`
+	Matrix       string        `json:"matrix,omitempty"` // the [[matrix]] it is a combination of
 }
 
 // InstanceDetail is `ctl status NAME`: everything about one instance. Secrets is set only
@@ -105,6 +106,10 @@ type InstanceDetail struct {
 	KeptFiles  []string          `json:"kept_files,omitempty"` // edited config files whose new default was not applied
 	Containers []ContainerStatus `json:"containers"`
 	Secrets    *SecretsView      `json:"secrets,omitempty"`
+	// PathMappings are the IDE's pairs (host path, container path): the mounted code, then
+	// the document root.
+	PathMappings []instance.PathMapping `json:"path_mappings,omitempty"`
+	Multisite    string                 `json:"multisite,omitempty"`
 }
 
 // ContainerStatus is one container of an instance.
@@ -162,6 +167,7 @@ func (r *Reconciler) Detail(name string, showSecrets bool) (InstanceDetail, erro
 	var d InstanceDetail
 	if ok {
 		d = st.detail(r.layout(name), r.opt.Network.Instance(st.cfg.ID), r.opt.Images)
+		d.PathMappings = instance.PathMappings(&st.cfg, r.hostPaths())
 	}
 	r.mu.Unlock()
 	if !ok {
@@ -189,7 +195,7 @@ func (st *instState) summary() InstanceStatus {
 	return InstanceStatus{
 		Name: c.Name, ID: c.ID, State: st.state, URL: c.URL(), PHP: c.PHP.String(), DB: c.DB.String(),
 		Web: c.Web.String(), Health: health, Names: c.Names(), LastError: st.lastErr, ErrorAt: st.errAt,
-		ProbeLatency: st.probe,
+		ProbeLatency: st.probe, Matrix: c.Matrix,
 	}
 }
 
@@ -198,7 +204,7 @@ func (st *instState) detail(l instance.Layout, net instance.Network, images inst
 	d := InstanceDetail{
 		InstanceStatus: st.summary(), Port: c.Port, Dir: l.Dir(), Network: net.Name,
 		Subnet: net.Subnet.String(), Shared: c.Shared, Xdebug: c.Xdebug, AdminUser: c.AdminUser,
-		AdminEmail: c.AdminEmail, Changed: st.changed,
+		AdminEmail: c.AdminEmail, Changed: st.changed, Multisite: string(c.Multisite),
 	}
 	if st.prepared != nil {
 		d.KeptFiles, d.XdebugMode = st.prepared.Kept, st.prepared.XdebugMode
@@ -215,4 +221,9 @@ func (st *instState) detail(l instance.Layout, net instance.Network, images inst
 	}
 	sort.Slice(d.Containers, func(i, j int) bool { return d.Containers[i].Role < d.Containers[j].Role })
 	return d
+}
+
+// hostPaths says where the host sees wp-dind's folders, for the IDE's path mappings.
+func (r *Reconciler) hostPaths() instance.HostPaths {
+	return instance.HostPaths{Root: r.opt.Root, HostRoot: r.opt.HostRoot, Projects: r.opt.Projects, HostProjects: r.opt.HostProjects}
 }
