@@ -107,7 +107,7 @@ test: lint tools engine unit fuzz-short pid1 beside ## every test: lint, unit, 1
 ## ---- end to end ------------------------------------------------------------------------
 # The product as a user runs it: wp-dind from `make images`, the tarballs of save-images.
 # images/e2e_test.go skips unless WPDIND_E2E=1; bench-boot's test unless WPDIND_BENCH=1.
-.PHONY: e2e isolation-test bench-boot
+.PHONY: e2e isolation-test bench-boot router-test bench-router
 e2e: images save-images ## wp-dind end to end: two instances, phpMyAdmin, mail, backup/restore, kill -9, stop/start (about 2 min)
 	WPDIND_E2E=1 $(GO) test -count=1 -timeout 30m -v -run '^TestEndToEnd$$' ./images/
 
@@ -135,6 +135,19 @@ bench-boot: images save-images ## boot figures: docker run to services ready, to
 		|| { tail -n 60 $(BIN)/bench-boot.log; exit 1; }
 	@grep -E '^ +bench_boot_test.go:[0-9]+: ' $(BIN)/bench-boot.log | sed -E 's/^ +bench_boot_test.go:[0-9]+: /bench: /'
 	@grep '^services_ready_s=' $(BIN)/bench-boot.log | tail -n 1
+
+# The router (images/router_test.go) skips unless WPDIND_ROUTER=1; its wp-dind is its own,
+# on free ports (never the host's 80/443). The browser part needs browser-deps and certutil.
+router-test: images save-images browser-deps ## the router on the real product: HTTPS by name with ctl ca, http and port URLs, Secure login, Site Health loopback, Chromium with and without the CA, 1000 requests across an add and a remove, sleep_after=20s (about 8 min)
+	@command -v certutil >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libnss3-tools >/dev/null; }
+	WPDIND_ROUTER=1 WPDIND_PLAYWRIGHT_DIR=$(abspath $(NODE_DIR)) $(GO) test -count=1 -timeout 30m -v -run '^TestRouter$$' ./images/
+
+bench-router: images save-images ## router figures on one line: route add, wake, proxy overhead (median TTFB over 200 requests), an asleep site's memory (about 5 min)
+	@mkdir -p $(BIN)
+	WPDIND_BENCH_ROUTER=1 $(GO) test -count=1 -timeout 30m -v -run '^TestBenchRouter$$' ./images/ > $(BIN)/bench-router.log 2>&1 \
+		|| { tail -n 60 $(BIN)/bench-router.log; exit 1; }
+	@grep -E '^ +router_bench_test.go:[0-9]+: ' $(BIN)/bench-router.log | sed -E 's/^ +router_bench_test.go:[0-9]+: /bench: /'
+	@grep '^route_add_ms=' $(BIN)/bench-router.log | tail -n 1
 
 # TestDevLoop (images/devloop_test.go) skips unless WPDIND_DEVLOOP=1, TestMatrixIntegration
 # (pkg/reconciler) unless WPDIND_INTEGRATION=1.

@@ -51,14 +51,17 @@ func newDashDind(t *testing.T, n int) *dashDind {
 	lo := freeRange(t, n+2)
 	d := newDind(t, dashSites(lo, n))
 	setPorts(t, d.conf, fmt.Sprintf("%d-%d", lo, lo+n+1))
-	free := testutil.FreePorts(t, 3)
+	free := testutil.FreePorts(t, 5) // dashboard, phpMyAdmin, mail, the router's HTTP and HTTPS
 	dd := &dashDind{dind: d, dash: fmt.Sprintf("http://127.0.0.1:%d", free[0]),
 		pma: fmt.Sprintf("http://127.0.0.1:%d", free[1]), mail: fmt.Sprintf("http://127.0.0.1:%d", free[2])}
 	opts := []string{"-v", d.conf + ":/etc/wpinit:ro", "-v", d.inst + ":/wordpress-instances", "-v", d.shared + ":/shared-images:ro",
 		"-p", fmt.Sprintf("127.0.0.1:%d:8500", free[0]), "-p", fmt.Sprintf("127.0.0.1:%d:8080", free[1]),
 		"-p", fmt.Sprintf("127.0.0.1:%d:1080", free[2]),
 		"-e", fmt.Sprintf("WPINIT_PHPMYADMIN_URL=http://localhost:%d/", free[1]),
-		"-e", fmt.Sprintf("WPINIT_MAIL_URL=http://localhost:%d/", free[2])}
+		"-e", fmt.Sprintf("WPINIT_MAIL_URL=http://localhost:%d/", free[2]),
+		// The router's ports, which the page's links by name carry (https://NAME.localhost:PORT/).
+		"-p", fmt.Sprintf("127.0.0.1:%d:80", free[3]), "-p", fmt.Sprintf("127.0.0.1:%d:443", free[4]),
+		"-e", fmt.Sprintf("WPINIT_ROUTER_HTTP_PORT=%d", free[3]), "-e", fmt.Sprintf("WPINIT_ROUTER_HTTPS_PORT=%d", free[4])}
 	for _, s := range d.sites {
 		opts = append(opts, "-p", fmt.Sprintf("127.0.0.1:%d:%d", s.Port, s.Port))
 	}

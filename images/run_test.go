@@ -37,14 +37,14 @@ func TestRunScript(t *testing.T) {
 	requireEnv(t, envRunTest, "run-test")
 	before := otherWpinit(t)
 	lo := freeRange(t, 10)
-	mine := testutil.FreePorts(t, 3)
+	mine := testutil.FreePorts(t, 5)
 	sites := []site{
 		{Name: "run-84", Title: "Run test on PHP 8.4", ID: 1, Port: lo + 1},
 		{Name: "run-74", Title: "Run test on PHP 7.4", PHP: "7.4", DB: "10.5", WebVersion: "1.18", ID: 2, Port: lo + 2},
 	}
 	d := newDind(t, sites)
 	setPorts(t, d.conf, fmt.Sprintf("%d-%d", lo, lo+9))
-	r := &runScript{t: t, d: d, name: testutil.Name(t, "wpt-run"), pma: mine[0], mail: mine[1], dash: mine[2]}
+	r := &runScript{t: t, d: d, name: testutil.Name(t, "wpt-run"), pma: mine[0], mail: mine[1], dash: mine[2], http: mine[3], https: mine[4]}
 	t.Cleanup(r.remove)
 
 	out, took := r.run(0)
@@ -75,11 +75,12 @@ func TestRunScript(t *testing.T) {
 
 // runScript is one run.sh set-up: the test's container name and host ports.
 type runScript struct {
-	t         *testing.T
-	d         *dind
-	name      string
-	pma, mail int
-	dash      int // the dashboard
+	t           *testing.T
+	d           *dind
+	name        string
+	pma, mail   int
+	dash        int // the dashboard
+	http, https int // the router
 }
 
 type output struct{ stdout, stderr string }
@@ -96,6 +97,7 @@ func (r *runScript) run(code int) (output, time.Duration) {
 		"WP_DIND_LABEL="+labelValue(t), "WP_DIND_CONF_DIR="+r.d.conf, "WP_DIND_INSTANCES_DIR="+r.d.inst,
 		"WP_DIND_SHARED_DIR="+r.d.shared, "WP_DIND_PROJECTS="+t.TempDir(), "WP_DIND_PMA_PORT="+strconv.Itoa(r.pma),
 		"WP_DIND_MAIL_PORT="+strconv.Itoa(r.mail), "WP_DIND_DASHBOARD_PORT="+strconv.Itoa(r.dash), "WP_DIND_SITE_PORTS=", // from the conf's instances.ports
+		"WP_DIND_HTTP_PORT="+strconv.Itoa(r.http), "WP_DIND_HTTPS_PORT="+strconv.Itoa(r.https),
 		fmt.Sprintf("WP_DIND_RUN_TIMEOUT=%d", int(runTimeout.Seconds())))
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, io.MultiWriter(&stderr, testWriter{t})
@@ -129,23 +131,28 @@ func (r *runScript) checkTable(out output, sites []site) []string {
 	t := r.t
 	t.Helper()
 	lines := strings.Split(strings.TrimSpace(out.stdout), "\n")
-	want := len(sites) + 8 // header, sites, blank line, six lines
+	want := len(sites) + 9 // header, sites, blank line, seven lines
 	if len(lines) != want || !strings.HasPrefix(lines[0], "SITE ") {
 		t.Fatalf("stdout is not the site table (%d lines, want %d):\n%s", len(lines), want, out.stdout)
 	}
 	for _, s := range sites {
+		named := fmt.Sprintf("https://%s.localhost:%d/", s.Name, r.https)
 		url := fmt.Sprintf("http://localhost:%d/", s.Port)
-		row := regexp.MustCompile(`(?m)^` + s.Name + `\s+` + url + `\s+php \S+\s+mariadb \S+\s+nginx \S+\s+` + url + `wp-admin/\s+admin$`)
+		row := regexp.MustCompile(`(?m)^` + s.Name + `\s+` + named + `\s+running\s+php \S+\s+mariadb \S+\s+nginx \S+\s+` + named + `wp-admin/\s+admin\s+` + url + `$`)
 		if !row.MatchString(out.stdout) {
-			t.Errorf("no row for %s (%s) in the table:\n%s", s.Name, url, out.stdout)
+			t.Errorf("no row for %s (%s, %s) in the table:\n%s", s.Name, named, url, out.stdout)
 		}
 	}
-	tail := fmt.Sprintf("dashboard   http://127.0.0.1:%[4]d/\npassword    docker exec %[1]s ctl status SITE --show-secrets\nphpMyAdmin  http://127.0.0.1:%[2]d/\n"+
-		"mail        http://127.0.0.1:%[3]d/\nstatus      docker exec %[1]s ctl status\nstop        docker stop -t 100 %[1]s", r.name, r.pma, r.mail, r.dash)
+	tail := fmt.Sprintf("dashboard   https://wp-dind.localhost:%[5]d/ or http://127.0.0.1:%[4]d/\n"+
+		"password    docker exec %[1]s ctl status SITE --show-secrets\n"+
+		"phpMyAdmin  https://phpmyadmin.localhost:%[5]d/ or http://127.0.0.1:%[2]d/\n"+
+		"mail        https://mail.localhost:%[5]d/ or http://127.0.0.1:%[3]d/\n"+
+		"trust CA    docker exec %[1]s ctl ca > wp-dind-ca.crt, then docs/operations.md \"Trusting the local CA\"\n"+
+		"status      docker exec %[1]s ctl status\nstop        docker stop -t 100 %[1]s", r.name, r.pma, r.mail, r.dash, r.https)
 	if !strings.HasSuffix(strings.TrimSpace(out.stdout), tail) {
 		t.Errorf("the table does not end with\n%s", tail)
 	}
-	for _, p := range []string{"image wp-php.tar: loading ", "site run-74: running, healthy", "all 2 sites serve after"} {
+	for _, p := range []string{"image " + testutil.ImagePrefix() + "php.tar: loading ", "site run-74: running, healthy", "all 2 sites serve after"} {
 		if !strings.Contains(out.stderr, p) {
 			t.Errorf("run.sh's progress lacks %q", p)
 		}

@@ -35,6 +35,8 @@ const ctlUsage = `usage: wpinit ctl [--socket PATH] COMMAND
                               ROOT/backups, with one a path (relative to the current folder)
   backups [NAME] [--json]     the archives in ROOT/backups (NAME's only with NAME), oldest first
   restart-instance NAME       stop an instance's containers and start them again, in order
+  wake NAME                   start an asleep site's PHP and database; ends once it serves
+  ca                          the local CA's certificate (PEM), to trust https://NAME.localhost
   purge NAME                  delete the archived folders (data included) of an instance removed
                               from instances.toml
   purge --archived [--older-than D]
@@ -123,6 +125,10 @@ func runCtl(ctx context.Context, c *ctl.Client, args []string, out io.Writer) er
 		return ctlBackups(ctx, c, rest, out)
 	case "restart-instance":
 		return ctlRestartInstance(ctx, c, rest, out)
+	case "wake":
+		return ctlWake(ctx, c, rest, out)
+	case "ca":
+		return ctlCA(ctx, c, rest, out)
 	case "shell":
 		return ctlShell(ctx, c, rest)
 	case "reload":

@@ -27,6 +27,9 @@ func writePipelineStatus(out io.Writer, st *ctl.Status) error {
 	if im := st.Images; im != nil {
 		writeImages(out, im)
 	}
+	if r := st.Router; r != nil {
+		writeRouter(out, r)
+	}
 	if in := st.Instances; in != nil {
 		return writeInstances(out, in)
 	}

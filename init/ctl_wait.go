@@ -121,16 +121,24 @@ func ctlSites(ctx context.Context, c *ctl.Client, args []string, out io.Writer) 
 		}
 		sites = append(sites, *d)
 	}
-	return writeSites(out, sites)
+	return writeSites(out, sites, st.Router)
 }
 
-// writeSites is the table of `ctl sites`: each site's URL, versions, admin page and user.
-func writeSites(out io.Writer, sites []ctl.InstanceDetail) error {
+// writeSites is the table of `ctl sites`: each site's URL (its first name through the
+// router when there is one), state, versions, admin page and user, and its port URL when the
+// first URL is its name.
+func writeSites(out io.Writer, sites []ctl.InstanceDetail, router *ctl.RouterStatus) error {
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "SITE\tURL\tPHP\tDATABASE\tWEB\tADMIN\tUSER")
+	fmt.Fprintln(tw, "SITE\tURL\tSTATE\tPHP\tDATABASE\tWEB\tADMIN\tUSER\tPORT URL")
 	for _, s := range sites {
-		url := strings.TrimSuffix(s.URL, "/") + "/"
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Name, url, s.PHP, s.DB, s.Web, url+"wp-admin/", s.AdminUser)
+		url, portURL := strings.TrimSuffix(s.URL, "/")+"/", "-"
+		if len(s.Names) > 0 && router.URL(s.Names[0]) != "" {
+			if s.Port != 0 {
+				portURL = url
+			}
+			url = router.URL(s.Names[0])
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Name, url, s.State, s.PHP, s.DB, s.Web, url+"wp-admin/", s.AdminUser, portURL)
 	}
 	return tw.Flush()
 }

@@ -63,6 +63,7 @@ func (s *scripted) serve(t *testing.T) *ctl.Client {
 	srv.StatusSection(ctl.SectionServices, s.advance) // first: each status request moves on
 	srv.StatusSection(ctl.SectionImages, s.section(func(st ctl.Status) any { return st.Images }))
 	srv.StatusSection(ctl.SectionInstances, s.section(func(st ctl.Status) any { return st.Instances }))
+	srv.StatusSection(ctl.SectionRouter, s.section(func(st ctl.Status) any { return st.Router }))
 	srv.HandleInstances(func() (ctl.Instances, error) { return instanceAPI{siteOps{sites: s.sites}}, nil })
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -171,8 +172,12 @@ func TestCtlSites(t *testing.T) {
 	detail := func(name string, port int, php string) reconciler.InstanceDetail {
 		d := reconciler.InstanceDetail{Port: port, AdminUser: "admin"}
 		d.Name, d.URL, d.PHP, d.DB, d.Web = name, fmt.Sprintf("http://localhost:%d", port), php, "mariadb 11.8", "nginx 1.26"
+		d.State, d.Names = "running", []string{name + ".localhost"}
 		return d
 	}
+	named := detail("blog", 0, "php 8.4")
+	named.URL, named.State = "http://blog.localhost", "sleeping"
+	router := &ctl.RouterStatus{HTTP: ":80", HTTPS: ":443", PublicHTTPPort: 8880, PublicHTTPSPort: 8443}
 	tests := []struct {
 		name  string
 		st    ctl.Status
@@ -182,9 +187,14 @@ func TestCtlSites(t *testing.T) {
 	}{
 		{"two sites", ctl.Status{Instances: sites(true, ctl.InstanceStatus{Name: "legacy"}, ctl.InstanceStatus{Name: "shop"})},
 			map[string]reconciler.InstanceDetail{"legacy": detail("legacy", 8002, "php 7.4"), "shop": detail("shop", 8001, "php 8.4")},
-			"SITE    URL                     PHP      DATABASE      WEB         ADMIN                            USER\n" +
-				"legacy  http://localhost:8002/  php 7.4  mariadb 11.8  nginx 1.26  http://localhost:8002/wp-admin/  admin\n" +
-				"shop    http://localhost:8001/  php 8.4  mariadb 11.8  nginx 1.26  http://localhost:8001/wp-admin/  admin\n", nil},
+			"SITE    URL                     STATE    PHP      DATABASE      WEB         ADMIN                            USER   PORT URL\n" +
+				"legacy  http://localhost:8002/  running  php 7.4  mariadb 11.8  nginx 1.26  http://localhost:8002/wp-admin/  admin  -\n" +
+				"shop    http://localhost:8001/  running  php 8.4  mariadb 11.8  nginx 1.26  http://localhost:8001/wp-admin/  admin  -\n", nil},
+		{"through the router", ctl.Status{Router: router, Instances: sites(true, ctl.InstanceStatus{Name: "blog"}, ctl.InstanceStatus{Name: "shop"})},
+			map[string]reconciler.InstanceDetail{"blog": named, "shop": detail("shop", 8001, "php 8.4")},
+			"SITE  URL                           STATE     PHP      DATABASE      WEB         ADMIN                                  USER   PORT URL\n" +
+				"blog  https://blog.localhost:8443/  sleeping  php 8.4  mariadb 11.8  nginx 1.26  https://blog.localhost:8443/wp-admin/  admin  -\n" +
+				"shop  https://shop.localhost:8443/  running   php 8.4  mariadb 11.8  nginx 1.26  https://shop.localhost:8443/wp-admin/  admin  http://localhost:8001/\n", nil},
 		{"none declared", ctl.Status{Instances: sites(true)}, nil, "(no sites declared in /etc/wpinit/instances.toml)\n", nil},
 		{"no instances section", ctl.Status{}, nil, "", errNoSites},
 	}

@@ -33,6 +33,7 @@ type daemon struct {
 	engine    *engine
 	loader    *loader
 	instances *instances
+	router    *routerPart
 	web       *web
 	stop      chan struct{} // closed to request a graceful stop
 	once      sync.Once
@@ -70,6 +71,10 @@ func daemonMain(args []string, sigs <-chan os.Signal) int {
 			hclog.New(&hclog.LoggerOptions{Name: "wpinit", Output: os.Stderr}).Error("invalid environment", "error", err)
 			return exitConfig
 		}
+	}
+	if err := cfg.SetRouterPorts(os.Getenv("WPINIT_ROUTER_HTTP_PORT"), os.Getenv("WPINIT_ROUTER_HTTPS_PORT")); err != nil {
+		hclog.New(&hclog.LoggerOptions{Name: "wpinit", Output: os.Stderr}).Error("invalid environment", "error", err)
+		return exitConfig
 	}
 	if err := cfg.SetDashboardLinks(os.Getenv("WPINIT_PHPMYADMIN_URL"), os.Getenv("WPINIT_MAIL_URL")); err != nil {
 		hclog.New(&hclog.LoggerOptions{Name: "wpinit", Output: os.Stderr}).Error("invalid environment", "error", err)
@@ -116,6 +121,14 @@ func newDaemon(cfg *config.Wpinit, cfgPath string, stderr io.Writer) *daemon {
 	d.ctl.HandleAction(ctl.RouteReload, d.reload)
 	d.ctl.HandleAction(ctl.RouteShutdown, func(context.Context) error { d.requestStop(); return nil })
 	d.addPipeline(cfg)
+	if cfg.Router.Enabled() {
+		if err := d.addRouter(cfg); err != nil {
+			log.Error("failed to make the router, going on without it: the sites keep their port URLs", "error", err)
+		} else if d.instances != nil {
+			d.instances.routes = routes{d.router.r}
+		}
+	}
+	d.ctl.HandleRouter(d.caPEM, d.wake)
 	if cfg.Dashboard.Listen != "" {
 		if err := d.addDashboard(cfg); err != nil {
 			log.Error("failed to make the dashboard, going on without it", "error", err)
@@ -164,6 +177,9 @@ func (d *daemon) parts() []part {
 		ps = append(ps, part{name: "sysinit", run: d.prepare.run, ready: d.prepare.ready})
 	}
 	ps = append(ps, part{name: "ctl", run: d.ctl.Run, ready: d.ctl.Ready()})
+	if d.router != nil { // before the supervisor: the router's service reads its first configuration
+		ps = append(ps, part{name: "router", run: d.router.r.Run, ready: d.router.r.Ready()})
+	}
 	if d.web != nil {
 		ps = append(ps, part{name: "dashboard", run: d.web.run})
 	}

@@ -55,7 +55,7 @@ func (d *daemon) addDashboard(cfg *config.Wpinit) error {
 	}
 	opt := dashboard.Options{
 		Listen: c.Listen, Status: d.ctl.Status, ServiceLogs: d.serviceLogs, Resources: sampler.Latest,
-		Metrics: m.Handler(), Links: dashboard.Links{PhpMyAdmin: c.PhpMyAdminURL, Mail: c.MailURL},
+		Metrics: m.Handler(), Links: dashboardLinks(cfg),
 		Interval: c.Interval.D(), Logger: log,
 	}
 	if d.instances != nil {
@@ -70,6 +70,25 @@ func (d *daemon) addDashboard(cfg *config.Wpinit) error {
 	}
 	d.web = &web{log: log, srv: srv, sampler: sampler}
 	return nil
+}
+
+// dashboardLinks are the dashboard's links: through the router by name when it runs
+// (phpmyadmin.localhost and mail.localhost when it routes them, wp-dind.localhost for the
+// dashboard itself), else the port URLs of [dashboard].
+func dashboardLinks(cfg *config.Wpinit) dashboard.Links {
+	c := cfg.Dashboard
+	l := dashboard.Links{PhpMyAdmin: c.PhpMyAdminURL, Mail: c.MailURL}
+	rs := routerLinks(cfg.Router)
+	if rs == nil {
+		return l
+	}
+	l.Named = rs.URL
+	for name, dst := range map[string]*string{"phpmyadmin": &l.PhpMyAdmin, "mail": &l.Mail, "wp-dind": &l.Dashboard} {
+		if _, routed := cfg.Router.Services[name]; routed {
+			*dst = rs.URL(name + ".localhost")
+		}
+	}
+	return l
 }
 
 // containers lists the instances' containers for the sampler, from the reconciler's view:

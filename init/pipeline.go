@@ -71,9 +71,15 @@ func (p *prepare) run(ctx context.Context) error {
 
 func (p *prepare) status(context.Context) (any, error) { return sysinitReport(p.report.Load()), nil }
 
-// runCommand runs a command to its end through the reaper; the error ends with the last
-// line the command wrote on stderr (iptables-restore names the rule it refused there).
+// runCommand runs a command to its end through the reaper.
 func (p *prepare) runCommand(ctx context.Context, name string, args ...string) error {
+	return runCommand(ctx, p.spawn, name, args...)
+}
+
+// runCommand runs a command to its end through the reaper; the error ends with the last
+// line the command wrote on stderr (iptables-restore names the rule it refused there, nginx
+// -t the directive and line).
+func runCommand(ctx context.Context, spawn reaper.Spawner, name string, args ...string) error {
 	stderr, err := os.CreateTemp("", "wpinit-cmd-*.err")
 	if err != nil {
 		return fmt.Errorf("run %s: %w", name, err)
@@ -82,7 +88,7 @@ func (p *prepare) runCommand(ctx context.Context, name string, args ...string) e
 	defer stderr.Close()
 	cmd := exec.Command(name, args...)
 	cmd.Stderr = stderr // a file, not a pipe: no copying goroutine that only Wait would end
-	err = reaper.RunCmd(ctx, p.spawn, cmd)
+	err = reaper.RunCmd(ctx, spawn, cmd)
 	if err != nil {
 		if out, rerr := os.ReadFile(stderr.Name()); rerr == nil {
 			if lines := strings.Split(strings.TrimSpace(string(out)), "\n"); lines[len(lines)-1] != "" {
@@ -213,6 +219,7 @@ type instances struct {
 	cfg    config.Instances
 	engine *engine
 	onPass func(reconciler.PassReport) // the metrics' hook; nil without a dashboard
+	routes reconciler.Routes           // the router; nil without one
 	// services names wpinit's services: `ctl logs NAME` serves both, so no instance takes one.
 	services func() []string
 	rec      atomic.Pointer[reconciler.Reconciler]
@@ -222,7 +229,7 @@ type instances struct {
 
 func (p *instances) run(ctx context.Context) error {
 	opts := reconciler.OptionsOf(&p.cfg)
-	opts.Logger, opts.OnPass, opts.Services = p.log, p.onPass, p.services
+	opts.Logger, opts.OnPass, opts.Services, opts.Routes = p.log, p.onPass, p.services, p.routes
 	if p.cfg.PhpMyAdminConfig != "" {
 		w := &phpmyadmin.Writer{Path: p.cfg.PhpMyAdminConfig, Network: opts.Network, Logger: p.log.Named("phpmyadmin")}
 		opts.OnInstances = w.Update

@@ -15,6 +15,7 @@ import (
 	"github.com/wp-dind/wp-dind/pkg/images"
 	instancedir "github.com/wp-dind/wp-dind/pkg/instance"
 	"github.com/wp-dind/wp-dind/pkg/reconciler"
+	"github.com/wp-dind/wp-dind/pkg/router"
 	"github.com/wp-dind/wp-dind/pkg/sitelogs"
 	"github.com/wp-dind/wp-dind/pkg/sysinit"
 )
@@ -101,6 +102,9 @@ func TestWireJSON(t *testing.T) {
 	sameJSON(t, "archived", filled[[]instancedir.Archived](), archived(filled[[]instancedir.Archived]()))
 	sameJSON(t, "restart", filled[reconciler.RestartResult](), ctl.RestartResult(filled[reconciler.RestartResult]()))
 	sameJSON(t, "backups", filled[[]backup.Archive](), backupArchives(filled[[]backup.Archive]()))
+	for name, st := range map[string]router.Status{"filled": filled[router.Status](), "empty": {}} {
+		sameJSON(t, "router "+name, st, routerStatus(st))
+	}
 	line := filled[sitelogs.Line]()
 	sameJSON(t, "log line", line, ctl.InstanceLogLine(line))
 	lf := filled[instancedir.LogFile]()
@@ -115,7 +119,7 @@ func TestWireStates(t *testing.T) {
 		{string(ctl.TarballSkipped), string(images.Skipped)}, {string(ctl.TarballFailed), string(images.Failed)},
 		{ctl.InstanceConverging, reconciler.StateConverging}, {ctl.InstanceRunning, reconciler.StateRunning},
 		{ctl.InstanceFailed, reconciler.StateFailed}, {ctl.InstanceRemoving, reconciler.StateRemoving},
-		{ctl.InstancePending, reconciler.StatePending},
+		{ctl.InstancePending, reconciler.StatePending}, {ctl.InstanceSleeping, reconciler.StateSleeping},
 	}
 	for _, p := range pairs {
 		if p[0] != p[1] {

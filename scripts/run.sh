@@ -35,6 +35,14 @@ PMA_PORT="${WP_DIND_PMA_PORT:-8080}"
 MAIL_PORT="${WP_DIND_MAIL_PORT:-1080}"
 # The dashboard (conf/wpinit.toml's [dashboard] listen, 8500 in the container), on 127.0.0.1.
 DASHBOARD_PORT="${WP_DIND_DASHBOARD_PORT:-8500}"
+# The router (conf/wpinit.toml's [router]: 80 and 443 in the container), on 127.0.0.1:80 and
+# :443 unless WP_DIND_HTTP_PORT / WP_DIND_HTTPS_PORT say otherwise. When 80 or 443 is taken
+# on this machine (and was not asked for), the router goes on FALLBACK_HTTP / FALLBACK_HTTPS
+# instead, said so (docs/operations.md, "Ports").
+HTTP_PORT="${WP_DIND_HTTP_PORT:-80}"
+HTTPS_PORT="${WP_DIND_HTTPS_PORT:-443}"
+FALLBACK_HTTP=8880
+FALLBACK_HTTPS=8443
 OWN_PORTS=(8080 1080) # phpMyAdmin and MailDev inside the container
 # WP_DIND_HOST_IMAGES=1 mounts the host's Docker socket (WP_DIND_HOST_SOCKET) read-only at
 # /var/run/docker-host.sock: the loader then streams the images the instances need from the
@@ -71,17 +79,40 @@ site_ports() {
 	done
 }
 
+# port_taken PORT: something on this machine accepts connections on 127.0.0.1:PORT.
+port_taken() {
+	(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# router_port WHAT PORT ASKED FALLBACK: the host port for the router's WHAT: PORT when it is
+# free; when it is taken, the fallback unless the port was asked for (then: an error).
+router_port() {
+	local what=$1 port=$2 asked=$3 fallback=$4
+	if ! port_taken "$port"; then
+		echo "$port"
+		return
+	fi
+	[[ -z $asked ]] || die "127.0.0.1:$port ($what) is in use on this machine: choose another with WP_DIND_${what}_PORT"
+	port_taken "$fallback" && die "127.0.0.1:$port and the fallback $fallback ($what) are both in use: choose a free port with WP_DIND_${what}_PORT"
+	log "127.0.0.1:$port is in use on this machine: the router's $what goes on 127.0.0.1:$fallback instead (WP_DIND_${what}_PORT chooses another)"
+	echo "$fallback"
+}
+
 run_args() {
 	mkdir -p "$INSTANCES_DIR" "$SHARED_DIR" "$PROJECTS_DIR"
 	# Absolute: docker run binds only absolute paths, and the IDE's path mappings name them.
 	INSTANCES_DIR=$(cd "$INSTANCES_DIR" && pwd -P) PROJECTS_DIR=$(cd "$PROJECTS_DIR" && pwd -P)
+	HTTP_PORT=$(router_port HTTP "$HTTP_PORT" "${WP_DIND_HTTP_PORT:-}" "$FALLBACK_HTTP")
+	HTTPS_PORT=$(router_port HTTPS "$HTTPS_PORT" "${WP_DIND_HTTPS_PORT:-}" "$FALLBACK_HTTPS")
 	local ports=${WP_DIND_SITE_PORTS:-$(conf_ports)}
 	site_ports "${ports:-8000-8099}" # pkg/config's default when wpinit.toml says nothing
 	RUN_ARGS=(-d --name "$NAME" --hostname wp-dind --label "$LABEL"
 		--stop-timeout 100
 		"${SITE_ARGS[@]}"
 		-p "127.0.0.1:$PMA_PORT:8080" -p "127.0.0.1:$MAIL_PORT:1080" -p "127.0.0.1:$DASHBOARD_PORT:8500"
+		-p "127.0.0.1:$HTTP_PORT:80" -p "127.0.0.1:$HTTPS_PORT:443"
 		-e "WPINIT_PHPMYADMIN_URL=http://localhost:$PMA_PORT/" -e "WPINIT_MAIL_URL=http://localhost:$MAIL_PORT/"
+		-e "WPINIT_ROUTER_HTTP_PORT=$HTTP_PORT" -e "WPINIT_ROUTER_HTTPS_PORT=$HTTPS_PORT"
 		-e "WPINIT_HOST_ROOT=$INSTANCES_DIR" -e "WPINIT_HOST_PROJECTS=$PROJECTS_DIR"
 		--add-host host.docker.internal:host-gateway
 		-v "$VOLUME:/var/lib/docker"
@@ -105,6 +136,9 @@ start() {
 		return
 	fi
 	docker rm -f "$NAME" >/dev/null 2>&1 || true
+	if [[ $out == *"address already in use"* || $out == *"port is already allocated"* ]]; then
+		die "a host port wp-dind publishes is taken ($out): free it, or choose others (WP_DIND_HTTP_PORT, WP_DIND_HTTPS_PORT, WP_DIND_PMA_PORT, WP_DIND_MAIL_PORT, WP_DIND_DASHBOARD_PORT, WP_DIND_SITE_PORTS)"
+	fi
 	if [[ $out != *"operation not permitted"* ]]; then
 		die "docker run: $out"
 	fi
@@ -122,6 +156,17 @@ same_image() {
 # published PORT: the host address the container's PORT is published on (127.0.0.1:8080).
 published() {
 	docker port "$NAME" "$1/tcp" | head -1
+}
+
+# named NAME PORT: NAME.localhost through the router's HTTPS, then "or" the container's own
+# PORT on the host; just the latter when the router's 443 is not published (an older container).
+named() {
+	local https
+	if https=$(published 443 2>/dev/null) && [[ -n $https ]]; then
+		local port=${https##*:}
+		[[ $port == 443 ]] && echo -n "https://$1.localhost/ or " || echo -n "https://$1.localhost:$port/ or "
+	fi
+	echo "http://$(published "$2")/"
 }
 
 # wait_sites: ctl wait's lines, timed, its error last; exit 1 unless every site serves.
@@ -152,15 +197,16 @@ main() {
 	fi
 	wait_sites
 	local dash
-	dash="http://$(published 8500 2>/dev/null)/" || dash="(not published by this container, started before the dashboard: docker rm -f $NAME, then make run)"
+	dash=$(named wp-dind 8500 2>/dev/null) || dash="(not published by this container, started before the dashboard: docker rm -f $NAME, then make run)"
 	echo
 	docker exec "$NAME" ctl sites
 	cat <<EOF_URLS
 
 dashboard   $dash
 password    docker exec $NAME ctl status SITE --show-secrets
-phpMyAdmin  http://$(published 8080)/
-mail        http://$(published 1080)/
+phpMyAdmin  $(named phpmyadmin 8080)
+mail        $(named mail 1080)
+trust CA    docker exec $NAME ctl ca > wp-dind-ca.crt, then docs/operations.md "Trusting the local CA"
 status      docker exec $NAME ctl status
 stop        docker stop -t 100 $NAME
 EOF_URLS

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Bounds of the instance ids instances.toml accepts: instance N has the Nth /24 of
@@ -43,6 +44,8 @@ type InstanceSettings struct {
 	Limits        LimitsEntry       `toml:"limits"`
 	PHPIni        map[string]string `toml:"php_ini"`
 	MyCnf         map[string]string `toml:"my_cnf"`
+	PublishPort   *bool             `toml:"publish_port"` // false: reached by name only (instances_names.go)
+	SleepAfter    *Duration         `toml:"sleep_after"`  // idle time before the site sleeps; "0s": never
 	// The developer's code (code.go): folders of the projects folder, relative to it.
 	Plugins      []string          `toml:"plugins"`
 	Themes       []string          `toml:"themes"`
@@ -54,10 +57,11 @@ type InstanceSettings struct {
 // InstanceEntry is one [[instance]] table. ID and Port are nil when omitted (assigned); a
 // written 0 is out of range like any other value.
 type InstanceEntry struct {
-	Name  Name   `toml:"name"`
-	ID    *int   `toml:"id"`
-	Port  *int   `toml:"port"`
-	Title string `toml:"title"`
+	Name      Name     `toml:"name"`
+	ID        *int     `toml:"id"`
+	Port      *int     `toml:"port"`
+	Title     string   `toml:"title"`
+	Hostnames []string `toml:"hostnames"` // names besides NAME.localhost
 	InstanceSettings
 	key string // "instance[N]", or "matrix[N]" for a matrix's instance: where errors point
 }
@@ -113,7 +117,7 @@ type Limits struct{ DB, PHP, Web Limit }
 type Instance struct {
 	Name       string
 	ID         int // its network: [instances] network_prefix + ID, the ID-th /24 of subnets
-	Port       int // host port of the web server
+	Port       int // host port of the web server; 0: not published (publish_port = false)
 	Title      string
 	PHP        Component
 	DB         Component
@@ -130,11 +134,21 @@ type Instance struct {
 	BackupCode bool              `json:",omitempty"` // backups hold the mounted code too
 	Multisite  Multisite         `json:",omitempty"`
 	Matrix     string            `json:",omitempty"` // the [[matrix]] it is a combination of
+	Hostnames  []string          `json:",omitempty"` // declared names besides NAME.localhost (Names)
+	SleepAfter time.Duration     `json:",omitempty"` // stop PHP and database after this long without a request; 0: never
 	key        string
+	noPort     bool // publish_port = false: assign gives it no port
 }
 
-// URL is the site's address as WordPress knows it.
-func (in *Instance) URL() string { return fmt.Sprintf("http://localhost:%d", in.Port) }
+// URL is the site's canonical address as WordPress knows it: the port URL, or for a site
+// reached by name only its first name (WordPress follows the request's own URL among the
+// site's names, so this is the address of mails and of requests with no known host).
+func (in *Instance) URL() string {
+	if in.Port == 0 {
+		return "http://" + in.Names()[0]
+	}
+	return fmt.Sprintf("http://localhost:%d", in.Port)
+}
 
 // InstancesConfig is a loaded, valid instances.toml.
 type InstancesConfig struct {
@@ -213,6 +227,7 @@ func parseInstances(file string, data []byte, held map[string]Slot, ports PortRa
 	}
 	v.unique(entries)
 	cfg.matrices = v.matrixNames(f.Matrix, f.Instance)
+	v.uniqueNames(cfg.Instances, entries)
 	slices.SortStableFunc(p.errs, func(a, b error) int { return lineOf(a) - lineOf(b) })
 	if err := p.err(); err != nil {
 		return nil, err
@@ -320,6 +335,7 @@ func (v *validator) instance(key string, e *InstanceEntry, d *InstanceSettings) 
 	in.PHP = v.component(key, "php", "", FlavorPHP, e.PHP, d.PHP)
 	in.DB = v.choose(key, "db", dbFlavors, e.DB, d.DB, e.DBVersion, d.DBVersion, builtinDefaults.db)
 	in.Web = v.choose(key, "web", webFlavors, e.Web, d.Web, e.WebVersion, d.WebVersion, builtinDefaults.web)
+	v.routing(key, e, d, &in)
 	return in
 }
 

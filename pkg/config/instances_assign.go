@@ -33,6 +33,7 @@ func assign(p *problems, ins []Instance, entries []InstanceEntry, held map[strin
 		a := assigner{p: p, key: f.key, min: f.min, max: f.max, owner: map[int]string{}, declared: declared}
 		if f.key == "port" {
 			a.reserve(ins, entries, reserved)
+			a.skip = func(in *Instance) bool { return in.noPort }
 		}
 		a.reserveGone(held, declared, f.get)
 		a.keepHeld(ins, held, f.get, f.ptr)
@@ -47,7 +48,10 @@ type assigner struct {
 	min, max int
 	owner    map[int]string // value -> instance that uses or holds it
 	declared map[string]bool
+	skip     func(*Instance) bool // gets no value at all (a port not published); nil: none
 }
+
+func (a *assigner) skipped(in *Instance) bool { return a.skip != nil && a.skip(in) }
 
 // reserveGone keeps the values of instances gone from the file out of reach of new ones.
 func (a *assigner) reserveGone(held map[string]Slot, declared map[string]bool, get func(Slot) int) {
@@ -85,7 +89,7 @@ func (a *assigner) keepHeld(ins []Instance, held map[string]Slot, get func(Slot)
 	for i := range ins {
 		v := ptr(&ins[i])
 		s, ok := held[ins[i].Name]
-		if *v != 0 || !ok {
+		if *v != 0 || !ok || a.skipped(&ins[i]) {
 			continue
 		}
 		hv := get(s)
@@ -129,7 +133,7 @@ func (a *assigner) fill(ins []Instance, entries []InstanceEntry, ptr func(*Insta
 	next := a.min
 	for i := range ins {
 		v := ptr(&ins[i])
-		if *v != 0 {
+		if *v != 0 || a.skipped(&ins[i]) {
 			continue
 		}
 		for next <= a.max {

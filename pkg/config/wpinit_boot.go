@@ -112,6 +112,7 @@ func defaultBoot(w *Wpinit) {
 	w.Images = Images{Parallel: 2, HostSocket: DefaultHostSocket}
 	w.Instances = DefaultInstances()
 	w.Dashboard = defaultDashboard()
+	w.Router = defaultRouter()
 }
 
 // DefaultInstances is [instances] as a file that leaves every key out has it: the one home
@@ -153,6 +154,7 @@ func (w *Wpinit) validateBoot(p *problems) {
 	}
 	w.Instances.validate(p)
 	w.Dashboard.validate(p, &w.Instances)
+	w.Router.validate(p, w.Services)
 	// The services need their share of the budget once the instances are stopped.
 	if left := w.Wpinit.StopTimeout.D() - w.InstancesStopBudget(); left < 10*time.Second {
 		p.add("wpinit.stop_timeout", "%s leaves %s for the services after instances.stop_timeout (%s): give at least 10s more",

@@ -37,6 +37,7 @@ type Status struct {
 	Docker    *DockerStatus    `json:"docker,omitempty"`
 	Images    *ImagesStatus    `json:"images,omitempty"`
 	Instances *InstancesStatus `json:"instances,omitempty"`
+	Router    *RouterStatus    `json:"router,omitempty"`
 }
 
 // DockerStatus is the "docker" section: the engine images and instances live in.
@@ -106,6 +107,8 @@ func (s *Status) set(name Section, v any) error {
 		ok = assign(&s.Images, v)
 	case SectionInstances:
 		ok = assign(&s.Instances, v)
+	case SectionRouter:
+		ok = assign(&s.Router, v)
 	default:
 		return fmt.Errorf("status section %q: unknown", name)
 	}

@@ -10,7 +10,7 @@ import (
 
 // pipeline are the packages ctl must not depend on: init/ converts their snapshots into
 // ctl's wire types, so `wpinit ctl` and the tests that read the status need none of them.
-var pipeline = []string{"reconciler", "images", "instance", "backup", "sysinit", "docker", "phpmyadmin"}
+var pipeline = []string{"reconciler", "images", "instance", "backup", "sysinit", "docker", "phpmyadmin", "router", "ca"}
 
 // TestNoPipelineDeps holds the invariant of the package doc: `go list -deps ./pkg/ctl`
 // names no package of the instance pipeline.
@@ -34,7 +34,7 @@ func TestNoPipelineDeps(t *testing.T) {
 
 // TestSections: each Section constant is the JSON key of one field of Status, and back.
 func TestSections(t *testing.T) {
-	sections := []Section{SectionWpinit, SectionServices, SectionSysinit, SectionDocker, SectionImages, SectionInstances}
+	sections := []Section{SectionWpinit, SectionServices, SectionSysinit, SectionDocker, SectionImages, SectionInstances, SectionRouter}
 	st := reflect.TypeFor[Status]()
 	var keys []Section
 	for i := range st.NumField() {

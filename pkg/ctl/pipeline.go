@@ -95,6 +95,7 @@ const (
 	InstanceFailed     = "failed"     // the last convergence failed; retried on the next pass
 	InstanceRemoving   = "removing"   // gone from the file: stopping and archiving
 	InstancePending    = "pending"    // declared, not yet handled
+	InstanceSleeping   = "sleeping"   // idle for its sleep_after: PHP and database stopped until a request
 )
 
 // InstancesStatus is the "instances" section: the reconciler's view.
@@ -125,7 +126,8 @@ type InstanceStatus struct {
 	PHP       string    `json:"php"`
 	DB        string    `json:"db"`
 	Web       string    `json:"web"`
-	Health    string    `json:"health"` // healthy, starting, unhealthy, down
+	Health    string    `json:"health"`          // healthy, starting, unhealthy, down, sleeping
+	Names     []string  `json:"names,omitempty"` // what the router answers it at, NAME.localhost first
 	LastError string    `json:"last_error,omitempty"`
 	ErrorAt   time.Time `json:"error_at,omitzero"`
 	// ProbeLatency is how long the last HTTP probe of the site that succeeded took (at its
@@ -134,8 +136,11 @@ type InstanceStatus struct {
 	Matrix       string        `json:"matrix,omitempty"` // the [[matrix]] it is a combination of
 }
 
-// Serving reports whether the instance is converged and its containers healthy.
-func (i InstanceStatus) Serving() bool { return i.State == InstanceRunning && i.Health == "healthy" }
+// Serving reports whether the instance is converged and its containers healthy, or asleep
+// (the first request wakes it).
+func (i InstanceStatus) Serving() bool {
+	return i.State == InstanceRunning && i.Health == "healthy" || i.State == InstanceSleeping
+}
 
 // Archived is an instance folder moved to the archive.
 type Archived struct {

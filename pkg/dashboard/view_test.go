@@ -72,6 +72,25 @@ func TestLinks(t *testing.T) {
 	}
 }
 
+// TestNamedLinks: with the router, a site is linked at its first name on the router's
+// public HTTPS port; a site without names keeps its port URL.
+func TestNamedLinks(t *testing.T) {
+	rs := &ctl.RouterStatus{HTTP: ":80", HTTPS: ":443", PublicHTTPPort: 8880, PublicHTTPSPort: 8443}
+	l := Links{PhpMyAdmin: rs.URL("phpmyadmin.localhost"), Mail: rs.URL("mail.localhost"), Named: rs.URL}
+	got := l.For(ctl.InstanceStatus{Name: "site-84", URL: "http://localhost:8001", Names: []string{"site-84.localhost", "blog.test"}})
+	want := InstanceLinks{Site: "https://site-84.localhost:8443/", Admin: "https://site-84.localhost:8443/wp-admin/",
+		PhpMyAdmin: "https://phpmyadmin.localhost:8443/index.php?server=site-84", Mail: "https://mail.localhost:8443/"}
+	if got != want {
+		t.Errorf("%+v, want %+v", got, want)
+	}
+	if got := l.For(ctl.InstanceStatus{Name: "old", URL: "http://localhost:8002"}); got.Site != "http://localhost:8002/" {
+		t.Errorf("no names: site link %s", got.Site)
+	}
+	if got := (&ctl.RouterStatus{HTTPS: ":443", PublicHTTPSPort: 443}).URL("a.localhost"); got != "https://a.localhost/" {
+		t.Errorf("default port: %s", got)
+	}
+}
+
 func TestBytesText(t *testing.T) {
 	for n, want := range map[int64]string{0: "0 B", 1023: "1023 B", 1024: "1.0 KiB", 96 << 20: "96 MiB", 3 << 30: "3.0 GiB", 1536: "1.5 KiB"} {
 		if got := bytesText(n); got != want {

@@ -245,7 +245,7 @@ func roleEnv(in *config.Instance, o Options, net Network, r Role) []EnvVar {
 			// on the shared network, another instance must not send it FastCGI requests.
 			{Name: "PHP_FPM_ALLOWED_CLIENTS", Value: net.IP(RoleWeb)},
 		}
-		return env // no XDEBUG_MODE: the mode lives in php.ini (xdebug.go)
+		return append(env, namesEnv(in, net)...) // no XDEBUG_MODE: the mode lives in php.ini (xdebug.go)
 	}
 	return nil
 }

@@ -67,6 +67,7 @@ wpdind_service_last_exit_signal{service="nginx"} 9
 # TYPE wpdind_instance_health gauge
 wpdind_instance_health{health="down",instance="site"} 0
 wpdind_instance_health{health="healthy",instance="site"} 1
+wpdind_instance_health{health="sleeping",instance="site"} 0
 wpdind_instance_health{health="starting",instance="site"} 0
 wpdind_instance_health{health="unhealthy",instance="site"} 0
 # HELP wpdind_instance_probe_latency_seconds Latency of the last successful HTTP probe of the site.

@@ -35,8 +35,8 @@ var (
 )
 
 var (
-	instanceStates = []string{ctl.InstancePending, ctl.InstanceConverging, ctl.InstanceRunning, ctl.InstanceFailed, ctl.InstanceRemoving}
-	healths        = []string{"healthy", "starting", "unhealthy", "down"}
+	instanceStates = []string{ctl.InstancePending, ctl.InstanceConverging, ctl.InstanceRunning, ctl.InstanceFailed, ctl.InstanceRemoving, ctl.InstanceSleeping}
+	healths        = []string{"healthy", "starting", "unhealthy", "down", "sleeping"}
 )
 
 // statusCollector reads the ctl status and the resources' last sample at each scrape.

@@ -29,8 +29,14 @@ const (
 
 // Backup writes a backup archive of the instance (`ctl backup NAME`) to the root's
 // backups/ folder: a dump of its database taken while it runs, and its files. It waits for
-// a convergence of the instance in progress, and needs its database container running.
+// a convergence of the instance in progress, and needs its database container running: an
+// asleep instance is woken first.
 func (r *Reconciler) Backup(ctx context.Context, name string) (*backup.Result, error) {
+	if r.isAsleep(name) {
+		if err := r.Wake(ctx, name); err != nil {
+			return nil, fmt.Errorf("back up %q: %w", name, err)
+		}
+	}
 	var res *backup.Result
 	err := r.runJob(ctx, &job{name: name, what: "backup", fn: func(ctx context.Context, in config.Instance) (outcome, error) {
 		var err error

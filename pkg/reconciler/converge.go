@@ -199,6 +199,11 @@ func (w *worker) ensureImages(ctx context.Context, in *config.Instance, p *insta
 
 // waitHealthy runs the image's wp-dind-health through docker exec until it passes.
 func (w *worker) waitHealthy(ctx context.Context, id string, spec instance.ContainerSpec) error {
+	return w.waitHealthyEvery(ctx, id, spec, 500*time.Millisecond)
+}
+
+// waitHealthyEvery is waitHealthy asking every interval (a wake asks more often).
+func (w *worker) waitHealthyEvery(ctx context.Context, id string, spec instance.ContainerSpec, every time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, w.opt.timeouts.Healthy)
 	defer cancel()
 	var last string
@@ -214,7 +219,7 @@ func (w *worker) waitHealthy(ctx context.Context, id string, spec instance.Conta
 		default:
 			last = fmt.Sprintf("exit %d: %s", res.ExitCode, lastLine(res.Output))
 		}
-		if err := sleep(ctx, 500*time.Millisecond); err != nil {
+		if err := sleep(ctx, every); err != nil {
 			return fmt.Errorf("wait for %s to be healthy: %w (last check: %s)", spec.Name, err, last)
 		}
 	}
@@ -250,17 +255,31 @@ func (w *worker) install(ctx context.Context, in *config.Instance, p *instance.P
 	return nil
 }
 
+// siteURL is where wpinit asks the site: its published port, or for a site without one its
+// web server on its network (wpinit's container routes to every instance network).
 func (w *worker) siteURL(in *config.Instance) string {
+	if in.Port == 0 {
+		return "http://" + w.opt.instance.Network.Instance(in.ID).IP(instance.RoleWeb) + "/"
+	}
 	return fmt.Sprintf("http://%s:%d/", w.opt.probeAddress, in.Port)
 }
 
+// siteHost is the Host of the probe: the port URL's, else the site's first name.
 func (w *worker) siteHost(in *config.Instance) string {
-	return fmt.Sprintf("localhost:%d", in.Port)
+	if h := in.PortHost(); h != "" {
+		return h
+	}
+	return in.Names()[0]
 }
 
 // waitSite asks the site until it answers 200 from an installed WordPress, and returns
 // how long that answer took.
 func (w *worker) waitSite(ctx context.Context, in *config.Instance) (time.Duration, error) {
+	return w.waitSiteEvery(ctx, in, 500*time.Millisecond)
+}
+
+// waitSiteEvery is waitSite asking every interval.
+func (w *worker) waitSiteEvery(ctx context.Context, in *config.Instance, every time.Duration) (time.Duration, error) {
 	ctx, cancel := context.WithTimeout(ctx, w.opt.timeouts.HTTP)
 	defer cancel()
 	for {
@@ -268,7 +287,7 @@ func (w *worker) waitSite(ctx context.Context, in *config.Instance) (time.Durati
 		if err == nil {
 			return lat, nil
 		}
-		if serr := sleep(ctx, 500*time.Millisecond); serr != nil {
+		if serr := sleep(ctx, every); serr != nil {
 			return 0, fmt.Errorf("wait for %s: %w", in.URL(), err)
 		}
 	}

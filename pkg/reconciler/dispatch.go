@@ -72,7 +72,7 @@ func (r *Reconciler) convergence(in *config.Instance, steps Steps, a Actual, net
 	}
 	r.mu.Lock()
 	st := r.inst[in.Name]
-	p, ready, servedKey := st.prepared, st.ready, st.servedKey
+	p, ready, servedKey, asleep := st.prepared, st.ready, st.servedKey, st.asleep
 	r.mu.Unlock()
 	key := specKey(p)
 	if t := r.tasks[in.Name]; t != nil {
@@ -82,8 +82,8 @@ func (r *Reconciler) convergence(in *config.Instance, steps Steps, a Actual, net
 		t.dirty = t.dirty || len(acts) > 0 || t.key != key || p.XdebugReload() || p.ActivationPending(in)
 		return nil, nil
 	}
-	if len(acts) == 0 && ready && !p.XdebugReload() && !p.ActivationPending(in) {
-		return nil, nil
+	if len(acts) == 0 && (ready && !p.XdebugReload() && !p.ActivationPending(in) || asleep) {
+		return nil, nil // in shape and serving, or asleep as planned
 	}
 	if gone := steps.Wait[in.Name]; len(gone) > 0 {
 		// Their removal's end asks for the pass that converges this one.
@@ -203,6 +203,7 @@ func (r *Reconciler) finished(ctx context.Context, d taskDone) {
 	}
 	r.armRetry()
 	r.startQueued(ctx, d.name)
+	r.publishRoutes()
 }
 
 // setPrepared records a preparation made by a task (a restore's), for the status.
@@ -252,7 +253,11 @@ func (r *Reconciler) setRunning(name, key string) {
 	if st.state != StateRunning {
 		r.log.Info("instance running", "instance", name, "url", st.cfg.URL())
 	}
+	if st.state != StateRunning || st.asleep {
+		st.awakeAt = time.Now()
+	}
 	st.state, st.ready, st.answered, st.lastErr, st.failures, st.changed = StateRunning, true, true, "", 0, time.Now()
+	st.served, st.asleep = true, false
 	st.failKey = key
 	if key != "" {
 		st.servedKey = key
@@ -260,7 +265,7 @@ func (r *Reconciler) setRunning(name, key string) {
 }
 
 func (st *instState) fail(err error) {
-	st.state, st.ready = StateFailed, false
+	st.state, st.ready, st.asleep = StateFailed, false, false // a failed wake: the pass repairs it whole
 	st.lastErr, st.errAt = err.Error(), time.Now()
 	st.failures++
 }

@@ -24,7 +24,8 @@ type job struct {
 	preempt bool   // cancel a convergence in progress rather than wait for it
 	state   bool   // the job converges the instance: its outcome is the instance's state
 	fn      func(ctx context.Context, in config.Instance) (outcome, error)
-	cleanup func() // run once the job is over or dropped, whatever happened
+	cleanup func()      // run once the job is over or dropped, whatever happened
+	onEnd   func(error) // run on the loop goroutine with the job's outcome; nil: none
 	done    chan error
 }
 
@@ -126,6 +127,9 @@ func (r *Reconciler) startQueued(ctx context.Context, name string) {
 // jobDone records a job's end, on the loop goroutine.
 func (r *Reconciler) jobDone(j *job, err error) {
 	r.release(j)
+	if j.onEnd != nil {
+		j.onEnd(err)
+	}
 	switch {
 	case err != nil:
 		r.log.Error("failed to run instance job", "instance", j.name, "job", j.what, "error", err)

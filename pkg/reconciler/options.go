@@ -65,6 +65,9 @@ type Options struct {
 	// OnPass, when set, is called on the loop goroutine at the end of every pass with what
 	// it did (for /metrics). It must return at once.
 	OnPass func(PassReport)
+	// Routes is the router (routes.go); nil: none. Sites with sleep_after still sleep, and
+	// wake on a request to their port URL.
+	Routes Routes
 }
 
 // PassReport is one pass as OnPass sees it: how long it took and the actions its plan

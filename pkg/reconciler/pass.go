@@ -32,6 +32,7 @@ func (r *Reconciler) pass(ctx context.Context, reason string) {
 		return
 	}
 	steps = Plan(desired, actual)
+	r.wakeChanged(desired, actual, &steps)
 	for name := range failed { // declared: never removed because its preparation failed
 		delete(steps.Converge, name)
 		delete(steps.Gone, name)
@@ -46,6 +47,7 @@ func (r *Reconciler) pass(ctx context.Context, reason string) {
 	r.archiveLeftovers(cfg, steps.Gone)
 	r.dispatch(ctx, cfg, steps, actual, netErrs)
 	r.removeNetworks(ctx, steps.RemoveNetworks)
+	r.publishRoutes()
 	if !steps.Empty() {
 		r.log.Info("reconcile pass", "reason", reason, "instances", len(cfg.Instances), "duration", time.Since(start))
 	} else {
@@ -129,7 +131,7 @@ func (r *Reconciler) desired(cfg *config.InstancesConfig) (Desired, map[string]b
 			r.log.Error("failed to prepare instance", "instance", in.Name, "error", err)
 			continue
 		}
-		d.Instances = append(d.Instances, DesiredInstance{Name: in.Name, Containers: p.Def.Containers})
+		d.Instances = append(d.Instances, DesiredInstance{Name: in.Name, Containers: p.Def.Containers, Asleep: r.isAsleep(in.Name)})
 		addNet(r.instanceNetwork(in.ID))
 		if in.Shared {
 			addNet(r.sharedNetwork())

@@ -18,6 +18,7 @@ type Desired struct {
 type DesiredInstance struct {
 	Name       string
 	Containers []instance.ContainerSpec
+	Asleep     bool // its PHP and database stay stopped: no Start for them (sleep.go)
 }
 
 // Actual is one listing of the owned objects.
@@ -157,7 +158,7 @@ func planInstance(di DesiredInstance, have []docker.Container) []Action {
 		for _, c := range extra {
 			acts = append(acts, Action{Kind: Remove, Instance: di.Name, Role: spec.Role, ContainerID: c.ID, Reason: "duplicate container"})
 		}
-		if a, ok := roleAction(di.Name, spec, keep); ok {
+		if a, ok := roleAction(di.Name, spec, keep); ok && !(di.Asleep && a.Kind == Start && spec.Role != instance.RoleWeb) {
 			acts = append(acts, a)
 		}
 	}

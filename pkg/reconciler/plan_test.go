@@ -74,6 +74,18 @@ func TestPlan(t *testing.T) {
 			}},
 		},
 		{
+			name: "asleep: PHP and database stay stopped, a stopped web server starts",
+			desired: Desired{Instances: []DesiredInstance{func() DesiredInstance {
+				di := desired("a", zero)
+				di.Asleep = true
+				return di
+			}()}},
+			actual: Actual{Containers: []docker.Container{ctr("a", "db", 0, "exited"), ctr("a", "php", 0, "exited"), ctr("a", "web", 0, "exited")}},
+			converge: map[string][]Action{"a": {
+				{Kind: Start, Instance: "a", Role: "web", ContainerID: "a-web-id0", Reason: "container exited"},
+			}},
+		},
+		{
 			name:    "stopped and removed behind our back",
 			desired: Desired{Instances: []DesiredInstance{desired("a", zero)}},
 			actual:  Actual{Containers: []docker.Container{ctr("a", "db", 0, "exited"), ctr("a", "web", 0, "dead")}},

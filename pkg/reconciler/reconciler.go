@@ -52,6 +52,10 @@ type Reconciler struct {
 	queued  map[string][]*job // jobs waiting for the instance's task
 	lastSet string            // declared instances last given to OnInstances
 	told    bool
+	// The router (routes.go) and the look at idle sites (sleep.go).
+	routesKey string
+	routesGen uint64
+	sleeper   *time.Ticker
 }
 
 // New returns a reconciler over eng. Every option is required (see Options); the error
@@ -135,6 +139,11 @@ func (r *Reconciler) loop(ctx context.Context) {
 	r.retry = time.NewTimer(time.Hour)
 	r.retry.Stop()
 	defer r.retry.Stop()
+	defer func() {
+		if r.sleeper != nil {
+			r.sleeper.Stop()
+		}
+	}()
 	for {
 		select {
 		case <-ctx.Done():
@@ -155,6 +164,8 @@ func (r *Reconciler) loop(ctx context.Context) {
 			r.finished(ctx, d)
 		case j := <-r.jobs:
 			r.acceptJob(ctx, j)
+		case <-r.sleepTick():
+			r.checkSleep(ctx)
 		}
 	}
 }

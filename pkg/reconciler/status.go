@@ -19,6 +19,7 @@ const (
 	StateFailed     = "failed"     // the last convergence failed; retried on the next pass
 	StateRemoving   = "removing"   // gone from the file: stopping and archiving
 	StatePending    = "pending"    // declared, not yet handled
+	StateSleeping   = "sleeping"   // idle for its sleep_after: PHP and database stopped until a request (sleep.go)
 )
 
 // fileState is the outcome of the last load of instances.toml.
@@ -45,6 +46,10 @@ type instState struct {
 	servedKey  string        // definition it last served with: work back to it is a repair
 	inUse      bool          // the last failure was an address another container still held
 	probe      time.Duration // latency of the last successful probe of the site
+	served     bool          // it ran since wpinit started: the router proxies it (routes.go)
+	asleep     bool          // put to sleep; the planner leaves its PHP and database stopped (sleep.go)
+	awakeAt    time.Time     // when it last started to run: the idle time counts from there at most
+	sleptAt    time.Time     // when it went to sleep
 }
 
 // Status is the reconciler's view for `ctl status`.
@@ -75,7 +80,8 @@ type InstanceStatus struct {
 	PHP       string    `json:"php"`
 	DB        string    `json:"db"`
 	Web       string    `json:"web"`
-	Health    string    `json:"health"` // HealthHealthy, HealthStarting, HealthUnhealthy, HealthDown
+	Health    string    `json:"health"`          // HealthHealthy, HealthStarting, HealthUnhealthy, HealthDown, HealthSleeping
+	Names     []string  `json:"names,omitempty"` // what the router answers it at, NAME.localhost first
 	LastError string    `json:"last_error,omitempty"`
 	ErrorAt   time.Time `json:"error_at,omitzero"`
 	// ProbeLatency is how long the last HTTP probe of the site that succeeded took (at its
@@ -189,9 +195,13 @@ func (r *Reconciler) Detail(name string, showSecrets bool) (InstanceDetail, erro
 
 func (st *instState) summary() InstanceStatus {
 	c := &st.cfg
+	health := healthOf(st.containers, st.answered)
+	if st.asleep {
+		health = HealthSleeping
+	}
 	return InstanceStatus{
 		Name: c.Name, ID: c.ID, State: st.state, URL: c.URL(), PHP: c.PHP.String(), DB: c.DB.String(),
-		Web: c.Web.String(), Health: healthOf(st.containers, st.answered), LastError: st.lastErr, ErrorAt: st.errAt,
+		Web: c.Web.String(), Health: health, Names: c.Names(), LastError: st.lastErr, ErrorAt: st.errAt,
 		ProbeLatency: st.probe, Matrix: c.Matrix,
 	}
 }

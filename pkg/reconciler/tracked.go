@@ -85,6 +85,7 @@ const (
 	HealthStarting  = "starting"  // every role runs, a health check has not passed yet, the site has not answered since
 	HealthUnhealthy = "unhealthy" // every role runs and a container's health check fails
 	HealthDown      = "down"      // a role has no running container (missing, stopped or dead)
+	HealthSleeping  = "sleeping"  // asleep: PHP and database stopped on purpose (sleep.go)
 )
 
 // healthOf sums up the containers of an instance; answered: the site answered 200 since its
