@@ -158,14 +158,14 @@ devloop-test: engine tools images save-images ## the developer's loop on the rea
 
 ## ---- beside a running wp-dind ------------------------------------------------------------
 # scripts/beside: with no container named wpinit, up starts the blocker (wp-base:bookworm named
-# wpinit, publishing and answering 127.0.0.1:8000-8079, 8081-8099, 8080 and 1080 as make run's
+# wpinit, publishing and answering 127.0.0.1:8000-8079, 8081-8099, 8080, 1080, 8500 and the router's 80 and 443 (or 8880 and 8443 when taken) as make run's
 # does); with one (make run's), it records its ID, start, ports, instance container IDs and
 # sites. check requires all of it unchanged; down removes only a blocker up started.
 .PHONY: beside beside-up beside-check beside-down
 BESIDE := $(GO) run ./scripts/beside -state $(BIN)/beside.json
 
 beside: engine tools images save-images ## images-test, instances-test, e2e, run-test, reliability-test, isolation-test, dashboard-test, devloop-test and host-images-test beside make run's wpinit (or a blocker), which must be untouched afterwards
-	$(BESIDE) run $(MAKE) --no-print-directory images-test instances-test e2e run-test reliability-test isolation-test dashboard-test devloop-test host-images-test
+	$(BESIDE) run $(MAKE) --no-print-directory images-test instances-test e2e run-test reliability-test isolation-test dashboard-test devloop-test host-images-test router-test
 
 beside-up: engine ## start the blocker, or record make run's wpinit (then run anything, then beside-check)
 	$(BESIDE) up

@@ -17,15 +17,36 @@ import (
 const blockerLabel = "org.wp-dind.blocker"
 
 // blockerPublish is what scripts/run.sh publishes: the sites' range without phpMyAdmin's
-// 8080 (host offset kept), then phpMyAdmin and MailDev.
-var blockerPublish = []string{
-	"127.0.0.1:8000-8079:8000-8079", "127.0.0.1:8081-8099:8081-8099",
-	"127.0.0.1:8080:8080", "127.0.0.1:1080:1080",
+// 8080 (host offset kept), then phpMyAdmin, MailDev, the dashboard and the router.
+func blockerPublish(router []int) []string {
+	pub := []string{
+		"127.0.0.1:8000-8079:8000-8079", "127.0.0.1:8081-8099:8081-8099",
+		"127.0.0.1:8080:8080", "127.0.0.1:1080:1080", "127.0.0.1:8500:8500",
+	}
+	for _, p := range router {
+		pub = append(pub, fmt.Sprintf("127.0.0.1:%d:%d", p, p))
+	}
+	return pub
+}
+
+// routerPorts are the router's host ports as scripts/run.sh picks them: 80 and 443, or its
+// fallbacks 8880 and 8443 for one that is taken.
+func routerPorts() []int {
+	ports := []int{80, 443}
+	for i, fallback := range []int{8880, 8443} {
+		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[i])))
+		if err != nil {
+			ports[i] = fallback
+			continue
+		}
+		_ = l.Close()
+	}
+	return ports
 }
 
 // blockerPorts are the host ports the blocker holds and answers on.
-func blockerPorts() []int {
-	ports := []int{1080}
+func blockerPorts(router []int) []int {
+	ports := append([]int{1080, 8500}, router...)
 	for p := 8000; p <= 8099; p++ {
 		ports = append(ports, p)
 	}
@@ -43,7 +64,7 @@ const listener = `
 use IO::Socket::INET; use IO::Select;
 $SIG{TERM} = sub { exit 0 };
 my $sel = IO::Select->new;
-for my $p (1080, 8000..8099) {
+for my $p (@ARGV) {
 	my $s = IO::Socket::INET->new(LocalAddr => "0.0.0.0", LocalPort => $p, Listen => 128, ReuseAddr => 1)
 		or die "listen $p: $!\n";
 	$sel->add($s);
@@ -69,10 +90,15 @@ func startBlocker(image string) (*state, error) {
 	run := randomID()
 	args := []string{"run", "-d", "--name", name, "--label", blockerLabel + "=" + run,
 		"--label", "org.wp-dind.test=beside@" + run, "--stop-timeout", "5"}
-	for _, p := range blockerPublish {
+	router := routerPorts()
+	for _, p := range blockerPublish(router) {
 		args = append(args, "-p", p)
 	}
-	id, err := docker(append(args, "--entrypoint", "perl", image, "-e", listener)...)
+	args = append(args, "--entrypoint", "perl", image, "-e", listener)
+	for _, p := range blockerPorts(router) {
+		args = append(args, strconv.Itoa(p))
+	}
+	id, err := docker(args...)
 	if err != nil {
 		// A port taken on the host fails the start, not the create: the container is left
 		// behind, created. It carries this run's label; anything else is not touched.
@@ -82,7 +108,7 @@ func startBlocker(image string) (*state, error) {
 		return nil, fmt.Errorf("start the blocker (a port it publishes is taken on the host? make run's wpinit could not start either): %w", err)
 	}
 	st := &state{Mode: modeBlocker, ID: id, Run: run}
-	if err := waitAnswers(blockerPorts(), 30*time.Second); err != nil {
+	if err := waitAnswers(blockerPorts(router), 30*time.Second); err != nil {
 		logs, _ := docker("logs", "--tail", "20", id)
 		_ = removeBlocker(st)
 		return nil, fmt.Errorf("the blocker does not answer: %w\n%s", err, logs)

@@ -9,7 +9,7 @@
 //
 // When no container named wpinit exists, up starts the blocker: a container of a local base
 // image (wp-base:bookworm), named wpinit and labelled org.wp-dind.blocker, that publishes
-// what make run's container publishes (127.0.0.1:8000-8079, 8081-8099, 8080 and 1080) and
+// what make run's container publishes (127.0.0.1:8000-8079, 8081-8099, 8080, 1080, 8500, 80, 443) and
 // answers HTTP on each of them. When one exists (make run's, or another run's blocker), up
 // creates nothing: it records the container's ID, start time and published ports and, for
 // make run's, through `docker exec wpinit ctl status --json`, its instances' container IDs

@@ -196,7 +196,7 @@ func checkAnswers(st *state, c *container) []error {
 	var errs []error
 	switch st.Mode {
 	case modeBlocker:
-		for _, p := range blockerPorts() {
+		for _, p := range st.Ports {
 			if err := blockerAnswers(p); err != nil {
 				errs = append(errs, err)
 			}
