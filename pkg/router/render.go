@@ -26,10 +26,12 @@ type Service struct {
 type Cert struct{ CertFile, KeyFile string }
 
 // Headers on every answer that went through a site's server block, and on the wake
-// endpoint's requests: which site it is. The probe's path answers the generation.
+// endpoint's requests: which site it is, and (wake requests only) the generation of the
+// configuration that sent it there. The probe's path answers the generation.
 const (
-	SiteHeader = "X-WP-Dind-Site"
-	probePath  = "/.wp-dind-router/generation"
+	SiteHeader       = "X-WP-Dind-Site"
+	GenerationHeader = "X-WP-Dind-Generation"
+	probePath        = "/.wp-dind-router/generation"
 )
 
 // Leaf names of the certificates that are not a site's.
@@ -198,7 +200,7 @@ func (c *Config) siteServer(b *strings.Builder, s Site) {
 		// Held while the site wakes; the connection closes after the answer, so that the
 		// browser's next request reaches a worker of the configuration that proxies it.
 		fmt.Fprintf(b, "            keepalive_timeout 0;\n            proxy_buffering off;\n            proxy_read_timeout 60s;\n            proxy_pass http://unix:%s;\n", c.path(WakeSocket))
-		proxyHeaders(b, SiteHeader+" "+s.Name)
+		proxyHeaders(b, SiteHeader+" "+s.Name, fmt.Sprintf("%s %d", GenerationHeader, c.Generation))
 	}
 	b.WriteString("        }\n    }\n")
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -154,6 +155,12 @@ func TestApply(t *testing.T) {
 // wakeRequest sends what nginx sends the wake endpoint for a site.
 func wakeRequest(t *testing.T, r *Router, name string) *http.Response {
 	t.Helper()
+	return wakeRequestFrom(t, r, name, 0)
+}
+
+// wakeRequestFrom is wakeRequest sent by the configuration of generation gen (0: none said).
+func wakeRequestFrom(t *testing.T, r *Router, name string, gen uint64) *http.Response {
+	t.Helper()
 	c := &http.Client{
 		Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			return (&net.Dialer{}).DialContext(ctx, "unix", filepath.Join(r.opt.Dir, WakeSocket))
@@ -162,6 +169,9 @@ func wakeRequest(t *testing.T, r *Router, name string) *http.Response {
 	}
 	req, _ := http.NewRequest(http.MethodGet, "http://"+name+".localhost:8443/wp-admin/?x=1", nil)
 	req.Header.Set(SiteHeader, name)
+	if gen > 0 {
+		req.Header.Set(GenerationHeader, strconv.FormatUint(gen, 10))
+	}
 	req.Header.Set("X-Forwarded-Proto", "https")
 	resp, err := c.Do(req)
 	if err != nil {
@@ -208,6 +218,35 @@ func TestWake(t *testing.T) {
 	defer mu.Unlock()
 	if strings.Join(woken, ",") != "a,slow" {
 		t.Errorf("woken %v", woken)
+	}
+}
+
+// TestWakeAfterItsGeneration: a wake request sent by a configuration that the router has
+// not yet replaced is held until a later one is live, even when the site serves in the
+// applied state already (the redirect would come back to the wake endpoint: a loop).
+func TestWakeAfterItsGeneration(t *testing.T) {
+	r, f := startRouter(t, nil)
+	gen := r.Set([]Site{site("a", true)})
+	waitApplied(t, r, gen)
+	answer := make(chan *http.Response, 1)
+	go func() { answer <- wakeRequestFrom(t, r, "a", gen) }()
+	select {
+	case resp := <-answer:
+		t.Fatalf("answered %d while generation %d, the sender's, is still the live one", resp.StatusCode, gen)
+	case <-time.After(500 * time.Millisecond):
+	}
+	next := r.Set([]Site{site("a", true)})
+	waitApplied(t, r, next)
+	select {
+	case resp := <-answer:
+		if resp.StatusCode != http.StatusTemporaryRedirect {
+			t.Errorf("after generation %d: %d, want 307", next, resp.StatusCode)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("no answer after generation %d (reloads %d)", next, f.reloads.Load())
+	}
+	if resp := wakeRequestFrom(t, r, "a", gen); resp.StatusCode != http.StatusTemporaryRedirect {
+		t.Errorf("a request of an older generation: %d, want 307 at once", resp.StatusCode)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 )
 
@@ -54,7 +55,8 @@ func (r *Router) serveWake(w http.ResponseWriter, req *http.Request) {
 	ctx, cancel := context.WithTimeout(req.Context(), r.opt.Hold)
 	defer cancel()
 	start := time.Now()
-	err := r.wakeSite(ctx, name)
+	from, _ := strconv.ParseUint(req.Header.Get(GenerationHeader), 10, 64)
+	err := r.wakeSite(ctx, name, from)
 	switch {
 	case err == nil:
 		r.log.Info("site woken", "instance", name, "duration", time.Since(start).Round(time.Millisecond))
@@ -82,8 +84,10 @@ func sameURL(req *http.Request) string {
 	return scheme + "://" + req.Host + req.URL.RequestURI()
 }
 
-// wakeSite wakes the site, then waits until the live configuration proxies it.
-func (r *Router) wakeSite(ctx context.Context, name string) error {
+// wakeSite wakes the site, then waits until the live configuration proxies it and is later
+// than generation from, the one that sent the request here: until then a redirect to the
+// same URL could come back here (the site asleep in it), again and again.
+func (r *Router) wakeSite(ctx context.Context, name string, from uint64) error {
 	if r.opt.Wake != nil {
 		if err := r.opt.Wake(ctx, name); err != nil {
 			return err
@@ -92,13 +96,14 @@ func (r *Router) wakeSite(ctx context.Context, name string) error {
 	for {
 		r.mu.Lock()
 		s, ok := r.applied.sites[name]
+		later := r.applied.gen > from
 		wanted := r.wantedLocked(name)
 		ch := r.changed
 		r.mu.Unlock()
 		switch {
 		case !wanted:
 			return errors.New("it is no longer declared")
-		case ok && s.Serving:
+		case ok && s.Serving && later:
 			return nil
 		}
 		select {
