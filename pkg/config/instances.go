@@ -51,6 +51,7 @@ type InstanceEntry struct {
 	ID    *int   `toml:"id"`
 	Port  *int   `toml:"port"`
 	Title string `toml:"title"`
+	From  string `toml:"from"` // "SRC" or "SRC@LABEL": start from that data, at creation only (instances_from.go)
 	InstanceSettings
 }
 
@@ -107,6 +108,7 @@ type Instance struct {
 	ID         int // its network: [instances] network_prefix + ID, the ID-th /24 of subnets
 	Port       int // host port of the web server
 	Title      string
+	From       string `json:",omitempty"` // the declared `from`, "" for none; applied at creation only
 	PHP        Component
 	DB         Component
 	Web        Component
@@ -191,6 +193,7 @@ func parseInstances(file string, data []byte, held map[string]Slot, ports PortRa
 		cfg.Instances = append(cfg.Instances, v.instance(i, &f.Instance[i], &f.Defaults))
 	}
 	v.unique(f.Instance)
+	v.froms(f.Instance)
 	slices.SortStableFunc(p.errs, func(a, b error) int { return lineOf(a) - lineOf(b) })
 	if err := p.err(); err != nil {
 		return nil, err
@@ -279,7 +282,7 @@ func (v *validator) instance(i int, e *InstanceEntry, d *InstanceSettings) Insta
 	}
 	v.settings(key, &e.InstanceSettings)
 	in := Instance{
-		Name: string(e.Name), ID: e.id(), Port: e.port(), Title: e.Title,
+		Name: string(e.Name), ID: e.id(), Port: e.port(), Title: e.Title, From: e.From,
 		Shared:     pick(e.SharedNetwork, d.SharedNetwork),
 		Xdebug:     pick(e.Xdebug, d.Xdebug),
 		Pull:       PullPolicy(first(e.Pull, d.Pull, string(PullNever))),

@@ -101,6 +101,9 @@ func makeFolders(l Layout, in *config.Instance) error {
 			return fmt.Errorf("create folder of %q: %w", l.Name, err)
 		}
 	}
+	if err := ensureSnapshotDirs(l); err != nil { // the database container mounts snapshots/.db
+		return err
+	}
 	for path, uid := range map[string]int{l.WordPressDir(): uidWWW, l.MySQLDir(): uidMySQL} {
 		created, err := ensureDir(l.Root, path)
 		if err != nil {

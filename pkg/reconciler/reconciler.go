@@ -91,9 +91,11 @@ func (r *Reconciler) Trigger(reason string) {
 
 // Run reconciles until ctx ends: a pass at start (after the gate), then on triggers, on file
 // changes, on Docker events and every Resync. It returns nil on a clean cancel, after the
-// instance tasks have stopped. It first sweeps what a crash left of restores and backups.
+// instance tasks have stopped. It first sweeps what a crash left of restores, backups and
+// snapshots, and rolls back the restores it interrupted.
 func (r *Reconciler) Run(ctx context.Context) error {
 	r.sweep()
+	r.recoverInterrupted(ctx) // restores and snapshots a kill cut short (snapshot_restore.go)
 	if r.opt.Gate != nil {
 		select {
 		case <-r.opt.Gate:
