@@ -33,7 +33,7 @@ const ctlUsage = `usage: wpinit ctl [--socket PATH] COMMAND
   restore NAME FILE           bring an instance back to an archive: FILE without a / is a name in
                               ROOT/backups, with one a path (relative to the current folder)
   backups [NAME] [--json]     the archives in ROOT/backups (NAME's only with NAME), oldest first
-  restart-instance NAME       stop an instance's containers and start them again, in order
+` + ctlDataUsage + `  restart-instance NAME       stop an instance's containers and start them again, in order
   purge NAME                  delete the archived folders (data included) of an instance removed
                               from instances.toml
   start|stop|restart NAME     control one service (stop waits for the exit)
@@ -109,6 +109,10 @@ func runCtl(ctx context.Context, c *ctl.Client, args []string, out io.Writer) er
 		return ctlRestore(ctx, c, rest, out)
 	case "backups":
 		return ctlBackups(ctx, c, rest, out)
+	case "snapshot":
+		return ctlSnapshot(ctx, c, rest, out)
+	case "db":
+		return ctlDB(ctx, c, rest, out)
 	case "restart-instance":
 		return ctlRestartInstance(ctx, c, rest, out)
 	case "reload":

@@ -66,13 +66,13 @@ func writeImages(out io.Writer, im *ctl.ImagesStatus) {
 func writeInstances(out io.Writer, in *ctl.InstancesStatus) error {
 	fmt.Fprintln(out)
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "INSTANCE\tID\tSTATE\tURL\tPHP\tDATABASE\tWEB\tHEALTH\tLAST ERROR\t")
+	fmt.Fprintln(tw, "INSTANCE\tID\tSTATE\tURL\tPHP\tDATABASE\tWEB\tHEALTH\tBACKUP\tLAST ERROR\t")
 	for _, i := range in.Instances {
 		last := i.LastError
 		if last == "" {
 			last = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", i.Name, i.ID, i.State, i.URL, i.PHP, i.DB, i.Web, i.Health, last)
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", i.Name, i.ID, i.State, i.URL, i.PHP, i.DB, i.Web, i.Health, backupTimes(i), last)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -135,6 +135,7 @@ func writeInstanceDetail(out io.Writer, d *ctl.InstanceDetail) error {
 	if len(d.KeptFiles) > 0 {
 		row("edited files kept", strings.Join(d.KeptFiles, ", "))
 	}
+	writeDataDetail(row, d)
 	for _, c := range d.Containers {
 		row("container "+c.Role, fmt.Sprintf("%s %s %s %s %s", c.Name, c.Image, c.IP, c.State, c.Health))
 	}
@@ -183,6 +184,9 @@ func ctlXdebug(ctx context.Context, c *ctl.Client, args []string, out io.Writer)
 
 // ctlBackup is `backup NAME`.
 func ctlBackup(ctx context.Context, c *ctl.Client, args []string, out io.Writer) error {
+	if len(args) == 1 && args[0] == "--all" {
+		return ctlAll(ctx, "backup --all", c.BackupAll, out)
+	}
 	if len(args) != 1 {
 		return errUsage
 	}
@@ -199,6 +203,9 @@ func ctlBackup(ctx context.Context, c *ctl.Client, args []string, out io.Writer)
 // with one it is a path, which the client makes absolute against this process's working
 // folder (ctl.RestoreFile), not wpinit's.
 func ctlRestore(ctx context.Context, c *ctl.Client, args []string, out io.Writer) error {
+	if len(args) == 1 && args[0] == "--all" {
+		return ctlAll(ctx, "restore --all", c.RestoreAll, out)
+	}
 	if len(args) != 2 {
 		return errUsage
 	}

@@ -139,9 +139,10 @@ func (d *daemon) addPipeline(cfg *config.Wpinit) {
 		d.ctl.StatusSection(ctl.SectionImages, d.loader.status)
 	}
 	if cfg.Instances.File != "" {
-		d.instances = &instances{log: d.log.Named("reconciler"), cfg: cfg.Instances, engine: d.engine}
+		d.instances = &instances{log: d.log.Named("reconciler"), cfg: cfg.Instances, backups: cfg.Backups, engine: d.engine}
 		d.ctl.StatusSection(ctl.SectionInstances, d.instances.status)
 		d.ctl.HandleInstances(d.instances.api)
+		d.ctl.HandleData(d.instances.dataAPI)
 	}
 }
 

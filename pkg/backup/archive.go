@@ -63,6 +63,15 @@ func FileName(name string, t time.Time) string {
 	return name + "-" + t.UTC().Format(stamp) + ".tar.gz"
 }
 
+// scheduledMark marks the archives of scheduled backups: NAME-YYYYmmdd-HHMMSS.scheduled.tar.gz.
+// Pruning ([backups] keep) only ever removes archives with it.
+const scheduledMark = ".scheduled"
+
+// ScheduledFileName is the archive name of a scheduled backup of instance at t.
+func ScheduledFileName(name string, t time.Time) string {
+	return name + "-" + t.UTC().Format(stamp) + scheduledMark + ".tar.gz"
+}
+
 // ErrFileName is wrapped when a restore's FILE is neither a file name nor an absolute path.
 var ErrFileName = errors.New("not a backup file name or an absolute path")
 
@@ -86,6 +95,11 @@ func Resolve(dir, file string) (string, error) {
 // temporary file that is synced and linked to its final name. Nothing is left behind on
 // failure.
 func Create(ctx context.Context, l instance.Layout, dir string, now time.Time, dump Dumper) (*Result, error) {
+	return CreateAs(ctx, l, dir, FileName(l.Name, now), now, dump)
+}
+
+// CreateAs is Create under the file name file (FileName or ScheduledFileName).
+func CreateAs(ctx context.Context, l instance.Layout, dir, file string, now time.Time, dump Dumper) (*Result, error) {
 	start := time.Now()
 	info, err := instance.ReadInfo(l)
 	if err != nil {
@@ -94,7 +108,7 @@ func Create(ctx context.Context, l instance.Layout, dir string, now time.Time, d
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create backups folder: %w", err)
 	}
-	final := filepath.Join(dir, FileName(l.Name, now))
+	final := filepath.Join(dir, file)
 	if _, err := os.Lstat(final); err == nil {
 		return nil, fmt.Errorf("back up %q: %s exists: %w", l.Name, final, fs.ErrExist)
 	}
@@ -295,6 +309,8 @@ type Archive struct {
 	Path     string    `json:"path"`
 	When     time.Time `json:"when"`
 	Bytes    int64     `json:"bytes"`
+	// Scheduled: written by a scheduled backup ([backups] schedule), pruned by keep.
+	Scheduled bool `json:"scheduled,omitempty"`
 }
 
 // List lists the archives in dir of instance name ("" for all), oldest first.
@@ -309,6 +325,7 @@ func List(dir, name string) ([]Archive, error) {
 	var out []Archive
 	for _, e := range entries {
 		base, ok := strings.CutSuffix(e.Name(), ".tar.gz")
+		base, scheduled := strings.CutSuffix(base, scheduledMark)
 		if !ok || len(base) < len(stamp)+2 || strings.HasPrefix(base, ".") {
 			continue
 		}
@@ -317,7 +334,7 @@ func List(dir, name string) ([]Archive, error) {
 		if err != nil || (name != "" && inst != name) {
 			continue
 		}
-		a := Archive{Instance: inst, Path: filepath.Join(dir, e.Name()), When: when}
+		a := Archive{Instance: inst, Path: filepath.Join(dir, e.Name()), When: when, Scheduled: scheduled}
 		if fi, err := e.Info(); err == nil {
 			a.Bytes = fi.Size()
 		}

@@ -34,6 +34,7 @@ type Wpinit struct {
 	Images    Images    `toml:"images" json:"images"`
 	Instances Instances `toml:"instances" json:"instances"`
 	Dashboard Dashboard `toml:"dashboard" json:"dashboard"`
+	Backups   Backups   `toml:"backups" json:"backups"`
 
 	File  string   `toml:"-" json:"-"`     // path it was loaded from
 	Order []string `toml:"-" json:"order"` // service names, every dependency before its dependents

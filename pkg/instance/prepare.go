@@ -49,7 +49,7 @@ func Prepare(root string, in *config.Instance, o Options, now time.Time) (*Prepa
 	}
 	info, err := ReadInfo(l)
 	if err != nil {
-		info = &Info{Created: now.UTC()}
+		info = &Info{Created: now.UTC(), From: in.From} // a new folder: `from` applies (clone.go)
 	}
 	if info.Generated == nil {
 		info.Generated = map[string]string{}

@@ -37,20 +37,14 @@ func (r *Reconciler) Backup(ctx context.Context, name string) (*backup.Result, e
 		res, err = r.work.backup(ctx, in)
 		return outcome{}, err
 	}})
+	if err == nil {
+		r.setLastBackup(name, time.Now(), false)
+	}
 	return res, err
 }
 
 func (w *worker) backup(ctx context.Context, in config.Instance) (*backup.Result, error) {
-	ctx, cancel := context.WithTimeout(ctx, w.opt.timeouts.Backup)
-	defer cancel()
-	db, err := w.runningContainer(ctx, in.Name, instance.RoleDB)
-	if err != nil {
-		return nil, err
-	}
-	if db == nil {
-		return nil, fmt.Errorf("back up %q: its database container is not running", in.Name)
-	}
-	res, err := backup.Create(ctx, w.layout(in.Name), backup.Dir(w.opt.root), time.Now(), w.dumper(db.ID))
+	res, err := w.backupAs(ctx, in, backup.FileName(in.Name, time.Now()))
 	if err != nil {
 		return nil, err
 	}

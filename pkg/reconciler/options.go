@@ -58,6 +58,15 @@ type Options struct {
 	// OnPass, when set, is called on the loop goroutine at the end of every pass with what
 	// it did (for /metrics). It must return at once.
 	OnPass func(PassReport)
+	// BackupSchedule > 0 backs up every instance that often, one at a time; BackupKeep > 0
+	// keeps that many scheduled archives of each ([backups] in wpinit.toml, BackupsOf).
+	BackupSchedule time.Duration
+	BackupKeep     int
+}
+
+// BackupsOf adds wpinit.toml's [backups] table to o.
+func (o *Options) BackupsOf(b config.Backups) {
+	o.BackupSchedule, o.BackupKeep = b.Schedule.D(), b.Keep
 }
 
 // PassReport is one pass as OnPass sees it: how long it took and the actions its plan

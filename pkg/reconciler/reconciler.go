@@ -50,6 +50,11 @@ type Reconciler struct {
 	queued  map[string][]*job // jobs waiting for the instance's task
 	lastSet string            // declared instances last given to OnInstances
 	told    bool
+
+	clones map[string]*cloneSeed // fresh snapshots asked for clones (clone.go); guarded by mu
+	// The backups of each instance, for the status and the schedule (backups_all.go);
+	// guarded by mu.
+	backupLast, backupSched, backupNext map[string]time.Time
 }
 
 // New returns a reconciler over eng. Every option is required (see Options); the error
@@ -63,7 +68,8 @@ func New(eng docker.Engine, opt Options) (*Reconciler, error) {
 		kick: make(chan struct{}, 1), ready: make(chan struct{}), jobs: make(chan *job), stopped: make(chan struct{}),
 		engineBack: make(chan struct{}, 1), held: map[string]int{}, queued: map[string][]*job{},
 		inst: map[string]*instState{}, tasks: map[string]*task{},
-		done: make(chan taskDone), first: map[string]bool{}, gate: newRepairGate(),
+		done: make(chan taskDone), first: map[string]bool{}, gate: newRepairGate(), clones: map[string]*cloneSeed{},
+		backupLast: map[string]time.Time{}, backupSched: map[string]time.Time{}, backupNext: map[string]time.Time{},
 	}
 	for i := range r.lanes {
 		r.lanes[i] = make(chan struct{}, opt.Parallelism)
@@ -105,9 +111,10 @@ func (r *Reconciler) Run(ctx context.Context) error {
 	}
 	wctx, stopWatch := context.WithCancel(ctx)
 	var watchers sync.WaitGroup
-	watchers.Add(2)
+	watchers.Add(3)
 	go func() { defer watchers.Done(); r.watchFile(wctx) }()
 	go func() { defer watchers.Done(); r.watchEvents(wctx) }()
+	go func() { defer watchers.Done(); r.runSchedule(wctx) }() // [backups] schedule (backups_all.go)
 	defer func() { stopWatch(); watchers.Wait() }()
 
 	r.Trigger("boot")
