@@ -191,3 +191,16 @@ bench-dashboard: engine tools images save-images ## 20 sites, a page open: wpini
 		|| { tail -n 60 $(BIN)/bench-dashboard.log; exit 1; }
 	@grep -E '^ +dashboard_bench_test.go:[0-9]+: ' $(BIN)/bench-dashboard.log | sed -E 's/^ +dashboard_bench_test.go:[0-9]+: /bench: /'
 	@grep '^wpinit_cpu_pct=' $(BIN)/bench-dashboard.log | tail -n 1
+
+## ---- site data (issue 14) ----------------------------------------------------------------
+# The real engine and images, in a world of their own (owner, ports, networks): beside make run.
+.PHONY: data-test bench-data
+data-test: engine tools images ## snapshots (restore, a restore killed halfway, another server refused), db export/import with --replace-url, clones, scheduled backups and restore --all on the real engine (about 8 min)
+	WPDIND_INTEGRATION=1 $(GO) test -count=1 -timeout 40m -v -run 'TestDataIntegration|TestBackupsAllIntegration' ./pkg/reconciler/
+
+bench-data: engine tools instance-images ## a site with a 1 GB database: snapshot, its restore, logical backup and restore, import, clone, on one line (about 15 min)
+	@mkdir -p $(BIN)
+	WPDIND_BENCH=1 $(GO) test -count=1 -timeout 90m -v -run '^TestBenchData$$' ./pkg/reconciler/ > $(BIN)/bench-data.log 2>&1 \
+		|| { tail -n 60 $(BIN)/bench-data.log; exit 1; }
+	@grep -E '^ +bench_data_test.go:[0-9]+: ' $(BIN)/bench-data.log | sed -E 's/^ +bench_data_test.go:[0-9]+: /bench: /'
+	@grep '^snapshot_1g_s=' $(BIN)/bench-data.log | tail -n 1
