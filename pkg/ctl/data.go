@@ -88,7 +88,9 @@ func (h dataHandlers) snapshots(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h dataHandlers) snapshotRestore(w http.ResponseWriter, r *http.Request) {
-	h.call(w, r, func(d Data, name string) (any, error) { return d.SnapshotRestore(r.Context(), name, r.PathValue("label")) })
+	h.call(w, r, func(d Data, name string) (any, error) {
+		return d.SnapshotRestore(r.Context(), name, r.PathValue("label"))
+	})
 }
 
 func (h dataHandlers) snapshotRemove(w http.ResponseWriter, r *http.Request) {
@@ -185,7 +187,9 @@ func oneLine(err error) string {
 	return string(b)
 }
 
-func instancePath(name string, rest string) string { return "/v1/instances/" + url.PathEscape(name) + rest }
+func instancePath(name string, rest string) string {
+	return "/v1/instances/" + url.PathEscape(name) + rest
+}
 
 // Snapshot takes a snapshot of an instance ("" label: its time).
 func (c *Client) Snapshot(ctx context.Context, name, label string) (*SnapshotResult, error) {

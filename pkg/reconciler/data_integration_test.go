@@ -330,4 +330,3 @@ func writeJSONT(t *testing.T, path string, v any) {
 		t.Fatal(err)
 	}
 }
-
