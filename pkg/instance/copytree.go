@@ -8,7 +8,10 @@ import (
 	"os"
 	"path"
 	"strings"
+	"sync/atomic"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // CopyTree copies the folders of snapshots, restores and clones. Their source is hostile
@@ -55,8 +58,17 @@ func CopyTree(src, dst string, rules TreeRules) error {
 		return err
 	}
 	defer to.Close()
-	c := &treeCopy{from: from, to: to, rules: rules}
-	if err := fs.WalkDir(from.FS(), ".", c.entry); err != nil {
+	c := &treeCopy{from: from, to: to, rules: rules, work: make(chan fileJob)}
+	errs := make(chan error, copyWorkers)
+	for range copyWorkers {
+		go func() { errs <- c.worker() }()
+	}
+	err = fs.WalkDir(from.FS(), ".", c.entry)
+	close(c.work)
+	for range copyWorkers {
+		err = errors.Join(err, <-errs)
+	}
+	if err != nil {
 		return err
 	}
 	// Folders last: their times change as entries are written in them, and a folder of
@@ -73,11 +85,45 @@ type treeCopy struct {
 	from, to *os.Root
 	rules    TreeRules
 	dirs     []string
+	work     chan fileJob // files to copy, to the workers
+	failed   atomic.Bool  // a worker failed: the walk stops
+}
+
+type fileJob struct {
+	name string
+	fi   fs.FileInfo
+}
+
+// The copy of a data directory is the slowest step of a snapshot restore and of a clone:
+// files are copied by copyWorkers at once, and a large one by copyChunks ranges at once,
+// so that the copy is bound by the disk, not by one thread's system calls.
+const (
+	copyWorkers = 4
+	copyChunks  = 4
+)
+
+// chunkMin is the least a range of a split file holds (a variable for the tests).
+var chunkMin int64 = 64 << 20
+
+func (c *treeCopy) worker() error {
+	var err error
+	for j := range c.work {
+		if err != nil {
+			continue // drain: the walk stops at its next entry
+		}
+		if err = c.copyFile(j.name, j.fi); err != nil {
+			c.failed.Store(true)
+		}
+	}
+	return err
 }
 
 func (c *treeCopy) entry(name string, d fs.DirEntry, err error) error {
 	if err != nil {
 		return err
+	}
+	if c.failed.Load() {
+		return errCopyFailed
 	}
 	fi, err := d.Info()
 	if err != nil {
@@ -100,10 +146,18 @@ func (c *treeCopy) entry(name string, d fs.DirEntry, err error) error {
 	return fmt.Errorf("%s: %w: a %s", name, ErrTreeEntry, fi.Mode().Type())
 }
 
+var errCopyFailed = errors.New("copy failed")
+
+// file checks a file against the rules and hands it to the workers.
 func (c *treeCopy) file(name string, fi fs.FileInfo) error {
 	if c.rules.MaxFile > 0 && fi.Size() > c.rules.MaxFile {
 		return fmt.Errorf("%s: %w: larger than %d bytes", name, ErrTreeEntry, c.rules.MaxFile)
 	}
+	c.work <- fileJob{name: name, fi: fi}
+	return nil
+}
+
+func (c *treeCopy) copyFile(name string, fi fs.FileInfo) error {
 	in, err := c.from.OpenFile(name, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
 	if err != nil {
 		return err
@@ -113,16 +167,60 @@ func (c *treeCopy) file(name string, fi fs.FileInfo) error {
 	if err != nil {
 		return err
 	}
-	// *os.File to *os.File: copy_file_range, in the kernel (a reflink where the file
-	// system has them).
-	if _, err := io.Copy(out, in); err != nil {
+	if err := copyData(in, out, fi.Size()); err != nil {
 		_ = out.Close()
-		return err
+		return fmt.Errorf("copy %s: %w", name, err)
 	}
 	if err := out.Close(); err != nil {
 		return err
 	}
 	return c.attrs(name, fi)
+}
+
+// copyData copies in to out, size bytes as the source was listed: with copy_file_range, in
+// the kernel (a reflink where the file system has them), in ranges side by side for a large
+// file. A file that grew meanwhile is copied to its listed size (the sources are stopped
+// servers' files, snapshots, or a document root where that is harmless).
+func copyData(in, out *os.File, size int64) error {
+	chunks := int64(1)
+	if size >= 2*chunkMin {
+		chunks = min(copyChunks, size/chunkMin)
+	}
+	if chunks == 1 {
+		_, err := io.Copy(out, in) // *os.File to *os.File: copy_file_range
+		return err
+	}
+	if err := out.Truncate(size); err != nil {
+		return err
+	}
+	per := (size + chunks - 1) / chunks
+	errs := make(chan error, chunks)
+	for i := range chunks {
+		go func() {
+			off, end := i*per, min((i+1)*per, size)
+			errs <- copyRange(in, out, off, end-off)
+		}()
+	}
+	var err error
+	for range chunks {
+		err = errors.Join(err, <-errs)
+	}
+	return err
+}
+
+func copyRange(in, out *os.File, off, n int64) error {
+	inOff, outOff := off, off
+	for n > 0 {
+		w, err := unix.CopyFileRange(int(in.Fd()), &inOff, int(out.Fd()), &outOff, int(min(n, 1<<30)), 0)
+		if err != nil {
+			return err
+		}
+		if w == 0 {
+			return fmt.Errorf("source ended %d bytes early", n)
+		}
+		n -= int64(w)
+	}
+	return nil
 }
 
 func (c *treeCopy) link(name string) error {

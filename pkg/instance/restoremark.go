@@ -92,10 +92,22 @@ func RecoverRestore(l Layout, discard string) (string, error) {
 }
 
 // RemoveAside deletes a set-aside folder once the restore that made it serves: a
-// snapshot restore's (the snapshot is the way back).
+// snapshot restore's (the snapshot is the way back). The folder is renamed at once to a
+// name the boot's sweep removes (ROOT/.restore-gone-*), then deleted in the background: a
+// data directory of gigabytes takes seconds to delete, which the restore does not wait for.
 func RemoveAside(aside string) error {
 	if filepath.Base(filepath.Dir(aside)) != ArchiveDir {
 		return fmt.Errorf("remove %s: not a set-aside folder", aside)
 	}
-	return os.RemoveAll(aside)
+	root := filepath.Dir(filepath.Dir(aside))
+	gone, err := os.MkdirTemp(root, ".restore-gone-")
+	if err != nil {
+		return err
+	}
+	if err := os.Rename(aside, filepath.Join(gone, "aside")); err != nil {
+		_ = os.Remove(gone)
+		return fmt.Errorf("remove %s: %w", aside, err)
+	}
+	go func() { _ = os.RemoveAll(gone) }()
+	return nil
 }

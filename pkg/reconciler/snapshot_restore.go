@@ -43,7 +43,6 @@ func (r *Reconciler) SnapshotRestore(ctx context.Context, name, label string) (*
 	if err != nil {
 		return nil, err
 	}
-	defer r.sweep()
 	staged, err := backup.StageDir(ctx, r.opt.Root, name, instance.DiskUsage(s.Dir())+instance.DiskUsage(s.DBDir()))
 	if err != nil {
 		return nil, err
