@@ -195,8 +195,9 @@ bench-dashboard: engine tools images save-images ## 20 sites, a page open: wpini
 ## ---- site data (issue 14) ----------------------------------------------------------------
 # The real engine and images, in a world of their own (owner, ports, networks): beside make run.
 .PHONY: data-test bench-data
-data-test: engine tools images ## snapshots (restore, a restore killed halfway, another server refused), db export/import with --replace-url, clones, scheduled backups and restore --all on the real engine (about 8 min)
-	WPDIND_INTEGRATION=1 $(GO) test -count=1 -timeout 40m -v -run 'TestDataIntegration|TestBackupsAllIntegration' ./pkg/reconciler/
+data-test: engine tools images save-images ## site data on the real engine: snapshots (restore, a restore killed halfway, another server refused), export/import with --replace-url, clones, backup --all, a schedule with keep, restore --all on a fresh root, MySQL 9.7 on PHP 7.4/8.2/8.4; then in wp-dind: docker exec -i ctl db import, MySQL with phpMyAdmin, backup, snapshot (about 12 min)
+	WPDIND_INTEGRATION=1 $(GO) test -count=1 -timeout 40m -v -run 'TestDataIntegration|TestBackupsAllIntegration|TestMySQLIntegration' ./pkg/reconciler/
+	WPDIND_DATA_E2E=1 $(GO) test -count=1 -timeout 30m -v -run '^TestDataEndToEnd$$' ./images/
 
 bench-data: engine tools instance-images ## a site with a 1 GB database: snapshot, its restore, logical backup and restore, import, clone, on one line (about 15 min)
 	@mkdir -p $(BIN)
