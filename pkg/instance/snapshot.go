@@ -174,7 +174,7 @@ func CopySnapshotFiles(s Snapshot) error {
 
 // CompleteSnapshot writes the manifest and gives the snapshot its name: the database folder
 // first, then the files with the manifest (the snapshot exists from that rename on).
-func CompleteSnapshot(s Snapshot, m SnapshotManifest) error {
+func CompleteSnapshot(s Snapshot, m *SnapshotManifest) error {
 	m.Format, m.Instance, m.Label = SnapshotFormat, s.Layout.Name, s.Label
 	data, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {

@@ -35,7 +35,7 @@ func TestSnapshotLifecycle(t *testing.T) {
 	if list, _ := ListSnapshots(l); len(list) != 0 {
 		t.Fatalf("a snapshot in progress is listed: %+v", list)
 	}
-	if err := CompleteSnapshot(s, SnapshotManifest{Created: time.Now(), DB: "mariadb 11.8"}); err != nil {
+	if err := CompleteSnapshot(s, &SnapshotManifest{Created: time.Now(), DB: "mariadb 11.8"}); err != nil {
 		t.Fatal(err)
 	}
 	list, err := ListSnapshots(l)

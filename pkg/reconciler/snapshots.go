@@ -77,7 +77,7 @@ func (w *worker) snapshot(ctx context.Context, in config.Instance, label string)
 		return nil, fmt.Errorf("snapshot %q: %w", in.Name, err)
 	}
 	m.Duration = time.Since(start).Round(time.Millisecond).String()
-	if err := instance.CompleteSnapshot(s, m); err != nil {
+	if err := instance.CompleteSnapshot(s, &m); err != nil {
 		_ = instance.DiscardSnapshot(s)
 		return nil, err
 	}
