@@ -90,7 +90,6 @@ func TestPrune(t *testing.T) {
 	}
 }
 
-
 // TestDataStatusFromNote: a from declared after the creation, or changed, is noted.
 func TestDataStatusFromNote(t *testing.T) {
 	l := instance.Layout{Root: t.TempDir(), Name: "try"}
