@@ -168,7 +168,7 @@ func ctlDBImport(ctx context.Context, c *ctl.Client, args []string, out io.Write
 	}
 	fmt.Fprintf(out, "%s: %s of SQL imported (%s) in %s\n", res.Instance, units.BytesSize(float64(res.Bytes)), kind, res.Duration.Round(time.Millisecond))
 	if r := res.Replaced; r != nil {
-		fmt.Fprintf(out, "%s: %s rewritten to %s: %d values in %d rows of %d tables\n", res.Instance, res.ReplaceURL, res.URL, r.Values, r.Rows, r.Tables)
+		fmt.Fprintf(out, "%s: %s rewritten to %s in %d rows of %d tables (%d serialized or JSON values)\n", res.Instance, res.ReplaceURL, res.URL, r.Rows, r.Tables, r.Values)
 		for _, s := range r.Skipped {
 			fmt.Fprintf(out, "  skipped %s\n", s)
 		}

@@ -1,9 +1,11 @@
 package instance
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"syscall"
 )
 
 // A clone (and, later, a site template) is an instance whose first data is a copy of
@@ -17,7 +19,10 @@ func (p *Prepared) NeedsSeed() bool { return p.Info.From != "" && p.Info.Seeded 
 
 // Seed fills the instance's data/mysql and data/wordpress with copies of the snapshot's (what
 // was there before goes: the instance never started on it). Its containers must be gone.
-func Seed(l Layout, s Snapshot) error {
+// With move, the snapshot's folders are moved instead (one taken for this instance only:
+// seconds saved per gigabyte; copied still when it is on another file system); the caller
+// removes the rest of it (DropSnapshot).
+func Seed(l Layout, s Snapshot, move bool) error {
 	for _, part := range []struct{ name, dst, src string }{
 		{mysqlDir, l.MySQLDir(), s.DBDir()},
 		{wordpressDir, l.WordPressDir(), filepath.Join(s.Dir(), wordpressDir)},
@@ -25,7 +30,14 @@ func Seed(l Layout, s Snapshot) error {
 		if err := os.RemoveAll(part.dst); err != nil {
 			return fmt.Errorf("seed %q: %w", l.Name, err)
 		}
-		if err := CopyPart(part.name, part.src, part.dst); err != nil {
+		var err error
+		if move {
+			err = os.Rename(part.src, part.dst)
+		}
+		if !move || errors.Is(err, syscall.EXDEV) { // a copy: asked, or across file systems
+			err = CopyPart(part.name, part.src, part.dst)
+		}
+		if err != nil {
 			return fmt.Errorf("seed %s of %q from %s@%s: %w", part.name, l.Name, s.Layout.Name, s.Label, err)
 		}
 	}

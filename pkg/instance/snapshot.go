@@ -268,6 +268,15 @@ func RemoveSnapshot(s Snapshot) error {
 	return errors.Join(os.RemoveAll(s.DBDir()), os.RemoveAll(gone))
 }
 
+// DropSnapshot deletes what is left of a snapshot whose folders a clone moved away (Seed
+// with move), whatever state it is in.
+func DropSnapshot(s Snapshot) error {
+	if err := ValidLabel(s.Label); err != nil {
+		return err
+	}
+	return errors.Join(os.RemoveAll(s.Dir()), os.RemoveAll(s.DBDir()))
+}
+
 // SweepSnapshots removes what interrupted snapshots left in the instance's folder: folders
 // in progress, and database folders whose snapshot never got its name. It returns what it
 // removed.

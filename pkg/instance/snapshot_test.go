@@ -13,14 +13,7 @@ import (
 // an interrupted one leaves is swept; a removed one is gone whole.
 func TestSnapshotLifecycle(t *testing.T) {
 	l := Layout{Root: t.TempDir(), Name: "blog"}
-	for _, p := range []string{l.WordPressDir(), l.ConfigDir(config.Component{Flavor: config.FlavorPHP, Version: "8.4"})} {
-		if err := os.MkdirAll(p, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	writeT(t, filepath.Join(l.WordPressDir(), "index.php"), "<?php")
-	writeT(t, l.InfoPath(), `{"name":"blog"}`)
-	writeT(t, l.SecretsPath(), "DB_PASSWORD=x\n")
+	minimalInstance(t, l)
 	s := Snapshot{Layout: l, Label: "one"}
 	if err := PrepareSnapshot(s); err != nil {
 		t.Fatal(err)
@@ -116,6 +109,20 @@ func TestRecoverRestore(t *testing.T) {
 	if _, err := os.Lstat(aside); !os.IsNotExist(err) {
 		t.Error("set-aside folder left")
 	}
+}
+
+// minimalInstance gives l what a snapshot copies: a document root, a config folder, its
+// info and secrets.
+func minimalInstance(t *testing.T, l Layout) {
+	t.Helper()
+	for _, p := range []string{l.WordPressDir(), l.ConfigDir(config.Component{Flavor: config.FlavorPHP, Version: "8.4"})} {
+		if err := os.MkdirAll(p, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeT(t, filepath.Join(l.WordPressDir(), "index.php"), "<?php")
+	writeT(t, l.InfoPath(), `{"name":"blog"}`)
+	writeT(t, l.SecretsPath(), "DB_PASSWORD=x\n")
 }
 
 func writeT(t *testing.T, path, data string) {

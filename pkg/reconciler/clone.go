@@ -89,12 +89,15 @@ func (r *Reconciler) cloneDone(name string) {
 func (r *Reconciler) cloneTask(in *config.Instance, p *instance.Prepared, src, label string, fresh bool) func(context.Context) (outcome, error) {
 	return func(ctx context.Context) (outcome, error) {
 		s := instance.Snapshot{Layout: r.layout(src), Label: label}
-		out, err := r.work.cloneFrom(ctx, in, p, s)
-		if err == nil {
+		out, err := r.work.cloneFrom(ctx, in, p, s, fresh)
+		if !fresh {
+			return out, err
+		}
+		// A fresh snapshot is this clone's only, and its folders move into the clone: once
+		// the clone is seeded, or its folders are gone, it goes (a retry asks for another).
+		if _, rerr := instance.ReadSnapshot(s); p.Info.Seeded != "" || rerr != nil {
 			r.cloneDone(in.Name)
-			if fresh {
-				_ = instance.RemoveSnapshot(s) // it was taken for this clone only
-			}
+			_ = instance.DropSnapshot(s)
 		}
 		return out, err
 	}
@@ -103,7 +106,7 @@ func (r *Reconciler) cloneTask(in *config.Instance, p *instance.Prepared, src, l
 // cloneFrom seeds the instance from s and brings it up: its database on the copied data
 // directory with its own passwords, PHP with the site personalized, then the web server.
 // Whatever containers an earlier attempt left go first: every one is created anew.
-func (w *worker) cloneFrom(ctx context.Context, in *config.Instance, p *instance.Prepared, s instance.Snapshot) (outcome, error) {
+func (w *worker) cloneFrom(ctx context.Context, in *config.Instance, p *instance.Prepared, s instance.Snapshot, fresh bool) (outcome, error) {
 	m, err := instance.ReadSnapshot(s)
 	if err != nil {
 		return outcome{}, err
@@ -119,7 +122,7 @@ func (w *worker) cloneFrom(ctx context.Context, in *config.Instance, p *instance
 		return outcome{}, err
 	}
 	start := time.Now()
-	if err := instance.Seed(p.Layout, s); err != nil {
+	if err := instance.Seed(p.Layout, s, fresh); err != nil {
 		return outcome{}, err
 	}
 	w.log.Info("seeded clone", "instance", in.Name, "from", s.Layout.Name+"@"+s.Label, "duration", time.Since(start))

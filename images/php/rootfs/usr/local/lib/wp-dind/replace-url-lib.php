@@ -11,7 +11,11 @@
 // in it rewritten the same way (a serialized or JSON value inside a serialized one, nested
 // to any depth), and its length written anew. A value that does not parse is left as it is.
 
-/** Counts of one rewrite. */
+/**
+ * Counts of one rewrite: rows rewritten (by the database's plain-text pass and by PHP's;
+ * a row both rewrote counts twice), and the serialized or JSON values PHP rewrote (the
+ * database does not say how many plain values its one UPDATE per table changed).
+ */
 final class WpDindReplaceStats
 {
     public $tables = 0;
@@ -259,14 +263,8 @@ function wp_dind_replace_in_table($wpdb, WpDindReplacer $r, string $table, strin
     }
     $forms = [$old, str_replace('/', '\/', $old)];
     wp_dind_replace_plain($wpdb, $r, $table, $text, $forms, $stats);
-    $match = [];
-    foreach ($text as $c) {
-        foreach ($forms as $f) {
-            $match[] = $wpdb->prepare("`$c` LIKE %s", '%' . $wpdb->esc_like($f) . '%');
-        }
-    }
     $cols = '`' . implode('`, `', array_unique(array_merge($pk, $text))) . '`';
-    $where = '(' . implode(' OR ', $match) . ')';
+    $where = wp_dind_mentions($wpdb, $text, $forms, true);
     $paged = count($pk) === 1;
     $last = null;
     do {
@@ -296,21 +294,35 @@ const WP_DIND_STRUCTURED_PHP = '/^\s*([aOsbidCE]:|N;|\{|\[)/i';
 /**
  * The plain-text values (neither serialized nor JSON-looking) are rewritten by the database
  * itself, with REPLACE: the same as str_replace, without a round trip per row (the posts of
- * a large site mostly hold links to it). The structured ones are left to PHP.
+ * a large site mostly hold links to it), in one statement per table (one scan). The
+ * structured ones are left to PHP.
  */
 function wp_dind_replace_plain($wpdb, WpDindReplacer $r, string $table, array $text, array $forms, WpDindReplaceStats $stats): void
 {
     $to = $r->targets();
+    $set = [];
     foreach ($text as $c) {
-        $set = $wpdb->prepare("`$c` = REPLACE(REPLACE(`$c`, %s, %s), %s, %s)", $forms[0], $to[0], $forms[1], $to[1]);
-        $like = $wpdb->prepare("(`$c` LIKE %s OR `$c` LIKE %s)", '%' . $wpdb->esc_like($forms[0]) . '%', '%' . $wpdb->esc_like($forms[1]) . '%');
-        $n = $wpdb->query("UPDATE `$table` SET $set WHERE $like AND NOT (`$c` REGEXP '" . WP_DIND_STRUCTURED_SQL . "')");
-        if ($n === false) {
-            throw new RuntimeException("update $table.$c: " . $wpdb->last_error);
-        }
-        $stats->rows += $n;
-        $stats->values += $n;
+        $set[] = $wpdb->prepare("`$c` = IF(`$c` REGEXP '" . WP_DIND_STRUCTURED_SQL . "', `$c`, REPLACE(REPLACE(`$c`, %s, %s), %s, %s))",
+            $forms[0], $to[0], $forms[1], $to[1]);
     }
+    $n = $wpdb->query("UPDATE `$table` SET " . implode(', ', $set) . ' WHERE ' . wp_dind_mentions($wpdb, $text, $forms, false));
+    if ($n === false) {
+        throw new RuntimeException("update $table: " . $wpdb->last_error);
+    }
+    $stats->rows += $n;
+}
+
+/** The SQL condition: a text column mentions a form of the URL (and is structured, when asked). */
+function wp_dind_mentions($wpdb, array $text, array $forms, bool $structured): string
+{
+    $match = [];
+    foreach ($text as $c) {
+        foreach ($forms as $f) {
+            $m = $wpdb->prepare("`$c` LIKE %s", '%' . $wpdb->esc_like($f) . '%');
+            $match[] = $structured ? "($m AND `$c` REGEXP '" . WP_DIND_STRUCTURED_SQL . "')" : $m;
+        }
+    }
+    return '(' . implode(' OR ', $match) . ')';
 }
 
 function wp_dind_replace_row($wpdb, WpDindReplacer $r, string $table, array $row, array $pk, array $text, WpDindReplaceStats $stats): void
