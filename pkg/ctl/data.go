@@ -54,13 +54,8 @@ type dataHandlers struct {
 
 // call answers fn's result for the instance the path names.
 func (h dataHandlers) call(w http.ResponseWriter, r *http.Request, fn func(d Data, name string) (any, error)) {
-	name, ok := instanceName(w, r)
+	d, name, ok := h.target(w, r)
 	if !ok {
-		return
-	}
-	d, err := h.get()
-	if err != nil {
-		WriteError(w, Mark(err, ErrConflict))
 		return
 	}
 	res, err := fn(d, name)
@@ -69,6 +64,26 @@ func (h dataHandlers) call(w http.ResponseWriter, r *http.Request, fn func(d Dat
 		return
 	}
 	WriteJSON(w, http.StatusOK, res)
+}
+
+// target is the instance the path names and the data side, or ok false once the error is
+// answered.
+func (h dataHandlers) target(w http.ResponseWriter, r *http.Request) (d Data, name string, ok bool) {
+	if name, ok = instanceName(w, r); !ok {
+		return nil, "", false
+	}
+	d, ok = h.data(w)
+	return d, name, ok
+}
+
+// data is the data side, or ok false once the error (wpinit not ready) is answered.
+func (h dataHandlers) data(w http.ResponseWriter) (Data, bool) {
+	d, err := h.get()
+	if err != nil {
+		WriteError(w, Mark(err, ErrConflict))
+		return nil, false
+	}
+	return d, true
 }
 
 func (h dataHandlers) snapshot(w http.ResponseWriter, r *http.Request) {
@@ -102,13 +117,8 @@ func (h dataHandlers) snapshotRemove(w http.ResponseWriter, r *http.Request) {
 // export streams the dump. Errors before the first byte are answered as usual; one after
 // it (the status line is gone) is the trailer ExportErrorTrailer, and the body ends there.
 func (h dataHandlers) export(w http.ResponseWriter, r *http.Request) {
-	name, ok := instanceName(w, r)
+	d, name, ok := h.target(w, r)
 	if !ok {
-		return
-	}
-	d, err := h.get()
-	if err != nil {
-		WriteError(w, Mark(err, ErrConflict))
 		return
 	}
 	w.Header().Set("Trailer", ExportErrorTrailer)
@@ -163,9 +173,8 @@ func (h dataHandlers) dbImport(w http.ResponseWriter, r *http.Request) {
 
 func (h dataHandlers) all(fn func(Data, context.Context) (*AllResult, error)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		d, err := h.get()
-		if err != nil {
-			WriteError(w, Mark(err, ErrConflict))
+		d, ok := h.data(w)
+		if !ok {
 			return
 		}
 		res, err := fn(d, r.Context())
