@@ -123,8 +123,15 @@ func TestDataIntegration(t *testing.T) {
 		testutil.WaitFor(t, 5*time.Minute, clone.name+" running", func() bool { return r.instanceState(clone.name).State == StateRunning })
 		t.Logf("clone serving after %s", time.Since(began).Round(time.Millisecond))
 		checkClone(t, w, src, clone)
-		if snaps, _ := instance.ListSnapshots(instance.Layout{Root: w.root, Name: src.name}); len(snaps) != 1 {
+		sl := instance.Layout{Root: w.root, Name: src.name}
+		if snaps, _ := instance.ListSnapshots(sl); len(snaps) != 1 {
 			t.Errorf("snapshots of the source after the clone: %d, want 1 (the clone's own is removed)", len(snaps))
+		}
+		// The fresh snapshot's folders moved into the clone; nothing of it is left behind.
+		for _, dir := range []string{sl.SnapshotsDir(), sl.SnapshotDBDir()} {
+			if left, _ := filepath.Glob(filepath.Join(dir, "*clone-*")); len(left) != 0 {
+				t.Errorf("left of the clone's snapshot: %v", left)
+			}
 		}
 	})
 
