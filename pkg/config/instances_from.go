@@ -39,11 +39,11 @@ func ParseFrom(from string) (src, label string, err error) {
 // them that comes back to where it started (each would wait for the other's snapshot).
 func (v *validator) froms(entries []InstanceEntry) {
 	next := map[string]string{}
-	for i, e := range entries {
+	for _, e := range entries {
 		if e.From == "" {
 			continue
 		}
-		key := fmt.Sprintf("instance[%d].from", i)
+		key := e.key + ".from"
 		src, _, err := ParseFrom(e.From)
 		switch {
 		case err != nil:
@@ -58,11 +58,11 @@ func (v *validator) froms(entries []InstanceEntry) {
 		}
 		next[string(e.Name)] = src
 	}
-	for i, e := range entries {
+	for _, e := range entries {
 		seen := map[string]bool{string(e.Name): true}
 		for n := next[string(e.Name)]; n != ""; n = next[n] {
 			if seen[n] {
-				v.add(fmt.Sprintf("instance[%d].from", i), "instances made from each other (%q comes back to itself)", e.Name)
+				v.add(e.key+".from", "instances made from each other (%q comes back to itself)", e.Name)
 				break
 			}
 			seen[n] = true

@@ -37,7 +37,8 @@ error_log = /var/log/wp-dind/error.log
 opcache.enable = 1
 opcache.memory_consumption = 128
 opcache.max_accelerated_files = 10000
-opcache.revalidate_freq = 2
+; Every request sees a file edited on the host (a plugin of the projects folder, data/wordpress).
+opcache.revalidate_freq = 0
 `)
 	if in.PHP.Version >= "8.0" {
 		b.WriteString("; PHP 8 and later: the JIT stays off, WordPress does not gain from it.\nopcache.jit = off\n")
@@ -48,7 +49,7 @@ opcache.revalidate_freq = 2
 `)
 	b.WriteString(xdebugSetting(xdebugMode) + "\n")
 	b.WriteString(`xdebug.start_with_request = trigger
-xdebug.client_host = host.docker.internal
+xdebug.client_host = ` + XdebugHost + `
 xdebug.client_port = ` + strconv.Itoa(XdebugPort) + `
 xdebug.idekey = PHPSTORM
 xdebug.log = /var/log/wp-dind/xdebug.log
@@ -86,6 +87,7 @@ long_query_time = 2
 }
 
 // nginxConf is the default server block; PHP goes over FastCGI to the instance's PHP container.
+// Requests are logged to the file and to the container's output (`ctl logs NAME -f`).
 // The FastCGI parameters are written out rather than included: Debian's fastcgi_params now
 // sets HTTP_HOST to $host, which drops the port, and WordPress, whose address is
 // http://localhost:PORT, then redirects every request to itself. HTTP_HOST here is the
@@ -101,8 +103,9 @@ server {
     client_max_body_size 64m;
 
     access_log /var/log/wp-dind/access.log;
+    access_log /dev/stdout;
     error_log /var/log/wp-dind/error.log;
-
+%s
     location / {
         try_files $uri $uri/ /index.php?$args;
     }
@@ -140,7 +143,7 @@ server {
         deny all;
     }
 }
-`, in.Name, in.Web.Version, editNote, in.Port, in.Port, phpAddr)
+`, in.Name, in.Web.Version, editNote, nginxMultisite(in), in.Port, in.Port, phpAddr)
 }
 
 // apacheConf is the default VirtualHost; PHP goes over FastCGI (mod_proxy_fcgi).
@@ -169,8 +172,9 @@ func apacheConf(in *config.Instance, phpAddr string) string {
 
     ErrorLog /var/log/wp-dind/error.log
     CustomLog /var/log/wp-dind/access.log combined
-</VirtualHost>
-`, in.Name, in.Web.Version, editNote, phpAddr)
+    CustomLog /proc/self/fd/1 combined
+%s</VirtualHost>
+`, in.Name, in.Web.Version, editNote, phpAddr, apacheMultisite(in))
 }
 
 func writeSettings(b *strings.Builder, title string, m map[string]string, sep string) {
