@@ -155,22 +155,29 @@ func (w *worker) startTogether(ctx context.Context, in *config.Instance, p *inst
 	if err := w.ensureImages(ctx, in, p, acts); err != nil {
 		return outcome{}, err
 	}
+	var out outcome
+	if p.XdebugReload() {
+		// The new PHP container reads php.ini as it is: recorded, so that no pass reloads
+		// PHP-FPM (a moment of 502s) right after the restore.
+		out.xdebug = p.XdebugMode
+	}
 	log := w.log.With("instance", in.Name)
 	ids := map[instance.Role]string{}
 	for _, spec := range p.Def.Containers {
 		id, err := w.applyRole(ctx, log, p, spec, acts, nil)
 		if err != nil {
-			return outcome{}, err
+			return out, err
 		}
 		ids[spec.Role] = id
 	}
 	for _, spec := range p.Def.Containers {
 		if err := w.waitHealthy(ctx, ids[spec.Role], spec); err != nil {
-			return outcome{}, err
+			return out, err
 		}
 	}
-	lat, err := w.waitSite(ctx, in)
-	return outcome{probe: lat}, err
+	var err error
+	out.probe, err = w.waitSite(ctx, in)
+	return out, err
 }
 
 // recoverInterrupted rolls back the restores a killed wpinit left half done (their marks):
