@@ -77,14 +77,7 @@ func (h dataHandlers) target(w http.ResponseWriter, r *http.Request) (d Data, na
 }
 
 // data is the data side, or ok false once the error (wpinit not ready) is answered.
-func (h dataHandlers) data(w http.ResponseWriter) (Data, bool) {
-	d, err := h.get()
-	if err != nil {
-		WriteError(w, Mark(err, ErrConflict))
-		return nil, false
-	}
-	return d, true
-}
+func (h dataHandlers) data(w http.ResponseWriter) (Data, bool) { return ready(w, h.get) }
 
 func (h dataHandlers) snapshot(w http.ResponseWriter, r *http.Request) {
 	var req SnapshotRequest
