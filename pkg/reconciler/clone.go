@@ -138,6 +138,11 @@ func (w *worker) cloneFrom(ctx context.Context, in *config.Instance, p *instance
 		return outcome{}, err
 	}
 	p.Info.Seeded = s.Layout.Name + "@" + s.Label
+	// Its PHP container was just created on php.ini as it is: no reload of PHP-FPM for it.
+	if err := instance.SetXdebugRunning(p.Layout, p.XdebugMode); err != nil {
+		return outcome{}, err
+	}
+	p.Info.XdebugRunning = p.XdebugMode
 	return w.converge(ctx, in, p, webOnly(acts), running)
 }
 
