@@ -40,8 +40,8 @@ func (a *AllResult) add(it AllItem, err error) {
 	a.Items = append(a.Items, it)
 }
 
-// declaredNames are the instances the file in force declares, in file order.
-func (r *Reconciler) declaredNames() []string {
+// declaredOrder are the instances the file in force declares, in file order.
+func (r *Reconciler) declaredOrder() []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.file.good == nil {
@@ -59,7 +59,7 @@ func (r *Reconciler) declaredNames() []string {
 func (r *Reconciler) BackupAll(ctx context.Context) (*AllResult, error) {
 	start := time.Now()
 	res := &AllResult{}
-	for _, name := range r.declaredNames() {
+	for _, name := range r.declaredOrder() {
 		t := time.Now()
 		b, err := r.Backup(ctx, name)
 		it := AllItem{Instance: name, Duration: time.Since(t)}
@@ -82,7 +82,7 @@ func (r *Reconciler) BackupAll(ctx context.Context) (*AllResult, error) {
 func (r *Reconciler) RestoreAll(ctx context.Context) (*AllResult, error) {
 	start := time.Now()
 	res := &AllResult{}
-	for _, name := range r.declaredNames() {
+	for _, name := range r.declaredOrder() {
 		t := time.Now()
 		list, err := backup.List(backup.Dir(r.opt.Root), name)
 		it := AllItem{Instance: name}
@@ -178,7 +178,7 @@ func (r *Reconciler) runSchedule(ctx context.Context) {
 
 // nextScheduled is the declared instance whose scheduled backup is due first, and when.
 func (r *Reconciler) nextScheduled(start time.Time, every time.Duration) (string, time.Time) {
-	names := r.declaredNames()
+	names := r.declaredOrder()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var name string
