@@ -220,3 +220,17 @@ bench-dashboard: engine tools images save-images ## 20 sites, a page open: wpini
 		|| { tail -n 60 $(BIN)/bench-dashboard.log; exit 1; }
 	@grep -E '^ +dashboard_bench_test.go:[0-9]+: ' $(BIN)/bench-dashboard.log | sed -E 's/^ +dashboard_bench_test.go:[0-9]+: /bench: /'
 	@grep '^wpinit_cpu_pct=' $(BIN)/bench-dashboard.log | tail -n 1
+
+## ---- site data (issue 14) ----------------------------------------------------------------
+# The real engine and images, in a world of their own (owner, ports, networks): beside make run.
+.PHONY: data-test bench-data
+data-test: engine tools images save-images ## site data on the real engine: snapshots (restore, a restore killed halfway, another server refused), export/import with --replace-url, clones, backup --all, a schedule with keep, restore --all on a fresh root, MySQL 9.7 on PHP 7.4/8.2/8.4; then in wp-dind: docker exec -i ctl db import, MySQL with phpMyAdmin, backup, snapshot (about 12 min)
+	WPDIND_INTEGRATION=1 $(GO) test -count=1 -timeout 40m -v -run 'TestDataIntegration|TestBackupsAllIntegration|TestMySQLIntegration' ./pkg/reconciler/
+	WPDIND_DATA_E2E=1 $(GO) test -count=1 -timeout 30m -v -run '^TestDataEndToEnd$$' ./images/
+
+bench-data: engine tools instance-images ## a site with a 1 GB database: snapshot, its restore, logical backup and restore, import, clone, on one line (about 15 min)
+	@mkdir -p $(BIN)
+	WPDIND_BENCH=1 $(GO) test -count=1 -timeout 90m -v -run '^TestBenchData$$' ./pkg/reconciler/ > $(BIN)/bench-data.log 2>&1 \
+		|| { tail -n 60 $(BIN)/bench-data.log; exit 1; }
+	@grep -E '^ +bench_data_test.go:[0-9]+: ' $(BIN)/bench-data.log | sed -E 's/^ +bench_data_test.go:[0-9]+: /bench: /'
+	@grep '^snapshot_1g_s=' $(BIN)/bench-data.log | tail -n 1

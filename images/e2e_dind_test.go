@@ -38,6 +38,7 @@ func requireEnv(t *testing.T, env, target string) {
 // site is one instance declared in a test's instances.toml.
 type site struct {
 	Name, Title, PHP, DB, Web, WebVersion string
+	DBFlavor                              string // "" for the default, mariadb
 	ID, Port                              int
 }
 
@@ -50,7 +51,7 @@ func tomlFor(sites []site) string {
 	b.WriteString("version = 1\n")
 	for _, s := range sites {
 		fmt.Fprintf(&b, "\n[[instance]]\nname = %q\nid = %d\nport = %d\ntitle = %q\n", s.Name, s.ID, s.Port, s.Title)
-		for key, v := range map[string]string{"php": s.PHP, "db_version": s.DB, "web": s.Web, "web_version": s.WebVersion} {
+		for key, v := range map[string]string{"php": s.PHP, "db": s.DBFlavor, "db_version": s.DB, "web": s.Web, "web_version": s.WebVersion} {
 			if v != "" {
 				fmt.Fprintf(&b, "%s = %q\n", key, v)
 			}

@@ -34,7 +34,7 @@ const ctlUsage = `usage: wpinit ctl [--socket PATH] COMMAND
   restore NAME FILE           bring an instance back to an archive: FILE without a / is a name in
                               ROOT/backups, with one a path (relative to the current folder)
   backups [NAME] [--json]     the archives in ROOT/backups (NAME's only with NAME), oldest first
-  restart-instance NAME       stop an instance's containers and start them again, in order
+` + ctlDataUsage + `  restart-instance NAME       stop an instance's containers and start them again, in order
   wake NAME                   start an asleep site's PHP and database; ends once it serves
   ca                          the local CA's certificate (PEM), to trust https://NAME.localhost
   purge NAME                  delete the archived folders (data included) of an instance removed
@@ -123,6 +123,10 @@ func runCtl(ctx context.Context, c *ctl.Client, args []string, out io.Writer) er
 		return ctlRestore(ctx, c, rest, out)
 	case "backups":
 		return ctlBackups(ctx, c, rest, out)
+	case "snapshot":
+		return ctlSnapshot(ctx, c, rest, out)
+	case "db":
+		return ctlDB(ctx, c, rest, out)
 	case "restart-instance":
 		return ctlRestartInstance(ctx, c, rest, out)
 	case "wake":

@@ -100,9 +100,9 @@ func writeInstances(out io.Writer, in *ctl.InstancesStatus) error {
 // under a row with its name.
 func writeInstanceTable(out io.Writer, list []ctl.InstanceStatus) error {
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "INSTANCE\tID\tSTATE\tURL\tPHP\tDATABASE\tWEB\tHEALTH\tLAST ERROR\t")
+	fmt.Fprintln(tw, "INSTANCE\tID\tSTATE\tURL\tPHP\tDATABASE\tWEB\tHEALTH\tBACKUP\tLAST ERROR\t")
 	row := func(indent string, i ctl.InstanceStatus) {
-		fmt.Fprintf(tw, "%s%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", indent, i.Name, i.ID, i.State, i.URL, i.PHP, i.DB, i.Web, i.Health, orDefault(i.LastError, "-"))
+		fmt.Fprintf(tw, "%s%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", indent, i.Name, i.ID, i.State, i.URL, i.PHP, i.DB, i.Web, i.Health, backupTimes(i), orDefault(i.LastError, "-"))
 	}
 	var matrices []string
 	members := map[string][]ctl.InstanceStatus{}
@@ -117,7 +117,7 @@ func writeInstanceTable(out io.Writer, list []ctl.InstanceStatus) error {
 		members[i.Matrix] = append(members[i.Matrix], i)
 	}
 	for _, m := range matrices {
-		fmt.Fprintf(tw, "%s (matrix of %d)\t\t\t\t\t\t\t\t\t\n", m, len(members[m]))
+		fmt.Fprintf(tw, "%s (matrix of %d)\t\t\t\t\t\t\t\t\t\t\n", m, len(members[m]))
 		for _, i := range members[m] {
 			row("  ", i)
 		}
@@ -200,6 +200,7 @@ func writeInstanceDetail(out io.Writer, d *ctl.InstanceDetail) error {
 	if d.Multisite != "" {
 		row("multisite", d.Multisite)
 	}
+	writeDataDetail(row, d)
 	for _, c := range d.Containers {
 		row("container "+c.Role, fmt.Sprintf("%s %s %s %s %s", c.Name, c.Image, c.IP, c.State, c.Health))
 	}
@@ -254,6 +255,9 @@ func ctlXdebug(ctx context.Context, c *ctl.Client, args []string, out io.Writer)
 
 // ctlBackup is `backup NAME`.
 func ctlBackup(ctx context.Context, c *ctl.Client, args []string, out io.Writer) error {
+	if len(args) == 1 && args[0] == "--all" {
+		return ctlAll(ctx, "backup --all", c.BackupAll, out)
+	}
 	if len(args) != 1 {
 		return errUsage
 	}
@@ -270,6 +274,9 @@ func ctlBackup(ctx context.Context, c *ctl.Client, args []string, out io.Writer)
 // with one it is a path, which the client makes absolute against this process's working
 // folder (ctl.RestoreFile), not wpinit's.
 func ctlRestore(ctx context.Context, c *ctl.Client, args []string, out io.Writer) error {
+	if len(args) == 1 && args[0] == "--all" {
+		return ctlAll(ctx, "restore --all", c.RestoreAll, out)
+	}
 	if len(args) != 2 {
 		return errUsage
 	}

@@ -215,11 +215,12 @@ var errNotYet = errors.New("instances are not managed yet: waiting for the docke
 
 // instances is the reconciler part.
 type instances struct {
-	log    hclog.Logger
-	cfg    config.Instances
-	engine *engine
-	onPass func(reconciler.PassReport) // the metrics' hook; nil without a dashboard
-	routes reconciler.Routes           // the router; nil without one
+	log     hclog.Logger
+	cfg     config.Instances
+	backups config.Backups
+	engine  *engine
+	onPass  func(reconciler.PassReport) // the metrics' hook; nil without a dashboard
+	routes  reconciler.Routes           // the router; nil without one
 	// services names wpinit's services: `ctl logs NAME` serves both, so no instance takes one.
 	services func() []string
 	rec      atomic.Pointer[reconciler.Reconciler]
@@ -230,6 +231,7 @@ type instances struct {
 func (p *instances) run(ctx context.Context) error {
 	opts := reconciler.OptionsOf(&p.cfg)
 	opts.Logger, opts.OnPass, opts.Services, opts.Routes = p.log, p.onPass, p.services, p.routes
+	opts.BackupsOf(p.backups)
 	if p.cfg.PhpMyAdminConfig != "" {
 		w := &phpmyadmin.Writer{Path: p.cfg.PhpMyAdminConfig, Network: opts.Network, Logger: p.log.Named("phpmyadmin")}
 		opts.OnInstances = w.Update
@@ -258,6 +260,15 @@ func (p *instances) api() (ctl.Instances, error) {
 		return nil, err
 	}
 	return instanceAPI{r}, nil
+}
+
+// dataAPI serves the data routes once the reconciler runs.
+func (p *instances) dataAPI() (ctl.Data, error) {
+	r, err := p.reconciler()
+	if err != nil {
+		return nil, err
+	}
+	return dataAPI{r}, nil
 }
 
 // trigger asks for a pass, when the reconciler runs.

@@ -81,6 +81,10 @@ func instanceDetail(d reconciler.InstanceDetail) ctl.InstanceDetail {
 		s := ctl.Secrets(*d.Secrets)
 		out.Secrets = &s
 	}
+	if d.Data != nil {
+		data := ctl.DataStatus(*d.Data)
+		out.Data = &data
+	}
 	return out
 }
 

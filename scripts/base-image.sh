@@ -12,12 +12,18 @@ set -euo pipefail
 # tweak_rootfs DIR: the settings every image wants, made once here instead of per Dockerfile.
 tweak_rootfs() {
 	local dir=$1 suite=$2
-	# Point releases and security fixes come from the same mirror.
-	cat >"$dir/etc/apt/sources.list" <<LIST
+	# Point releases and security fixes come from the same mirror. Unstable (sid) has neither
+	# an -updates nor a -security suite: its packages move in sid itself, which is why its
+	# rootfs is cached like the others (a rebuild later gets other versions).
+	if [[ $suite == sid ]]; then
+		echo "deb $DEBIAN_MIRROR sid main" >"$dir/etc/apt/sources.list"
+	else
+		cat >"$dir/etc/apt/sources.list" <<LIST
 deb $DEBIAN_MIRROR $suite main
 deb $DEBIAN_MIRROR $suite-updates main
 deb ${DEBIAN_MIRROR%/debian}/debian-security $suite-security main
 LIST
+	fi
 	# Package scripts must not try to start services inside a build.
 	printf '#!/bin/sh\nexit 101\n' >"$dir/usr/sbin/policy-rc.d"
 	chmod 0755 "$dir/usr/sbin/policy-rc.d"

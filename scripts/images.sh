@@ -58,14 +58,16 @@ label_and_tag() {
 # base images it starts from, and the flags. An unchanged stamp with the tag still on the
 # image it was made for means there is nothing to build.
 inputs_stamp() {
-	local family=$1 where=$2 bases=""
+	local family=$1 where=$2 bases="" dirs=("$1")
+	# wp-mysql takes its health check and version script from wp-mariadb's folder.
+	[[ $family == mysql ]] && dirs+=(mariadb)
 	if ! $UPSTREAM; then
 		bases=$(docker image inspect -f '{{.Id}}' "wp-base:$where" wp-base:trixie 2>/dev/null) || return 1
 	fi
 	{
 		printf '%s\n' "$family" "$where" "$UPSTREAM" "$bases" "${WP_DIND_NO_CACHE:-0}"
-		(cd "$REPO_ROOT/images" && find "$family" upstream -type f -printf '%p %m\n' | LC_ALL=C sort)
-		(cd "$REPO_ROOT/images" && find "$family" upstream -type f -print0 | LC_ALL=C sort -z | xargs -0 cat)
+		(cd "$REPO_ROOT/images" && find "${dirs[@]}" upstream -type f -printf '%p %m\n' | LC_ALL=C sort)
+		(cd "$REPO_ROOT/images" && find "${dirs[@]}" upstream -type f -print0 | LC_ALL=C sort -z | xargs -0 cat)
 	} | sha256sum | cut -d' ' -f1
 }
 

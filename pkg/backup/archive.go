@@ -63,6 +63,15 @@ func FileName(name string, t time.Time) string {
 	return name + "-" + t.UTC().Format(stamp) + ".tar.gz"
 }
 
+// scheduledMark marks the archives of scheduled backups: NAME-YYYYmmdd-HHMMSS.scheduled.tar.gz.
+// Pruning ([backups] keep) only ever removes archives with it.
+const scheduledMark = ".scheduled"
+
+// ScheduledFileName is the archive name of a scheduled backup of instance at t.
+func ScheduledFileName(name string, t time.Time) string {
+	return name + "-" + t.UTC().Format(stamp) + scheduledMark + ".tar.gz"
+}
+
 // ErrFileName is wrapped when a restore's FILE is neither a file name nor an absolute path.
 var ErrFileName = errors.New("not a backup file name or an absolute path")
 
@@ -87,6 +96,11 @@ func Resolve(dir, file string) (string, error) {
 // failure. trees are put in at their names, in place of what the instance folder has there
 // (trees.go).
 func Create(ctx context.Context, l instance.Layout, dir string, now time.Time, dump Dumper, trees ...Tree) (*Result, error) {
+	return CreateAs(ctx, l, dir, FileName(l.Name, now), now, dump, trees...)
+}
+
+// CreateAs is Create under the file name file (FileName or ScheduledFileName).
+func CreateAs(ctx context.Context, l instance.Layout, dir, file string, now time.Time, dump Dumper, trees ...Tree) (*Result, error) {
 	start := time.Now()
 	info, err := instance.ReadInfo(l)
 	if err != nil {
@@ -95,7 +109,7 @@ func Create(ctx context.Context, l instance.Layout, dir string, now time.Time, d
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create backups folder: %w", err)
 	}
-	final := filepath.Join(dir, FileName(l.Name, now))
+	final := filepath.Join(dir, file)
 	if _, err := os.Lstat(final); err == nil {
 		return nil, fmt.Errorf("back up %q: %s exists: %w", l.Name, final, fs.ErrExist)
 	}
@@ -315,6 +329,8 @@ type Archive struct {
 	Path     string    `json:"path"`
 	When     time.Time `json:"when"`
 	Bytes    int64     `json:"bytes"`
+	// Scheduled: written by a scheduled backup ([backups] schedule), pruned by keep.
+	Scheduled bool `json:"scheduled,omitempty"`
 }
 
 // List lists the archives in dir of instance name ("" for all), oldest first.
@@ -329,6 +345,7 @@ func List(dir, name string) ([]Archive, error) {
 	var out []Archive
 	for _, e := range entries {
 		base, ok := strings.CutSuffix(e.Name(), ".tar.gz")
+		base, scheduled := strings.CutSuffix(base, scheduledMark)
 		if !ok || len(base) < len(stamp)+2 || strings.HasPrefix(base, ".") {
 			continue
 		}
@@ -337,7 +354,7 @@ func List(dir, name string) ([]Archive, error) {
 		if err != nil || (name != "" && inst != name) {
 			continue
 		}
-		a := Archive{Instance: inst, Path: filepath.Join(dir, e.Name()), When: when}
+		a := Archive{Instance: inst, Path: filepath.Join(dir, e.Name()), When: when, Scheduled: scheduled}
 		if fi, err := e.Info(); err == nil {
 			a.Bytes = fi.Size()
 		}

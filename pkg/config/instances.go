@@ -62,6 +62,7 @@ type InstanceEntry struct {
 	Port      *int     `toml:"port"`
 	Title     string   `toml:"title"`
 	Hostnames []string `toml:"hostnames"` // names besides NAME.localhost
+	From      string   `toml:"from"`      // "SRC" or "SRC@LABEL": start from that data, at creation only (instances_from.go)
 	InstanceSettings
 	key string // "instance[N]", or "matrix[N]" for a matrix's instance: where errors point
 }
@@ -119,6 +120,7 @@ type Instance struct {
 	ID         int // its network: [instances] network_prefix + ID, the ID-th /24 of subnets
 	Port       int // host port of the web server; 0: not published (publish_port = false)
 	Title      string
+	From       string `json:",omitempty"` // the declared `from`, "" for none; applied at creation only
 	PHP        Component
 	DB         Component
 	Web        Component
@@ -228,6 +230,7 @@ func parseInstances(file string, data []byte, held map[string]Slot, ports PortRa
 	v.unique(entries)
 	cfg.matrices = v.matrixNames(f.Matrix, f.Instance)
 	v.uniqueNames(cfg.Instances, entries)
+	v.froms(entries)
 	slices.SortStableFunc(p.errs, func(a, b error) int { return lineOf(a) - lineOf(b) })
 	if err := p.err(); err != nil {
 		return nil, err
@@ -315,7 +318,7 @@ func (v *validator) instance(key string, e *InstanceEntry, d *InstanceSettings) 
 	}
 	v.settings(key, &e.InstanceSettings)
 	in := Instance{
-		Name: string(e.Name), ID: e.id(), Port: e.port(), Title: e.Title,
+		Name: string(e.Name), ID: e.id(), Port: e.port(), Title: e.Title, From: e.From,
 		Shared:     pick(e.SharedNetwork, d.SharedNetwork),
 		Xdebug:     pick(e.Xdebug, d.Xdebug),
 		Pull:       PullPolicy(first(e.Pull, d.Pull, string(PullNever))),

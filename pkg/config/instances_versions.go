@@ -29,7 +29,7 @@ type flavorInfo struct {
 var flavors = map[Flavor]flavorInfo{
 	FlavorPHP:     {versions: []string{"7.4", "8.0", "8.1", "8.2", "8.3", "8.4"}, offline: []string{"7.4", "8.2", "8.4"}, fallback: "8.4"},
 	FlavorMariaDB: {versions: []string{"10.5", "10.11", "11.8"}, offline: []string{"10.5", "10.11", "11.8"}, fallback: "11.8"},
-	FlavorMySQL:   {versions: []string{"5.6", "5.7", "8.0"}, fallback: "8.0"},
+	FlavorMySQL:   {versions: []string{"5.6", "5.7", "8.0", "9.7"}, offline: []string{"9.7"}, fallback: "8.0"},
 	FlavorNginx:   {versions: []string{"1.18", "1.22", "1.26", "1.27"}, offline: []string{"1.18", "1.22", "1.26"}, fallback: "1.26"},
 	FlavorApache:  {versions: []string{"2.4"}, offline: []string{"2.4"}, fallback: "2.4"},
 }

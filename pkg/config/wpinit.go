@@ -35,6 +35,7 @@ type Wpinit struct {
 	Instances Instances `toml:"instances" json:"instances"`
 	Dashboard Dashboard `toml:"dashboard" json:"dashboard"`
 	Router    Router    `toml:"router" json:"router"`
+	Backups   Backups   `toml:"backups" json:"backups"`
 
 	File  string   `toml:"-" json:"-"`     // path it was loaded from
 	Order []string `toml:"-" json:"order"` // service names, every dependency before its dependents

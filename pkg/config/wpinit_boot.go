@@ -155,6 +155,7 @@ func (w *Wpinit) validateBoot(p *problems) {
 	w.Instances.validate(p)
 	w.Dashboard.validate(p, &w.Instances)
 	w.Router.validate(p, w.Services)
+	w.Backups.validate(p)
 	// The services need their share of the budget once the instances are stopped.
 	if left := w.Wpinit.StopTimeout.D() - w.InstancesStopBudget(); left < 10*time.Second {
 		p.add("wpinit.stop_timeout", "%s leaves %s for the services after instances.stop_timeout (%s): give at least 10s more",

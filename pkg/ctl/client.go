@@ -129,6 +129,11 @@ func (c *Client) send(ctx context.Context, method, path string, body any) (*http
 		}
 		rd = bytes.NewReader(b)
 	}
+	return c.sendBody(ctx, method, path, rd)
+}
+
+// sendBody is send with a body streamed as it is read (chunked when its size is unknown).
+func (c *Client) sendBody(ctx context.Context, method, path string, rd io.Reader) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, method, "http://wpinit"+path, rd)
 	if err != nil {
 		return nil, fmt.Errorf("build request: %w", err)

@@ -22,6 +22,7 @@ type InstanceDetail struct {
 	KeptFiles  []string          `json:"kept_files,omitempty"` // edited config files whose new default was not applied
 	Containers []ContainerStatus `json:"containers"`
 	Secrets    *Secrets          `json:"secrets,omitempty"`
+	Data       *DataStatus       `json:"data,omitempty"` // snapshots and origin (data_types.go)
 	// PathMappings are the IDE's pairs (host path, container path): the mounted code, then
 	// the document root.
 	PathMappings []PathMapping `json:"path_mappings,omitempty"`
@@ -127,6 +128,8 @@ type BackupArchive struct {
 	Path     string    `json:"path"`
 	When     time.Time `json:"when"`
 	Bytes    int64     `json:"bytes"`
+	// Scheduled: written by a scheduled backup ([backups] schedule), pruned by keep.
+	Scheduled bool `json:"scheduled,omitempty"`
 }
 
 // BackupList is the answer to GET /v1/backups: the archives, oldest first.

@@ -64,12 +64,19 @@ func instanceName(w http.ResponseWriter, r *http.Request) (string, bool) {
 }
 
 func (h instanceHandlers) instances(w http.ResponseWriter) (Instances, bool) {
-	in, err := h.get()
+	return ready(w, h.get)
+}
+
+// ready is what get returns, or ok false once its error (wpinit not ready for the request)
+// is answered 409.
+func ready[T any](w http.ResponseWriter, get func() (T, error)) (T, bool) {
+	v, err := get()
 	if err != nil {
 		WriteError(w, Mark(err, ErrConflict))
-		return nil, false
+		var zero T
+		return zero, false
 	}
-	return in, true
+	return v, true
 }
 
 func (h instanceHandlers) detail(w http.ResponseWriter, r *http.Request) {

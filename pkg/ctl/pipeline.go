@@ -133,7 +133,9 @@ type InstanceStatus struct {
 	// ProbeLatency is how long the last HTTP probe of the site that succeeded took (at its
 	// last convergence); zero before one did.
 	ProbeLatency time.Duration `json:"probe_latency,omitempty"`
-	Matrix       string        `json:"matrix,omitempty"` // the [[matrix]] it is a combination of
+	LastBackup   time.Time     `json:"last_backup,omitzero"` // newest archive, scheduled or not
+	NextBackup   time.Time     `json:"next_backup,omitzero"` // the next scheduled backup
+	Matrix       string        `json:"matrix,omitempty"`     // the [[matrix]] it is a combination of
 }
 
 // Serving reports whether the instance is converged and its containers healthy, or asleep

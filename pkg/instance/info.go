@@ -33,6 +33,11 @@ type Info struct {
 	XdebugDeclared *bool `json:"xdebug_declared,omitempty"`
 	// XdebugRunning is the xdebug.mode PHP-FPM last loaded (container start or reload).
 	XdebugRunning string `json:"xdebug_running,omitempty"`
+
+	// From is instances.toml's `from` when the folder was created (clone.go); Seeded the
+	// snapshot it was filled from, "SRC@LABEL", once that is done.
+	From   string `json:"from,omitempty"`
+	Seeded string `json:"seeded,omitempty"`
 	// Activated is what wp-dind-activate last applied (activate.go); nil: nothing.
 	Activated *Activation `json:"activated,omitempty"`
 }

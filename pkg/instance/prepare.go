@@ -49,7 +49,7 @@ func Prepare(root string, in *config.Instance, o Options, now time.Time) (*Prepa
 	}
 	info, err := ReadInfo(l)
 	if err != nil {
-		info = &Info{Created: now.UTC()}
+		info = &Info{Created: now.UTC(), From: in.From} // a new folder: `from` applies (clone.go)
 	}
 	if info.Generated == nil {
 		info.Generated = map[string]string{}
@@ -100,6 +100,9 @@ func makeFolders(l Layout, in *config.Instance) error {
 		if _, err := ensureDir(l.Root, d); err != nil {
 			return fmt.Errorf("create folder of %q: %w", l.Name, err)
 		}
+	}
+	if err := ensureSnapshotDirs(l); err != nil { // the database container mounts snapshots/.db
+		return err
 	}
 	for path, uid := range map[string]int{l.WordPressDir(): uidWWW, l.MySQLDir(): uidMySQL} {
 		created, err := ensureDir(l.Root, path)

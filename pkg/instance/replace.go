@@ -29,7 +29,7 @@ var replaced = []string{wordpressDir, mysqlDir, configDir, SecretsFile}
 // Replace restores staged content into the instance's folder (its containers are stopped):
 // it moves the current document root, database files, config folders and secrets to
 // ROOT/.archive/NAME-<UTC time>/ (with a copy of .instance-info; nothing is deleted) and
-// moves staged's in their place. .instance-info stays in place, so the id and port the
+// moves staged's in their place (data/mysql too when staged has one: a snapshot's). .instance-info stays in place, so the id and port the
 // instance holds never change; it takes the backup's record of generated files and of the
 // declared Xdebug setting, which describe the restored config files. It returns the folder
 // the previous content went to; Rollback brings it back. When setting aside fails, what was
@@ -41,11 +41,16 @@ func Replace(l Layout, staged string, now time.Time) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	aside := filepath.Join(l.Root, ArchiveDir, l.Name+"-"+now.UTC().Format(archiveStamp))
+	aside := AsidePath(l, now)
 	if err := setAside(l, aside); err != nil {
 		return "", err
 	}
-	for _, p := range []string{wordpressDir, configDir, SecretsFile} {
+	for _, p := range []string{wordpressDir, configDir, SecretsFile, mysqlDir} {
+		if p == mysqlDir { // a snapshot's data directory; a backup's dump is imported instead
+			if _, err := os.Lstat(filepath.Join(staged, p)); errors.Is(err, fs.ErrNotExist) {
+				continue
+			}
+		}
 		if err := os.MkdirAll(filepath.Dir(l.path(p)), 0o755); err != nil {
 			return aside, fmt.Errorf("restore %s of %q: %w", p, l.Name, err)
 		}
@@ -59,6 +64,8 @@ func Replace(l Layout, staged string, now time.Time) (string, error) {
 		info.Name = l.Name
 	}
 	info.Generated, info.XdebugDeclared, info.XdebugRunning = arch.Generated, arch.XdebugDeclared, ""
+	// The data is the archive's: so is its origin (a clone restored is not seeded again).
+	info.From, info.Seeded = arch.From, arch.Seeded
 	if info.Generated == nil {
 		info.Generated = map[string]string{}
 	}

@@ -198,7 +198,8 @@ func baseSpec(l Layout, in *config.Instance, o Options, net Network, r Role) Con
 	}
 	switch r {
 	case RoleDB:
-		c.Mounts = append(c.Mounts, Mount{Source: l.MySQLDir(), Target: "/var/lib/mysql"})
+		c.Mounts = append(c.Mounts, Mount{Source: l.MySQLDir(), Target: "/var/lib/mysql"},
+			Mount{Source: l.SnapshotDBDir(), Target: SnapshotMount}) // snapshot.go: where mariadb-backup writes
 		c.StopSignal, c.StopTimeout = "SIGTERM", StopTimeout(r)
 	case RolePHP:
 		c.Mounts = append(c.Mounts, Mount{Source: l.WordPressDir(), Target: DocRoot})

@@ -32,10 +32,8 @@ const (
 // a convergence of the instance in progress, and needs its database container running: an
 // asleep instance is woken first.
 func (r *Reconciler) Backup(ctx context.Context, name string) (*backup.Result, error) {
-	if r.isAsleep(name) {
-		if err := r.Wake(ctx, name); err != nil {
-			return nil, fmt.Errorf("back up %q: %w", name, err)
-		}
+	if err := r.awake(ctx, name, "backup"); err != nil {
+		return nil, err
 	}
 	var res *backup.Result
 	err := r.runJob(ctx, &job{name: name, what: "backup", fn: func(ctx context.Context, in config.Instance) (outcome, error) {
@@ -43,20 +41,14 @@ func (r *Reconciler) Backup(ctx context.Context, name string) (*backup.Result, e
 		res, err = r.work.backup(ctx, in)
 		return outcome{}, err
 	}})
+	if err == nil {
+		r.setLastBackup(name, time.Now(), false)
+	}
 	return res, err
 }
 
 func (w *worker) backup(ctx context.Context, in config.Instance) (*backup.Result, error) {
-	ctx, cancel := context.WithTimeout(ctx, w.opt.timeouts.Backup)
-	defer cancel()
-	db, err := w.runningContainer(ctx, in.Name, instance.RoleDB)
-	if err != nil {
-		return nil, err
-	}
-	if db == nil {
-		return nil, fmt.Errorf("back up %q: its database container is not running", in.Name)
-	}
-	res, err := backup.Create(ctx, w.layout(in.Name), backup.Dir(w.opt.root), time.Now(), w.dumper(db.ID), codeTrees(&in)...)
+	res, err := w.backupAs(ctx, in, backup.FileName(in.Name, time.Now()))
 	if err != nil {
 		return nil, err
 	}

@@ -44,7 +44,7 @@ func (r *Reconciler) dispatch(ctx context.Context, cfg *config.InstancesConfig, 
 	var later []func()
 	for i := range cfg.Instances {
 		in := cfg.Instances[i]
-		t, fn := r.convergence(&in, steps, a, netErrs)
+		t, fn := r.convergence(ctx, &in, steps, a, netErrs)
 		if t == nil {
 			continue
 		}
@@ -65,7 +65,7 @@ func (r *Reconciler) dispatch(ctx context.Context, cfg *config.InstancesConfig, 
 
 // convergence is the task that brings in to its declaration, nil when there is none to
 // start now.
-func (r *Reconciler) convergence(in *config.Instance, steps Steps, a Actual, netErrs map[string]error) (*task, func(context.Context) (outcome, error)) {
+func (r *Reconciler) convergence(ctx context.Context, in *config.Instance, steps Steps, a Actual, netErrs map[string]error) (*task, func(context.Context) (outcome, error)) {
 	acts, ok := steps.Converge[in.Name]
 	if !ok {
 		return nil, nil // preparation failed, already reported
@@ -96,6 +96,13 @@ func (r *Reconciler) convergence(in *config.Instance, steps Steps, a Actual, net
 	}
 	if !r.retryDue(in.Name, key) {
 		return nil, nil
+	}
+	if p.NeedsSeed() { // created from another instance, not filled yet (clone.go)
+		src, label, fresh, ok := r.cloneSource(ctx, in, p)
+		if !ok {
+			return nil, nil
+		}
+		return &task{key: key, changes: true, lane: laneFirst}, r.cloneTask(in, p, src, label, fresh)
 	}
 	current := containersOf(a, in.Name)
 	t := &task{key: key, changes: len(acts) > 0, lane: laneOf(key, servedKey)}

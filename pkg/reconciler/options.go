@@ -68,6 +68,15 @@ type Options struct {
 	// Routes is the router (routes.go); nil: none. Sites with sleep_after still sleep, and
 	// wake on a request to their port URL.
 	Routes Routes
+	// BackupSchedule > 0 backs up every instance that often, one at a time; BackupKeep > 0
+	// keeps that many scheduled archives of each ([backups] in wpinit.toml, BackupsOf).
+	BackupSchedule time.Duration
+	BackupKeep     int
+}
+
+// BackupsOf adds wpinit.toml's [backups] table to o.
+func (o *Options) BackupsOf(b config.Backups) {
+	o.BackupSchedule, o.BackupKeep = b.Schedule.D(), b.Keep
 }
 
 // PassReport is one pass as OnPass sees it: how long it took and the actions its plan

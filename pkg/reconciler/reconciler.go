@@ -56,6 +56,11 @@ type Reconciler struct {
 	routesKey string
 	routesGen uint64
 	sleeper   *time.Ticker
+
+	clones map[string]*cloneSeed // fresh snapshots asked for clones (clone.go); guarded by mu
+	// The backups of each instance, for the status and the schedule (backups_all.go);
+	// guarded by mu.
+	backupLast, backupSched, backupNext map[string]time.Time
 }
 
 // New returns a reconciler over eng. Every option is required (see Options); the error
@@ -69,7 +74,8 @@ func New(eng docker.Engine, opt Options) (*Reconciler, error) {
 		kick: make(chan struct{}, 1), ready: make(chan struct{}), jobs: make(chan *job), stopped: make(chan struct{}),
 		engineBack: make(chan struct{}, 1), held: map[string]int{}, queued: map[string][]*job{},
 		inst: map[string]*instState{}, tasks: map[string]*task{},
-		done: make(chan taskDone), first: map[string]bool{}, gate: newRepairGate(),
+		done: make(chan taskDone), first: map[string]bool{}, gate: newRepairGate(), clones: map[string]*cloneSeed{},
+		backupLast: map[string]time.Time{}, backupSched: map[string]time.Time{}, backupNext: map[string]time.Time{},
 	}
 	for i := range r.lanes {
 		r.lanes[i] = make(chan struct{}, opt.Parallelism)
@@ -97,9 +103,11 @@ func (r *Reconciler) Trigger(reason string) {
 
 // Run reconciles until ctx ends: a pass at start (after the gate), then on triggers, on file
 // changes, on Docker events and every Resync. It returns nil on a clean cancel, after the
-// instance tasks have stopped. It first sweeps what a crash left of restores and backups.
+// instance tasks have stopped. It first sweeps what a crash left of restores, backups and
+// snapshots, and rolls back the restores it interrupted.
 func (r *Reconciler) Run(ctx context.Context) error {
 	r.sweep()
+	r.recoverInterrupted(ctx) // restores and snapshots a kill cut short (snapshot_restore.go)
 	if r.opt.Gate != nil {
 		select {
 		case <-r.opt.Gate:
@@ -114,6 +122,7 @@ func (r *Reconciler) Run(ctx context.Context) error {
 	if r.opt.ArchiveRetention > 0 {
 		watchers.Go(func() { r.pruneArchives(wctx) })
 	}
+	watchers.Go(func() { r.runSchedule(wctx) }) // [backups] schedule (backups_all.go)
 	defer func() { stopWatch(); watchers.Wait() }()
 
 	r.Trigger("boot")

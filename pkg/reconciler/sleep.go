@@ -258,6 +258,18 @@ func (w *worker) containersOf(ctx context.Context, name string) ([]docker.Contai
 	return out, nil
 }
 
+// awake wakes the instance first when it is asleep: what (a backup, a snapshot, an export...)
+// needs its database running.
+func (r *Reconciler) awake(ctx context.Context, name, what string) error {
+	if !r.isAsleep(name) {
+		return nil
+	}
+	if err := r.Wake(ctx, name); err != nil {
+		return fmt.Errorf("wake %q for its %s: %w", name, what, err)
+	}
+	return nil
+}
+
 func (r *Reconciler) isAsleep(name string) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()

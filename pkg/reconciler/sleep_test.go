@@ -3,6 +3,7 @@ package reconciler
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sync"
@@ -63,7 +64,7 @@ func stateOf(r *Reconciler, name string) string {
 }
 
 // TestSleepAndWake: a site idle for its sleep_after has its PHP and database stopped, is
-// told to the router as not serving, stays asleep across passes, and Wake brings it back;
+// told to the router as not serving, stays asleep across passes, and an export wakes it;
 // a site without sleep_after, and one with requests through the router, stay up.
 func TestSleepAndWake(t *testing.T) {
 	f := newFakeDocker(t)
@@ -82,9 +83,12 @@ func TestSleepAndWake(t *testing.T) {
 	r := newFakeReconciler(t, f, dir, func(o *Options) { o.Routes = routes })
 	runFake(t, r)
 	waitReady(t, r)
-	if s, ok := routes.serving("site-1"); !ok || !s {
-		t.Fatalf("site-1 is not told to the router as serving: %+v", routes.last)
-	}
+	// The routes are told when each instance's convergence finishes, which can come after
+	// ready: wait for it.
+	testutil.WaitFor(t, 10*time.Second, "site-1 told to the router as serving", func() bool {
+		s, ok := routes.serving("site-1")
+		return ok && s
+	})
 	stop := make(chan struct{})
 	go func() { // site-3 is in use through the router all along
 		for {
@@ -120,7 +124,8 @@ func TestSleepAndWake(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	start := time.Now()
-	if err := r.Wake(ctx, "site-1"); err != nil {
+	// An export needs the database: it wakes the site, as a backup, a snapshot or an import do.
+	if _, err := r.DBExport(ctx, "site-1", io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	if st := stateOf(r, "site-1"); st[:len(StateRunning)] != StateRunning || f.Container("site-1-db").State != "running" {

@@ -87,7 +87,9 @@ type InstanceStatus struct {
 	// ProbeLatency is how long the last HTTP probe of the site that succeeded took (at its
 	// last convergence); zero before one did.
 	ProbeLatency time.Duration `json:"probe_latency,omitempty"`
-	Matrix       string        `json:"matrix,omitempty"` // the [[matrix]] it is a combination of
+	LastBackup   time.Time     `json:"last_backup,omitzero"` // newest archive, scheduled or not
+	NextBackup   time.Time     `json:"next_backup,omitzero"` // the next scheduled backup
+	Matrix       string        `json:"matrix,omitempty"`     // the [[matrix]] it is a combination of
 }
 
 // InstanceDetail is `ctl status NAME`: everything about one instance. Secrets is set only
@@ -107,6 +109,7 @@ type InstanceDetail struct {
 	KeptFiles  []string          `json:"kept_files,omitempty"` // edited config files whose new default was not applied
 	Containers []ContainerStatus `json:"containers"`
 	Secrets    *SecretsView      `json:"secrets,omitempty"`
+	Data       *DataStatus       `json:"data,omitempty"` // snapshots, origin, backups (data_status.go)
 	// PathMappings are the IDE's pairs (host path, container path): the mounted code, then
 	// the document root.
 	PathMappings []instance.PathMapping `json:"path_mappings,omitempty"`
@@ -160,8 +163,10 @@ func (r *Reconciler) status() Status {
 			s.FileLines = append(s.FileLines, FileError{Key: fe.Key, Line: fe.Line, Message: fe.Error()})
 		}
 	}
-	for _, st := range r.inst {
-		s.Instances = append(s.Instances, st.summary())
+	for name, st := range r.inst {
+		sum := st.summary()
+		sum.LastBackup, sum.NextBackup = r.backupLast[name], r.backupNext[name]
+		s.Instances = append(s.Instances, sum)
 	}
 	sort.Slice(s.Instances, func(i, j int) bool { return s.Instances[i].Name < s.Instances[j].Name })
 	return s
@@ -172,14 +177,18 @@ func (r *Reconciler) Detail(name string, showSecrets bool) (InstanceDetail, erro
 	r.mu.Lock()
 	st, ok := r.inst[name]
 	var d InstanceDetail
+	var p *instance.Prepared
+	var from string
 	if ok {
 		d = st.detail(r.layout(name), r.opt.Network.Instance(st.cfg.ID), r.opt.Images)
+		d.LastBackup, d.NextBackup, p, from = r.backupLast[name], r.backupNext[name], st.prepared, st.cfg.From
 		d.PathMappings = instance.PathMappings(&st.cfg, r.hostPaths())
 	}
 	r.mu.Unlock()
 	if !ok {
 		return d, fmt.Errorf("status of %q: %w", name, ErrNoInstance)
 	}
+	d.Data = dataStatus(r.layout(name), p, from)
 	if showSecrets {
 		sec, err := instance.ReadSecrets(r.layout(name))
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
