@@ -164,8 +164,8 @@ devloop-test: engine tools images save-images ## the developer's loop on the rea
 .PHONY: beside beside-up beside-check beside-down
 BESIDE := $(GO) run ./scripts/beside -state $(BIN)/beside.json
 
-beside: engine tools images save-images ## images-test, instances-test, e2e, run-test, reliability-test, isolation-test, dashboard-test, devloop-test and host-images-test beside make run's wpinit (or a blocker), which must be untouched afterwards
-	$(BESIDE) run $(MAKE) --no-print-directory images-test instances-test e2e run-test reliability-test isolation-test dashboard-test devloop-test host-images-test router-test
+beside: engine tools images save-images browser-deps ## images-test, instances-test, e2e, run-test, reliability-test, isolation-test, dashboard-test, devloop-test, host-images-test, router-test and data-test beside make run's wpinit (or a blocker), which must be untouched afterwards
+	$(BESIDE) run $(MAKE) --no-print-directory images-test instances-test e2e run-test reliability-test isolation-test dashboard-test devloop-test host-images-test router-test data-test
 
 beside-up: engine ## start the blocker, or record make run's wpinit (then run anything, then beside-check)
 	$(BESIDE) up
