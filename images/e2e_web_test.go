@@ -140,9 +140,20 @@ func (d *dind) deletePost(s site, id int) error {
 	return err
 }
 
-// postShown: GET /?p=ID answers 200 with the post's title.
+// postShown: GET /?p=ID answers 200 with the post's title, at once or after WordPress's
+// canonical redirect to the post's permalink on the same site.
 func (d *dind) postShown(s site, id int, title string) (bool, error) {
-	code, body, err := d.siteGet(s, "/?p="+strconv.Itoa(id))
+	path := "/?p=" + strconv.Itoa(id)
+	resp, body, err := webDo(webClient(nil), http.MethodGet, d.siteBase(s)+path, siteHost(s), nil)
+	if err == nil {
+		if next, ok := testutil.SameSiteRedirect(resp, siteHost(s)); ok {
+			resp, body, err = webDo(webClient(nil), http.MethodGet, d.siteBase(s)+next, siteHost(s), nil)
+		}
+	}
+	code := 0
+	if resp != nil {
+		code = resp.StatusCode
+	}
 	switch {
 	case err != nil:
 		return false, err

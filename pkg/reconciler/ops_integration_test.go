@@ -196,24 +196,33 @@ func (h *hookRecorder) get() [][]config.Instance {
 	return append([][]config.Instance(nil), h.calls...)
 }
 
-// httpGet asks the site for path, with the Host WordPress knows.
+// httpGet asks the site for path, with the Host WordPress knows, following its redirects
+// within the site (WordPress's canonical ones: /?p=ID to the post's permalink).
 func httpGet(port int, path string) (string, error) {
-	req, err := http.NewRequest(http.MethodGet, fmt.Sprintf("http://127.0.0.1:%d%s", port, path), nil)
-	if err != nil {
-		return "", err
-	}
-	req.Host = fmt.Sprintf("localhost:%d", port)
+	host := fmt.Sprintf("localhost:%d", port)
 	client := &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := client.Do(req)
-	if err != nil {
-		return "", err
+	for range 5 {
+		req, err := http.NewRequest(http.MethodGet, fmt.Sprintf("http://127.0.0.1:%d%s", port, path), nil)
+		if err != nil {
+			return "", err
+		}
+		req.Host = host
+		resp, err := client.Do(req)
+		if err != nil {
+			return "", err
+		}
+		body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		resp.Body.Close()
+		if next, ok := testutil.SameSiteRedirect(resp, host); ok {
+			path = next
+			continue
+		}
+		if resp.StatusCode != http.StatusOK {
+			return string(body), fmt.Errorf("GET %s: status %d (Location %q)", path, resp.StatusCode, resp.Header.Get("Location"))
+		}
+		return string(body), err
 	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if resp.StatusCode != http.StatusOK {
-		return string(body), fmt.Errorf("GET %s: status %d", path, resp.StatusCode)
-	}
-	return string(body), err
+	return "", fmt.Errorf("GET %s: more than 5 redirects", path)
 }
 
 // modeServed is the xdebug.mode PHP-FPM answers with through nginx, "" on error.
