@@ -42,6 +42,7 @@ type InstanceSettings struct {
 	Limits        LimitsEntry       `toml:"limits"`
 	PHPIni        map[string]string `toml:"php_ini"`
 	MyCnf         map[string]string `toml:"my_cnf"`
+	PHPFPM        map[string]string `toml:"php_fpm"`
 }
 
 // InstanceEntry is one [[instance]] table. ID and Port are nil when omitted (assigned); a
@@ -120,6 +121,7 @@ type Instance struct {
 	Limits     Limits
 	PHPIni     map[string]string // extra php.ini settings, appended to the generated file
 	MyCnf      map[string]string // extra [mysqld] settings, appended to the generated file
+	PHPFPM     map[string]string // extra PHP-FPM pool settings, appended to the generated php-fpm.conf
 }
 
 // URL is the site's address as WordPress knows it.
@@ -246,6 +248,7 @@ func (v *validator) settings(key string, s *InstanceSettings) {
 		v.addOnce(key+".php_ini.xdebug.mode", "set `xdebug = true` or `false` instead: wpinit owns xdebug.mode (`ctl xdebug` switches it)")
 	}
 	v.iniMap(key+".my_cnf", s.MyCnf)
+	v.fpmPool(key+".php_fpm", s.PHPFPM)
 }
 
 func (v *validator) iniMap(key string, m map[string]string) {
@@ -291,6 +294,7 @@ func (v *validator) instance(i int, e *InstanceEntry, d *InstanceSettings) Insta
 		Limits:     mergeLimits(e.Limits, d.Limits),
 		PHPIni:     mergeMaps(d.PHPIni, e.PHPIni),
 		MyCnf:      mergeMaps(d.MyCnf, e.MyCnf),
+		PHPFPM:     mergeMaps(d.PHPFPM, e.PHPFPM),
 	}
 	if in.Title == "" {
 		in.Title = in.Name
