@@ -41,6 +41,7 @@ type Options struct {
 	Debounce          time.Duration       // quiet time after a trigger before the pass
 	Timeouts          Timeouts
 	BlockExternalHTTP bool            // WORDPRESS_BLOCK_EXTERNAL_HTTP=1 in every instance (tests)
+	SiteTemplates     bool            // new sites start from their kind's template (sitetemplates.go)
 	Gate              <-chan struct{} // closed when the pass may start (images loaded); nil: no wait
 	// Logger is required: one root logger is built in init/ and passed down, and a
 	// reconciler that logs nothing would hide every failure of every instance.
@@ -87,7 +88,7 @@ func OptionsOf(c *config.Instances) Options {
 		Timeouts: Timeouts{
 			Healthy: t.Healthy.D(), Install: t.Install.D(), HTTP: t.HTTP.D(), Backup: t.Backup.D(), Restore: t.Restore.D(),
 		},
-		BlockExternalHTTP: c.BlockExternalHTTP, StopOnExit: c.StopOnExit, StopBudget: c.StopTimeout.D(),
+		BlockExternalHTTP: c.BlockExternalHTTP, SiteTemplates: c.SiteTemplates, StopOnExit: c.StopOnExit, StopBudget: c.StopTimeout.D(),
 	}
 }
 
