@@ -244,9 +244,9 @@ func TestLeanDefaults(t *testing.T) {
 		return string(b)
 	}
 	for path, want := range map[string][]string{
-		p.Layout.ConfigFile(RoleDB, in.DB):   {"performance_schema = OFF", "innodb_buffer_pool_size = 16M", "max_connections = 30", "innodb_log_file_size = 16M"},
+		p.Layout.ConfigFile(RoleDB, in.DB):   {"performance_schema = OFF", "innodb_buffer_pool_size = 8M", "max_connections = 30", "innodb_log_file_size = 16M"},
 		p.Layout.ConfigFile(RolePHP, in.PHP): {"opcache.memory_consumption = 64"},
-		p.Layout.FPMConfigFile(in.PHP):       {"pm = ondemand", "pm.process_idle_timeout = 10s", "pm.max_children = 4"},
+		p.Layout.FPMConfigFile(in.PHP):       {"pm = ondemand", "pm.process_idle_timeout = 5s", "pm.max_children = 4"},
 	} {
 		got := read(path)
 		for _, w := range want {

@@ -68,10 +68,11 @@ func fpmConf(in *config.Instance) string {
 	b.WriteString(`; wp-dind-entrypoint appends it to the image's pool; the image keeps how the pool listens.
 
 ; A development site: no worker waits while nobody asks, one is started on the first
-; request (a few ms, the opcache is shared and stays warm) and stops after 10 s idle.
+; request (a few ms, the opcache is shared and stays warm) and stops after 5 s idle: the
+; engine's health check (every 30 s) does not keep one alive.
 pm = ondemand
 pm.max_children = 10
-pm.process_idle_timeout = 10s
+pm.process_idle_timeout = 5s
 pm.max_requests = 500
 `)
 	writeSettings(&b, "; From php_fpm in instances.toml", in.PHPFPM, " = ")
@@ -92,7 +93,7 @@ performance_schema = OFF
 
 # Sized for a development site, whose database is a few MB: an idle MariaDB takes 35-50 MB
 # instead of 70-110 MB with its own defaults. Each can be set back in my_cnf.
-innodb_buffer_pool_size = 16M
+innodb_buffer_pool_size = 8M
 innodb_log_buffer_size = 2M
 key_buffer_size = 1M
 max_connections = 30

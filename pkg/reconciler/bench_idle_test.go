@@ -2,14 +2,11 @@ package reconciler
 
 import (
 	"fmt"
-	"net/http"
-	"sort"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/wp-dind/wp-dind/pkg/instance"
+	"github.com/wp-dind/wp-dind/pkg/testutil"
 )
 
 // TestBenchIdle is `make bench-idle` (WPDIND_BENCH=1): the lean defaults' figures on the real
@@ -59,67 +56,16 @@ const idleWait = 60 * time.Second
 func containerMiB(t *testing.T, name string) float64 {
 	t.Helper()
 	out := dockerOut(t, "stats", "--no-stream", "--format", "{{.MemUsage}}", name)
-	v, err := parseMemUsage(out)
+	v, err := testutil.ParseMemUsage(out)
 	if err != nil {
 		t.Fatalf("docker stats %s: %v", name, err)
 	}
 	return v
 }
 
-// parseMemUsage reads the first figure of docker stats' "12.3MiB / 1GiB" in MiB.
-func parseMemUsage(s string) (float64, error) {
-	used, _, _ := strings.Cut(s, "/")
-	used = strings.TrimSpace(used)
-	for _, u := range []struct {
-		suffix string
-		mib    float64
-	}{{"GiB", 1024}, {"MiB", 1}, {"KiB", 1.0 / 1024}, {"kB", 1.0 / 1024 / 1.024}, {"MB", 1 / 1.048576}, {"GB", 1024 / 1.073741824}, {"B", 1.0 / 1024 / 1024}} {
-		if n, ok := strings.CutSuffix(used, u.suffix); ok {
-			v, err := strconv.ParseFloat(n, 64)
-			if err != nil {
-				return 0, fmt.Errorf("memory %q: %w", s, err)
-			}
-			return v * u.mib, nil
-		}
-	}
-	return 0, fmt.Errorf("memory %q: no unit", s)
-}
-
-// medianTTFB asks the site's front page n times after 5 warm-up requests, one after
-// another, and returns the median time to the response's first byte, in ms.
+// medianTTFB is the site's median warm front-page TTFB over n requests, in ms.
 func medianTTFB(t *testing.T, port, n int) float64 {
-	t.Helper()
-	client := &http.Client{Timeout: 10 * time.Second}
-	url := fmt.Sprintf("http://127.0.0.1:%d/", port)
-	var ms []float64
-	for i := 0; i < n+5; i++ {
-		req, _ := http.NewRequest(http.MethodGet, url, nil)
-		req.Host = fmt.Sprintf("localhost:%d", port)
-		start := time.Now()
-		resp, err := client.Do(req)
-		if err != nil {
-			t.Fatalf("GET %s: %v", url, err)
-		}
-		took := time.Since(start) // Do returns once the headers are read: the first byte
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			t.Fatalf("GET %s: %d", url, resp.StatusCode)
-		}
-		if i >= 5 {
-			ms = append(ms, float64(took.Microseconds())/1000)
-		}
-	}
-	return median(ms)
+	return testutil.MedianTTFB(t, fmt.Sprintf("http://127.0.0.1:%d/", port), fmt.Sprintf("localhost:%d", port), n)
 }
 
-func median(v []float64) float64 {
-	if len(v) == 0 {
-		return 0
-	}
-	s := append([]float64(nil), v...)
-	sort.Float64s(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
-}
+func median(v []float64) float64 { return testutil.Median(v) }

@@ -144,8 +144,9 @@ func (w *worker) cloneFrom(ctx context.Context, in *config.Instance, p *instance
 // the database users get the instance's own passwords (logged in with old's root password),
 // then wp-dind-personalize gives WordPress fresh salts, the instance's URL instead of oldURL
 // across the database and its admin password. It returns the two running containers. The
-// step of clones, and of the instances made from a site template.
-func (w *worker) personalize(ctx context.Context, in *config.Instance, p *instance.Prepared, acts []Action, old instance.Secrets, oldURL string, extra ...string) ([]docker.Container, error) {
+// step of clones; a site made from a template runs the same parts with its three
+// containers started at once (sitetemplates.go).
+func (w *worker) personalize(ctx context.Context, in *config.Instance, p *instance.Prepared, acts []Action, old instance.Secrets, oldURL string) ([]docker.Container, error) {
 	log := w.log.With("instance", in.Name)
 	if err := w.ensureImages(ctx, in, p, acts); err != nil {
 		return nil, err
@@ -167,7 +168,7 @@ func (w *worker) personalize(ctx context.Context, in *config.Instance, p *instan
 		}
 		running = append(running, docker.Container{ID: id, Name: spec.Name, Labels: maps.Clone(spec.Labels), State: "running"})
 	}
-	rr, err := w.personalizeSite(ctx, in, p, running[1].ID, oldURL, extra)
+	rr, err := w.personalizeSite(ctx, in, p, running[1].ID, oldURL, nil)
 	if err != nil {
 		return nil, err
 	}

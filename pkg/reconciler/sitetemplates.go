@@ -129,8 +129,10 @@ func (w *worker) templateFor(ctx context.Context, in *config.Instance) (instance
 	return instance.Template{Root: w.opt.root, Key: instance.TemplateKey(in, ids[db], ids[php])}, nil
 }
 
-// fromTemplate seeds the site from the template and personalizes it as a clone is, the
-// template's administrator renamed to the site's, then starts its web server.
+// fromTemplate seeds the site from the template and personalizes it as a clone is (the
+// template's administrator renamed to the site's). Its three containers start at once: PHP
+// and the web server need nothing of the database to start, and a new site serves nobody
+// before it answers 200 (which needs the personalized URL).
 func (w *worker) fromTemplate(ctx context.Context, in *config.Instance, p *instance.Prepared, t instance.Template, info *instance.TemplateInfo) (outcome, error) {
 	old, err := instance.TemplateSecrets(t)
 	if err != nil {
@@ -141,19 +143,54 @@ func (w *worker) fromTemplate(ctx context.Context, in *config.Instance, p *insta
 		return outcome{}, err
 	}
 	w.log.Info("seeded site from template", "instance", in.Name, "template", t.Key, "duration", time.Since(start))
-	acts := make([]Action, 0, len(instance.Roles))
-	for _, role := range instance.Roles {
-		acts = append(acts, Action{Kind: Create, Instance: in.Name, Role: role, Reason: "template"})
-	}
-	running, err := w.personalize(ctx, in, p, acts, old, info.URL, "--rename-admin", info.AdminUser, "--title", in.Title)
+	ids, err := w.startAll(ctx, in, p)
 	if err != nil {
 		return outcome{}, err
 	}
+	db, php, web := p.Def.Container(instance.RoleDB), p.Def.Container(instance.RolePHP), p.Def.Container(instance.RoleWeb)
+	if err := w.setDBPasswords(ctx, ids[instance.RoleDB], old, p.Secrets); err != nil {
+		return outcome{}, err
+	}
+	for _, spec := range []*instance.ContainerSpec{db, php} {
+		if err := w.waitHealthy(ctx, ids[spec.Role], *spec); err != nil {
+			return outcome{}, err
+		}
+	}
+	rr, err := w.personalizeSite(ctx, in, p, ids[instance.RolePHP], info.URL, []string{"--rename-admin", info.AdminUser, "--title", in.Title})
+	if err != nil {
+		return outcome{}, err
+	}
+	w.log.Info("personalized instance", "instance", in.Name, "from_url", info.URL, "url", in.URL(), "rows", rr.Rows, "values", rr.Values)
 	if err := instance.SetSeeded(p.Layout, "template "+t.Key); err != nil {
 		return outcome{}, err
 	}
 	p.Info.Seeded = "template " + t.Key
-	return w.converge(ctx, in, p, webOnly(acts), running)
+	if err := w.waitHealthy(ctx, ids[instance.RoleWeb], *web); err != nil {
+		return outcome{}, err
+	}
+	out := outcome{xdebug: p.XdebugMode} // the new PHP-FPM read php.ini as it is
+	out.probe, err = w.waitSite(ctx, in)
+	return out, err
+}
+
+// startAll creates and starts the instance's containers without waiting for any.
+func (w *worker) startAll(ctx context.Context, in *config.Instance, p *instance.Prepared) (map[instance.Role]string, error) {
+	acts := make([]Action, 0, len(instance.Roles))
+	for _, role := range instance.Roles {
+		acts = append(acts, Action{Kind: Create, Instance: in.Name, Role: role, Reason: "template"})
+	}
+	if err := w.ensureImages(ctx, in, p, acts); err != nil {
+		return nil, err
+	}
+	ids := map[instance.Role]string{}
+	for _, spec := range p.Def.Containers {
+		id, err := w.applyRole(ctx, w.log.With("instance", in.Name), p, spec, acts, nil)
+		if err != nil {
+			return nil, err
+		}
+		ids[spec.Role] = id
+	}
+	return ids, nil
 }
 
 // resetSite removes what a failed copy left: the containers and the data.
