@@ -28,7 +28,7 @@ import (
 // saved at once, from the template. noop_100_ms: the median of 5 passes with 100 instances declared and in shape,
 // against the in-process fake Engine API: 100 real instances would take 100 host ports and
 // 300 containers on the test engine. The same no-op pass on the real engine,
-// over the eleven instances add_ten leaves serving, is printed on a "bench:" line. sequential_ten_s:
+// over the twelve instances add_ten leaves serving, is printed on a "bench:" line. sequential_ten_s:
 // ten instances brought up one after another the old way, with Debian's docker-compose 1.29
 // (`up -d` of the exported docker-compose.yml, then wp-dind-install, then the 200).
 func TestBenchReconcile(t *testing.T) {
