@@ -84,7 +84,7 @@ config-check: dind-image ## check conf/wpinit.toml as the wp-dind image sees it 
 	@docker run --rm -v $(CURDIR)/conf:/etc/wpinit:ro $${WP_DIND_IMAGE:-wp-dind:latest} config check /etc/wpinit/wpinit.toml
 
 shellcheck: ## shellcheck the build scripts and the images' entrypoints
-	shellcheck -x scripts/*.sh images/*/rootfs/usr/local/bin/* images/upstream/*/wp-dind-entrypoint images/dind/wp-dind-health
+	shellcheck -x scripts/*.sh images/*/rootfs/usr/local/bin/* images/upstream/*/wp-dind-entrypoint images/dind/wp-dind-health images/dind/wp-dind-xdebug-forward
 
 # The host tools the tests drive (Debian packages), installed only when missing: php-cli lints
 # the phpMyAdmin fragment, docker-compose validates the exported docker-compose.yml files,
@@ -127,6 +127,13 @@ bench-boot: images save-images ## boot figures: docker run to services ready, to
 	@grep -E '^ +bench_boot_test.go:[0-9]+: ' $(BIN)/bench-boot.log | sed -E 's/^ +bench_boot_test.go:[0-9]+: /bench: /'
 	@grep '^services_ready_s=' $(BIN)/bench-boot.log | tail -n 1
 
+# TestDevLoop (images/devloop_test.go) skips unless WPDIND_DEVLOOP=1, TestMatrixIntegration
+# (pkg/reconciler) unless WPDIND_INTEGRATION=1.
+.PHONY: devloop-test
+devloop-test: engine tools images save-images ## the developer's loop on the real product: code of the projects folder active and edited live, a bad path refused, two subdirectory networks, Xdebug at a listener on the host, ctl shell and logs; then a 3 PHP x 2 MariaDB matrix losing 7.4 (about 5 min)
+	WPDIND_DEVLOOP=1 $(GO) test -count=1 -timeout 30m -v -run '^TestDevLoop$$' ./images/
+	WPDIND_INTEGRATION=1 $(GO) test -count=1 -timeout 30m -v -run '^TestMatrixIntegration$$' ./pkg/reconciler/
+
 ## ---- beside a running wp-dind ------------------------------------------------------------
 # scripts/beside: with no container named wpinit, up starts the blocker (wp-base:bookworm named
 # wpinit, publishing and answering 127.0.0.1:8000-8079, 8081-8099, 8080 and 1080 as make run's
@@ -135,8 +142,8 @@ bench-boot: images save-images ## boot figures: docker run to services ready, to
 .PHONY: beside beside-up beside-check beside-down
 BESIDE := $(GO) run ./scripts/beside -state $(BIN)/beside.json
 
-beside: engine tools images save-images ## images-test, instances-test, e2e, run-test, reliability-test, isolation-test and dashboard-test beside make run's wpinit (or a blocker), which must be untouched afterwards
-	$(BESIDE) run $(MAKE) --no-print-directory images-test instances-test e2e run-test reliability-test isolation-test dashboard-test
+beside: engine tools images save-images ## images-test, instances-test, e2e, run-test, reliability-test, isolation-test, dashboard-test and devloop-test beside make run's wpinit (or a blocker), which must be untouched afterwards
+	$(BESIDE) run $(MAKE) --no-print-directory images-test instances-test e2e run-test reliability-test isolation-test dashboard-test devloop-test
 
 beside-up: engine ## start the blocker, or record make run's wpinit (then run anything, then beside-check)
 	$(BESIDE) up

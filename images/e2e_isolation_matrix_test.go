@@ -29,9 +29,10 @@ type target struct {
 }
 
 // localPorts are the wp-dind container's listeners: phpMyAdmin, MailDev's web UI, the inner
-// engine's TCP API, the sites' ports (docker-proxy), MailDev's SMTP and the Xdebug stand-in.
+// engine's TCP API, the dashboard, the sites' ports (docker-proxy), MailDev's SMTP and the
+// Xdebug stand-in.
 func localPorts() []int {
-	ports := []int{8080, 1080, 2375}
+	ports := []int{8080, 1080, 2375, 8500}
 	for _, s := range isolationSites {
 		ports = append(ports, s.Port)
 	}

@@ -24,6 +24,7 @@ type probe struct {
 	MemoryLimit string   `json:"memory_limit"`
 	ErrorLog    string   `json:"error_log"`
 	DBHost      string   `json:"db_host"`
+	RequestURI  string   `json:"request_uri"`
 }
 
 // instanceDirs makes an instance-like config folder holding file=content and a log folder.

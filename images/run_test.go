@@ -94,7 +94,7 @@ func (r *runScript) run(code int) (output, time.Duration) {
 	cmd.Env = append(os.Environ(),
 		"WP_DIND_NAME="+r.name, "WP_DIND_IMAGE="+r.d.ref, "WP_DIND_VOLUME="+r.d.volume,
 		"WP_DIND_LABEL="+labelValue(t), "WP_DIND_CONF_DIR="+r.d.conf, "WP_DIND_INSTANCES_DIR="+r.d.inst,
-		"WP_DIND_SHARED_DIR="+r.d.shared, "WP_DIND_PMA_PORT="+strconv.Itoa(r.pma),
+		"WP_DIND_SHARED_DIR="+r.d.shared, "WP_DIND_PROJECTS="+t.TempDir(), "WP_DIND_PMA_PORT="+strconv.Itoa(r.pma),
 		"WP_DIND_MAIL_PORT="+strconv.Itoa(r.mail), "WP_DIND_DASHBOARD_PORT="+strconv.Itoa(r.dash), "WP_DIND_SITE_PORTS=", // from the conf's instances.ports
 		fmt.Sprintf("WP_DIND_RUN_TIMEOUT=%d", int(runTimeout.Seconds())))
 	var stdout, stderr bytes.Buffer
@@ -218,13 +218,14 @@ func (r *runScript) addBrokenSite(sites []site) {
 	})
 }
 
-// setPorts writes instances.ports into the test's wpinit.toml. The reserved ports of conf/
-// (phpMyAdmin's 8080) lie in the default range, not in the test's: none is reserved there.
+// setPorts writes instances.ports into the test's wpinit.toml (written by newDind, which
+// set image_prefix already). The reserved ports of conf/ (phpMyAdmin's 8080) lie in the
+// default range, not in the test's: none is reserved there.
 func setPorts(t *testing.T, conf, ports string) {
 	t.Helper()
 	path := filepath.Join(conf, "wpinit.toml")
 	toml := regexp.MustCompile(`(?m)^reserved_ports\s*=.*$`).ReplaceAllString(readFile(t, path), "reserved_ports = []")
-	toml = strings.Replace(toml, "\n[instances]\n", "\n[instances]\nports = \""+ports+"\"\nimage_prefix = \""+testutil.ImagePrefix()+"\"\n", 1)
+	toml = strings.Replace(toml, "\n[instances]\n", "\n[instances]\nports = \""+ports+"\"\n", 1)
 	if err := os.WriteFile(path, []byte(toml), 0o644); err != nil {
 		t.Fatal(err)
 	}

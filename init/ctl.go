@@ -24,7 +24,8 @@ const ctlUsage = `usage: wpinit ctl [--socket PATH] COMMAND
                               then images and instances
   status --check              exit 0 when every service is up (or deliberately down), else 1
   status NAME [--show-secrets] [--json]
-                              one instance in full; credentials only with --show-secrets
+                              one instance in full (with the IDE's path mappings); credentials
+                              only with --show-secrets; for a [[matrix]]'s name, its instances
   wait [--timeout D]          progress until every service is up and every site serves
                               (default 10m); exit 1 when a site fails or time runs out
   sites                       each site's URL, versions, admin page and admin user
@@ -38,7 +39,15 @@ const ctlUsage = `usage: wpinit ctl [--socket PATH] COMMAND
                               from instances.toml
   start|stop|restart NAME     control one service (stop waits for the exit)
   signal NAME SIG             send SIG (HUP, USR1, ...) to the service's main process
-  logs NAME [-f] [-n N]       the last N lines kept (all by default); -f follows
+  logs NAME [-f] [-n N]       a service: the last N lines kept (all by default); -f follows
+  logs NAME [db|php|web] [-f] [-n N] [--file FILE]
+                              an instance: its containers' output, the three interleaved with
+                              their role when none is given, then the files of its log folders
+                              (logs/VERSION/); --file error.log reads one of those instead
+  shell NAME [php|db|web] [--user USER] [-- COMMAND...]
+                              a shell (or COMMAND) in an instance's container, php by default, as
+                              www-data there; db opens the database client, logged in. Its exit
+                              code is ctl's: docker exec -it wpinit ctl shell blog
   reload                      reread wpinit.toml: start added, stop removed, restart changed
   shutdown                    stop every service and wpinit (exit code 0)
 The socket is --socket, else $WPINIT_SOCKET, else ` + config.DefaultSocket + `.
@@ -115,6 +124,8 @@ func runCtl(ctx context.Context, c *ctl.Client, args []string, out io.Writer) er
 		return ctlDB(ctx, c, rest, out)
 	case "restart-instance":
 		return ctlRestartInstance(ctx, c, rest, out)
+	case "shell":
+		return ctlShell(ctx, c, rest)
 	case "reload":
 		return c.Reload(ctx)
 	case "shutdown":
@@ -206,30 +217,6 @@ func formatUptime(d time.Duration) string {
 		return fmt.Sprintf("%dm%ds", s/60, s%60)
 	}
 	return fmt.Sprintf("%ds", s)
-}
-
-func ctlLogs(ctx context.Context, c *ctl.Client, args []string, out io.Writer) error {
-	fs := flag.NewFlagSet("logs", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	follow := fs.Bool("f", false, "")
-	n := fs.Int("n", -1, "")
-	// NAME may come before or after the flags.
-	var name string
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		name, args = args[0], args[1:]
-	}
-	if fs.Parse(args) != nil {
-		return errUsage
-	}
-	if name == "" && fs.NArg() == 1 {
-		name = fs.Arg(0)
-	} else if name == "" || fs.NArg() > 0 {
-		return errUsage
-	}
-	return c.Logs(ctx, name, *n, *follow, func(l ctl.LogLine) error {
-		_, err := fmt.Fprintf(out, "%s %s %s\n", l.Time.Local().Format("2006-01-02T15:04:05.000"), l.Stream, l.Text)
-		return err
-	})
 }
 
 // unknownUserHint follows an unknown user: conf/wpinit.toml, checked on the host, names

@@ -3,9 +3,11 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -65,16 +67,7 @@ func writeImages(out io.Writer, im *ctl.ImagesStatus) {
 
 func writeInstances(out io.Writer, in *ctl.InstancesStatus) error {
 	fmt.Fprintln(out)
-	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "INSTANCE\tID\tSTATE\tURL\tPHP\tDATABASE\tWEB\tHEALTH\tBACKUP\tLAST ERROR\t")
-	for _, i := range in.Instances {
-		last := i.LastError
-		if last == "" {
-			last = "-"
-		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", i.Name, i.ID, i.State, i.URL, i.PHP, i.DB, i.Web, i.Health, backupTimes(i), last)
-	}
-	if err := tw.Flush(); err != nil {
+	if err := writeInstanceTable(out, in.Instances); err != nil {
 		return err
 	}
 	switch {
@@ -96,6 +89,59 @@ func writeInstances(out io.Writer, in *ctl.InstancesStatus) error {
 	return nil
 }
 
+// writeInstanceTable is a row per instance: those of no matrix first, then each matrix's
+// under a row with its name.
+func writeInstanceTable(out io.Writer, list []ctl.InstanceStatus) error {
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "INSTANCE\tID\tSTATE\tURL\tPHP\tDATABASE\tWEB\tHEALTH\tBACKUP\tLAST ERROR\t")
+	row := func(indent string, i ctl.InstanceStatus) {
+		fmt.Fprintf(tw, "%s%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", indent, i.Name, i.ID, i.State, i.URL, i.PHP, i.DB, i.Web, i.Health, backupTimes(i), orDefault(i.LastError, "-"))
+	}
+	var matrices []string
+	members := map[string][]ctl.InstanceStatus{}
+	for _, i := range list {
+		if i.Matrix == "" {
+			row("", i)
+			continue
+		}
+		if members[i.Matrix] == nil {
+			matrices = append(matrices, i.Matrix)
+		}
+		members[i.Matrix] = append(members[i.Matrix], i)
+	}
+	for _, m := range matrices {
+		fmt.Fprintf(tw, "%s (matrix of %d)\t\t\t\t\t\t\t\t\t\t\n", m, len(members[m]))
+		for _, i := range members[m] {
+			row("  ", i)
+		}
+	}
+	return tw.Flush()
+}
+
+// ctlMatrix is `status NAME` for a matrix's name: its instances' rows; false when NAME names
+// no matrix.
+func ctlMatrix(ctx context.Context, c *ctl.Client, name string, asJSON bool, out io.Writer) (bool, error) {
+	st, err := c.Status(ctx)
+	if err != nil || st.Instances == nil {
+		return false, err
+	}
+	var rows []ctl.InstanceStatus
+	for _, i := range st.Instances.Instances {
+		if i.Matrix == name {
+			rows = append(rows, i)
+		}
+	}
+	if len(rows) == 0 {
+		return false, nil
+	}
+	if asJSON {
+		enc := json.NewEncoder(out)
+		enc.SetIndent("", "  ")
+		return true, enc.Encode(rows)
+	}
+	return true, writeInstanceTable(out, rows)
+}
+
 // ctlInstance is `status NAME [--show-secrets] [--json]`.
 func ctlInstance(ctx context.Context, c *ctl.Client, name string, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("status", flag.ContinueOnError)
@@ -106,6 +152,12 @@ func ctlInstance(ctx context.Context, c *ctl.Client, name string, args []string,
 		return errUsage
 	}
 	d, err := c.Instance(ctx, name, *secrets)
+	var apiErr *ctl.APIError
+	if errors.As(err, &apiErr) && apiErr.Code == http.StatusNotFound {
+		if found, merr := ctlMatrix(ctx, c, name, *asJSON, out); found || merr != nil {
+			return merr
+		}
+	}
 	if err != nil {
 		return err
 	}
@@ -136,8 +188,17 @@ func writeInstanceDetail(out io.Writer, d *ctl.InstanceDetail) error {
 		row("edited files kept", strings.Join(d.KeptFiles, ", "))
 	}
 	writeDataDetail(row, d)
+	if d.Matrix != "" {
+		row("matrix", d.Matrix)
+	}
+	if d.Multisite != "" {
+		row("multisite", d.Multisite)
+	}
 	for _, c := range d.Containers {
 		row("container "+c.Role, fmt.Sprintf("%s %s %s %s %s", c.Name, c.Image, c.IP, c.State, c.Health))
+	}
+	for _, m := range d.PathMappings {
+		row("path mapping (IDE)", m.Host+" => "+m.Container)
 	}
 	if s := d.Secrets; s != nil {
 		row("admin password", s.AdminPassword)

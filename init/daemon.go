@@ -75,6 +75,10 @@ func daemonMain(args []string, sigs <-chan os.Signal) int {
 		hclog.New(&hclog.LoggerOptions{Name: "wpinit", Output: os.Stderr}).Error("invalid environment", "error", err)
 		return exitConfig
 	}
+	if err := cfg.SetHostPaths(os.Getenv("WPINIT_HOST_ROOT"), os.Getenv("WPINIT_HOST_PROJECTS")); err != nil {
+		hclog.New(&hclog.LoggerOptions{Name: "wpinit", Output: os.Stderr}).Error("invalid environment", "error", err)
+		return exitConfig
+	}
 	d := newDaemon(cfg, *cfgPath, os.Stderr)
 	return d.run(sigs)
 }
@@ -139,10 +143,11 @@ func (d *daemon) addPipeline(cfg *config.Wpinit) {
 		d.ctl.StatusSection(ctl.SectionImages, d.loader.status)
 	}
 	if cfg.Instances.File != "" {
-		d.instances = &instances{log: d.log.Named("reconciler"), cfg: cfg.Instances, backups: cfg.Backups, engine: d.engine}
+		d.instances = &instances{log: d.log.Named("reconciler"), cfg: cfg.Instances, backups: cfg.Backups, engine: d.engine, services: d.serviceNames}
 		d.ctl.StatusSection(ctl.SectionInstances, d.instances.status)
 		d.ctl.HandleInstances(d.instances.api)
 		d.ctl.HandleData(d.instances.dataAPI)
+		d.ctl.HandleInstanceLogs(d.instances.logs)
 	}
 }
 
@@ -297,4 +302,13 @@ func errorLines(err error) []string {
 		lines[i] = fe.Error()
 	}
 	return lines
+}
+
+// serviceNames are the supervisor's services now: no instance may be named like one.
+func (d *daemon) serviceNames() []string {
+	var names []string
+	for _, s := range d.sup.Status() {
+		names = append(names, s.Name)
+	}
+	return names
 }

@@ -1,13 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -45,7 +43,7 @@ type instance struct {
 	client  *ctl.Client
 	cmd     *exec.Cmd
 	hostPid int // wpinit's pid as seen from the test
-	stderr  *syncBuffer
+	stderr  *testutil.SyncBuffer
 	done    chan struct{}
 	code    int
 }
@@ -76,7 +74,7 @@ func startWpinitIn(t *testing.T, dir, body string, asPID1 bool) *instance {
 	t.Helper()
 	bin := wpinitBin(t)
 	in := &instance{t: t, dir: dir, cfgPath: writeConfig(t, dir, body), socket: filepath.Join(dir, "ctl.sock"),
-		stderr: &syncBuffer{}, done: make(chan struct{})}
+		stderr: &testutil.SyncBuffer{}, done: make(chan struct{})}
 	in.client = ctl.NewClient(in.socket)
 	args := []string{bin, "--config", in.cfgPath, "--socket", in.socket}
 	if asPID1 {
@@ -174,23 +172,6 @@ func isDone(ch <-chan struct{}) bool {
 	default:
 		return false
 	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func readFile(t *testing.T, path string) string {

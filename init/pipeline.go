@@ -209,12 +209,14 @@ type instances struct {
 	backups config.Backups
 	engine  *engine
 	onPass  func(reconciler.PassReport) // the metrics' hook; nil without a dashboard
-	rec     atomic.Pointer[reconciler.Reconciler]
+	// services names wpinit's services: `ctl logs NAME` serves both, so no instance takes one.
+	services func() []string
+	rec      atomic.Pointer[reconciler.Reconciler]
 }
 
 func (p *instances) run(ctx context.Context) error {
 	opts := reconciler.OptionsOf(&p.cfg)
-	opts.Logger, opts.OnPass = p.log, p.onPass
+	opts.Logger, opts.OnPass, opts.Services = p.log, p.onPass, p.services
 	opts.BackupsOf(p.backups)
 	if p.cfg.PhpMyAdminConfig != "" {
 		w := &phpmyadmin.Writer{Path: p.cfg.PhpMyAdminConfig, Network: opts.Network, Logger: p.log.Named("phpmyadmin")}

@@ -63,7 +63,9 @@ func instanceDetail(d reconciler.InstanceDetail) ctl.InstanceDetail {
 		InstanceStatus: ctl.InstanceStatus(d.InstanceStatus), Port: d.Port, Dir: d.Dir, Network: d.Network,
 		Subnet: d.Subnet, Shared: d.Shared, Xdebug: d.Xdebug, XdebugMode: d.XdebugMode, AdminUser: d.AdminUser,
 		AdminEmail: d.AdminEmail, Changed: d.Changed, KeptFiles: d.KeptFiles,
-		Containers: convert(d.Containers, func(c reconciler.ContainerStatus) ctl.ContainerStatus { return ctl.ContainerStatus(c) }),
+		Containers:   convert(d.Containers, func(c reconciler.ContainerStatus) ctl.ContainerStatus { return ctl.ContainerStatus(c) }),
+		PathMappings: convert(d.PathMappings, func(m instancedir.PathMapping) ctl.PathMapping { return ctl.PathMapping(m) }),
+		Multisite:    d.Multisite,
 	}
 	if d.Secrets != nil {
 		s := ctl.Secrets(*d.Secrets)
@@ -155,7 +157,7 @@ func markInstanceErr(err error) error {
 	switch {
 	case err == nil:
 		return nil
-	case errors.Is(err, reconciler.ErrNoInstance), errors.Is(err, fs.ErrNotExist):
+	case errors.Is(err, reconciler.ErrNoInstance), errors.Is(err, fs.ErrNotExist), errors.Is(err, instancedir.ErrNoLogFile):
 		return ctl.Mark(err, ctl.ErrNotFound)
 	case errors.Is(err, reconciler.ErrStopping), errors.Is(err, reconciler.ErrDeclared):
 		return ctl.Mark(err, ctl.ErrConflict)

@@ -15,6 +15,7 @@ import (
 	"github.com/wp-dind/wp-dind/pkg/images"
 	instancedir "github.com/wp-dind/wp-dind/pkg/instance"
 	"github.com/wp-dind/wp-dind/pkg/reconciler"
+	"github.com/wp-dind/wp-dind/pkg/sitelogs"
 	"github.com/wp-dind/wp-dind/pkg/sysinit"
 )
 
@@ -100,6 +101,10 @@ func TestWireJSON(t *testing.T) {
 	sameJSON(t, "archived", filled[[]instancedir.Archived](), archived(filled[[]instancedir.Archived]()))
 	sameJSON(t, "restart", filled[reconciler.RestartResult](), ctl.RestartResult(filled[reconciler.RestartResult]()))
 	sameJSON(t, "backups", filled[[]backup.Archive](), backupArchives(filled[[]backup.Archive]()))
+	line := filled[sitelogs.Line]()
+	sameJSON(t, "log line", line, ctl.InstanceLogLine(line))
+	lf := filled[instancedir.LogFile]()
+	sameJSON(t, "log file", lf, logFile(lf))
 }
 
 // TestWireStates: the state names ctl's clients compare with are the domain's.

@@ -20,7 +20,7 @@ rm -rf "$ctx"
 mkdir -p "$ctx/ca"
 cp "$1" "$ctx/wpinit"
 cp -r "$REPO_ROOT/conf" "$ctx/conf"
-cp "$REPO_ROOT/images/dind/Dockerfile" "$REPO_ROOT/images/dind/wp-dind-health" "$ctx/"
+cp "$REPO_ROOT/images/dind/Dockerfile" "$REPO_ROOT/images/dind/wp-dind-health" "$REPO_ROOT/images/dind/wp-dind-xdebug-forward" "$ctx/"
 # Extra CAs the host trusts (Debian keeps them here); none on a machine without a proxy.
 find /usr/local/share/ca-certificates -name '*.crt' -type f -exec cp {} "$ctx/ca/" \; 2>/dev/null || true
 touch "$ctx/ca/.keep"

@@ -4,6 +4,9 @@
 # wp-dind-docker (overlay2 on the container's own overlay root would fail); the instances
 # live in ./wordpress-instances and the image tarballs are read from ./shared-images. conf/
 # is mounted at /etc/wpinit, so conf/instances.toml and edits of conf/ are seen by wpinit.
+# The projects folder (./projects, or WP_DIND_PROJECTS) is mounted at /projects: the
+# plugins, themes and mounts of instances.toml come from it. host.docker.internal is the
+# host, where the Xdebug forwarder takes the sites' debugging sessions (an IDE on 9003).
 #
 # The wait is `ctl wait` inside the container: a line per change (services, each tarball's
 # load, each site's state), an error and exit 1 when a site fails, at most
@@ -24,6 +27,7 @@ RUN_TIMEOUT="${WP_DIND_RUN_TIMEOUT:-600}" # seconds, from the start until every 
 CONF_DIR="${WP_DIND_CONF_DIR:-$REPO_ROOT/conf}"
 INSTANCES_DIR="${WP_DIND_INSTANCES_DIR:-$REPO_ROOT/wordpress-instances}"
 SHARED_DIR="${WP_DIND_SHARED_DIR:-$REPO_ROOT/shared-images}"
+PROJECTS_DIR="${WP_DIND_PROJECTS:-$REPO_ROOT/projects}"
 # Host ports (on 127.0.0.1): phpMyAdmin and MailDev, and the sites' range, published 1:1
 # (a site's URL is http://localhost:PORT): wpinit.toml's [instances] ports unless
 # WP_DIND_SITE_PORTS says otherwise, without the container's own 8080 and 1080.
@@ -62,7 +66,9 @@ site_ports() {
 }
 
 run_args() {
-	mkdir -p "$INSTANCES_DIR" "$SHARED_DIR"
+	mkdir -p "$INSTANCES_DIR" "$SHARED_DIR" "$PROJECTS_DIR"
+	# Absolute: docker run binds only absolute paths, and the IDE's path mappings name them.
+	INSTANCES_DIR=$(cd "$INSTANCES_DIR" && pwd -P) PROJECTS_DIR=$(cd "$PROJECTS_DIR" && pwd -P)
 	local ports=${WP_DIND_SITE_PORTS:-$(conf_ports)}
 	site_ports "${ports:-8000-8099}" # pkg/config's default when wpinit.toml says nothing
 	RUN_ARGS=(-d --name "$NAME" --hostname wp-dind --label "$LABEL"
@@ -70,8 +76,11 @@ run_args() {
 		"${SITE_ARGS[@]}"
 		-p "127.0.0.1:$PMA_PORT:8080" -p "127.0.0.1:$MAIL_PORT:1080" -p "127.0.0.1:$DASHBOARD_PORT:8500"
 		-e "WPINIT_PHPMYADMIN_URL=http://localhost:$PMA_PORT/" -e "WPINIT_MAIL_URL=http://localhost:$MAIL_PORT/"
+		-e "WPINIT_HOST_ROOT=$INSTANCES_DIR" -e "WPINIT_HOST_PROJECTS=$PROJECTS_DIR"
+		--add-host host.docker.internal:host-gateway
 		-v "$VOLUME:/var/lib/docker"
 		-v "$INSTANCES_DIR:/wordpress-instances"
+		-v "$PROJECTS_DIR:/projects"
 		-v "$SHARED_DIR:/shared-images:ro"
 		-v "$CONF_DIR:/etc/wpinit:ro")
 }

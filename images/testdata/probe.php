@@ -12,4 +12,5 @@ echo json_encode([
     'memory_limit' => ini_get('memory_limit'),
     'error_log'    => ini_get('error_log'),
     'db_host'      => (string) getenv('WORDPRESS_DB_HOST'),
+    'request_uri'  => isset($_SERVER['REQUEST_URI']) ? $_SERVER['REQUEST_URI'] : '',
 ]), "\n";

@@ -93,13 +93,14 @@ func Resolve(dir, file string) (string, error) {
 // Create writes the backup of the instance l to dir: the dump first (spooled to a temporary
 // file in dir, since a tar entry needs its size before its content), then the archive to a
 // temporary file that is synced and linked to its final name. Nothing is left behind on
-// failure.
-func Create(ctx context.Context, l instance.Layout, dir string, now time.Time, dump Dumper) (*Result, error) {
-	return CreateAs(ctx, l, dir, FileName(l.Name, now), now, dump)
+// failure. trees are put in at their names, in place of what the instance folder has there
+// (trees.go).
+func Create(ctx context.Context, l instance.Layout, dir string, now time.Time, dump Dumper, trees ...Tree) (*Result, error) {
+	return CreateAs(ctx, l, dir, FileName(l.Name, now), now, dump, trees...)
 }
 
 // CreateAs is Create under the file name file (FileName or ScheduledFileName).
-func CreateAs(ctx context.Context, l instance.Layout, dir, file string, now time.Time, dump Dumper) (*Result, error) {
+func CreateAs(ctx context.Context, l instance.Layout, dir, file string, now time.Time, dump Dumper, trees ...Tree) (*Result, error) {
 	start := time.Now()
 	info, err := instance.ReadInfo(l)
 	if err != nil {
@@ -122,7 +123,7 @@ func CreateAs(ctx context.Context, l instance.Layout, dir, file string, now time
 		PHP: info.PHP, DB: info.DB, Web: info.Web, Dump: DumpName, DumpBytes: size,
 	}
 	res := &Result{Path: final, DumpBytes: size}
-	if err := writeArchive(ctx, l, dir, final, m, sql, res); err != nil {
+	if err := writeArchive(ctx, l, dir, final, m, sql, res, trees); err != nil {
 		return nil, fmt.Errorf("back up %q: %w", l.Name, err)
 	}
 	res.Duration = time.Since(start)
@@ -158,7 +159,7 @@ func spoolDump(ctx context.Context, dir, name string, dump Dumper) (*os.File, in
 }
 
 // writeArchive writes manifest, dump and files to a temporary file, then links it as final.
-func writeArchive(ctx context.Context, l instance.Layout, dir, final string, m Manifest, sql *os.File, res *Result) error {
+func writeArchive(ctx context.Context, l instance.Layout, dir, final string, m Manifest, sql *os.File, res *Result, trees []Tree) error {
 	tmp, err := createTemp(dir, "."+l.Name+"-*"+tmpSuffix)
 	if err != nil {
 		return fmt.Errorf("create archive: %w", err)
@@ -178,8 +179,19 @@ func writeArchive(ctx context.Context, l instance.Layout, dir, final string, m M
 	if err := addReader(tw, DumpName, sql, m.DumpBytes, now); err != nil {
 		return err
 	}
+	skip := map[string]bool{}
+	for _, t := range trees {
+		skip[t.Name] = true
+	}
 	for _, part := range instance.BackupParts {
-		n, err := addTree(ctx, tw, l.Dir(), part)
+		n, err := addTree(ctx, tw, filepath.Join(l.Dir(), part), part, skip)
+		if err != nil {
+			return err
+		}
+		res.Files += n
+	}
+	for _, t := range trees {
+		n, err := addTree(ctx, tw, t.Source, t.Name, nil)
 		if err != nil {
 			return err
 		}
@@ -237,22 +249,30 @@ func addReader(tw *tar.Writer, name string, r io.Reader, size int64, mtime time.
 	return nil
 }
 
-// addTree adds base/part (a file or a folder, recursively) under the name part. Folders,
-// regular files and symbolic links are kept with their modes and numeric owners.
-func addTree(ctx context.Context, tw *tar.Writer, base, part string) (int, error) {
+// addTree adds src (a file or a folder, recursively) under the name part, leaving out the
+// names in skip. Folders, regular files and symbolic links are kept with their modes and
+// numeric owners.
+func addTree(ctx context.Context, tw *tar.Writer, src, part string, skip map[string]bool) (int, error) {
 	n := 0
-	err := filepath.WalkDir(filepath.Join(base, part), func(path string, d fs.DirEntry, err error) error {
+	err := filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		rel, err := filepath.Rel(base, path)
+		rel, err := filepath.Rel(src, path)
 		if err != nil {
 			return err
 		}
-		if err := addPath(tw, path, filepath.ToSlash(rel)); err != nil {
+		name := filepath.ToSlash(filepath.Join(part, rel))
+		if skip[name] {
+			if d.IsDir() {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if err := addPath(tw, path, name); err != nil {
 			return err
 		}
 		n++

@@ -25,6 +25,7 @@ type InstancesFile struct {
 	Version  int              `toml:"version"`
 	Defaults InstanceSettings `toml:"defaults"`
 	Instance []InstanceEntry  `toml:"instance"`
+	Matrix   []MatrixEntry    `toml:"matrix"` // matrix.go
 }
 
 // InstanceSettings are the fields [defaults] and [[instance]] share. Empty means "inherit".
@@ -43,6 +44,12 @@ type InstanceSettings struct {
 	PHPIni        map[string]string `toml:"php_ini"`
 	MyCnf         map[string]string `toml:"my_cnf"`
 	PHPFPM        map[string]string `toml:"php_fpm"`
+	// The developer's code (code.go): folders of the projects folder, relative to it.
+	Plugins      []string          `toml:"plugins"`
+	Themes       []string          `toml:"themes"`
+	Mounts       map[string]string `toml:"mounts"`        // target under the document root -> source
+	BackupMounts *bool             `toml:"backup_mounts"` // backups hold the mounted code too
+	Multisite    string            `toml:"multisite"`     // subdirectory, subdomain, none
 }
 
 // InstanceEntry is one [[instance]] table. ID and Port are nil when omitted (assigned); a
@@ -54,6 +61,7 @@ type InstanceEntry struct {
 	Title string `toml:"title"`
 	From  string `toml:"from"` // "SRC" or "SRC@LABEL": start from that data, at creation only (instances_from.go)
 	InstanceSettings
+	key string // "instance[N]", or "matrix[N]" for a matrix's instance: where errors point
 }
 
 // id is the written id, 0 when omitted.
@@ -122,6 +130,11 @@ type Instance struct {
 	PHPIni     map[string]string // extra php.ini settings, appended to the generated file
 	MyCnf      map[string]string // extra [mysqld] settings, appended to the generated file
 	PHPFPM     map[string]string // extra PHP-FPM pool settings, appended to the generated php-fpm.conf
+	Code       []Code            `json:",omitempty"` // plugins, themes and mounts (code.go)
+	BackupCode bool              `json:",omitempty"` // backups hold the mounted code too
+	Multisite  Multisite         `json:",omitempty"`
+	Matrix     string            `json:",omitempty"` // the [[matrix]] it is a combination of
+	key        string
 }
 
 // URL is the site's address as WordPress knows it.
@@ -130,7 +143,9 @@ func (in *Instance) URL() string { return fmt.Sprintf("http://localhost:%d", in.
 // InstancesConfig is a loaded, valid instances.toml.
 type InstancesConfig struct {
 	File      string
-	Instances []Instance // in file order
+	Instances []Instance // in file order, then each matrix's combinations
+	lines     *lineIndex // for Check's problems
+	matrices  []matrixRef
 }
 
 // Lookup returns the instance called name.
@@ -190,17 +205,24 @@ func parseInstances(file string, data []byte, held map[string]Slot, ports PortRa
 	p.checkVersion(md, f.Version)
 	v := &validator{problems: p, seen: map[string]bool{}, ports: ports}
 	v.settings("defaults", &f.Defaults)
-	cfg := &InstancesConfig{File: file}
-	for i := range f.Instance {
-		cfg.Instances = append(cfg.Instances, v.instance(i, &f.Instance[i], &f.Defaults))
+	cfg := &InstancesConfig{File: file, lines: p.lines}
+	entries := f.Instance
+	for i := range entries {
+		entries[i].key = fmt.Sprintf("instance[%d]", i)
+		cfg.Instances = append(cfg.Instances, v.instance(entries[i].key, &entries[i], &f.Defaults))
 	}
-	v.unique(f.Instance)
+	for i := range f.Matrix {
+		ins, es := v.matrix(i, &f.Matrix[i], &f.Defaults)
+		cfg.Instances, entries = append(cfg.Instances, ins...), append(entries, es...)
+	}
+	v.unique(entries)
 	v.froms(f.Instance)
+	cfg.matrices = v.matrixNames(f.Matrix, f.Instance)
 	slices.SortStableFunc(p.errs, func(a, b error) int { return lineOf(a) - lineOf(b) })
 	if err := p.err(); err != nil {
 		return nil, err
 	}
-	assign(v.problems, cfg.Instances, f.Instance, held, ports, reserved)
+	assign(v.problems, cfg.Instances, entries, held, ports, reserved)
 	if err := p.err(); err != nil {
 		return nil, err
 	}
@@ -263,9 +285,8 @@ func (v *validator) iniMap(key string, m map[string]string) {
 	}
 }
 
-// instance merges entry over defaults and validates the result.
-func (v *validator) instance(i int, e *InstanceEntry, d *InstanceSettings) Instance {
-	key := fmt.Sprintf("instance[%d]", i)
+// instance merges entry over defaults and validates the result; key is where it is written.
+func (v *validator) instance(key string, e *InstanceEntry, d *InstanceSettings) Instance {
 	if e.Name == "" {
 		v.add(key+".name", "missing: every instance needs a name")
 	}
@@ -295,6 +316,10 @@ func (v *validator) instance(i int, e *InstanceEntry, d *InstanceSettings) Insta
 		PHPIni:     mergeMaps(d.PHPIni, e.PHPIni),
 		MyCnf:      mergeMaps(d.MyCnf, e.MyCnf),
 		PHPFPM:     mergeMaps(d.PHPFPM, e.PHPFPM),
+		Code:       v.code(key, &e.InstanceSettings, d),
+		BackupCode: pick(e.BackupMounts, d.BackupMounts),
+		Multisite:  v.multisite(key, e.Multisite, d.Multisite),
+		key:        key,
 	}
 	if in.Title == "" {
 		in.Title = in.Name
@@ -344,9 +369,9 @@ func (v *validator) component(key, field, fallback string, f Flavor, version, dv
 func (v *validator) unique(entries []InstanceEntry) {
 	names, ids, ports := map[Name]int{}, map[int]int{}, map[int]int{}
 	for i, e := range entries {
-		key := fmt.Sprintf("instance[%d]", i)
+		key := e.key
 		if j, dup := names[e.Name]; dup && e.Name != "" {
-			v.add(key+".name", "duplicate name %q: instance[%d] has it too", e.Name, j)
+			v.add(key+".name", "duplicate name %q: %s has it too", e.Name, entries[j].key)
 		} else {
 			names[e.Name] = i
 		}

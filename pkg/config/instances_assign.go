@@ -1,9 +1,6 @@
 package config
 
-import (
-	"fmt"
-	"sort"
-)
+import "sort"
 
 // Slot is what an instance holds on the machine: its network id and its host port.
 type Slot struct {
@@ -40,7 +37,7 @@ func assign(p *problems, ins []Instance, entries []InstanceEntry, held map[strin
 		a.reserveGone(held, declared, f.get)
 		a.keepHeld(ins, held, f.get, f.ptr)
 		a.checkExplicit(ins, entries, f.ptr)
-		a.fill(ins, f.ptr)
+		a.fill(ins, entries, f.ptr)
 	}
 }
 
@@ -78,7 +75,7 @@ func (a *assigner) reserve(ins []Instance, entries []InstanceEntry, reserved []i
 	}
 	for i := range ins {
 		if e := entries[i].port(); e != 0 && a.owner[e] == reserveOwner {
-			a.p.add(fmt.Sprintf("instance[%d].port", i), "port %d is reserved for another service of this machine (instances.reserved_ports in wpinit.toml): choose another", e)
+			a.p.add(entries[i].key+".port", "port %d is reserved for another service of this machine (instances.reserved_ports in wpinit.toml): choose another", e)
 		}
 	}
 }
@@ -113,7 +110,7 @@ func (a *assigner) checkExplicit(ins []Instance, entries []InstanceEntry, ptr fu
 		}
 		v := *ptr(&ins[i])
 		if other, taken := a.owner[v]; taken && other != ins[i].Name && a.declared[other] {
-			a.p.add(fmt.Sprintf("instance[%d].%s", i, a.key), "%s %d is held by instance %q", a.key, v, other)
+			a.p.add(entries[i].key+"."+a.key, "%s %d is held by instance %q", a.key, v, other)
 			continue
 		}
 		a.owner[v] = ins[i].Name
@@ -128,7 +125,7 @@ func (a *assigner) explicit(e InstanceEntry) int {
 }
 
 // fill gives the remaining instances the lowest free value, in file order.
-func (a *assigner) fill(ins []Instance, ptr func(*Instance) *int) {
+func (a *assigner) fill(ins []Instance, entries []InstanceEntry, ptr func(*Instance) *int) {
 	next := a.min
 	for i := range ins {
 		v := ptr(&ins[i])
@@ -142,7 +139,7 @@ func (a *assigner) fill(ins []Instance, ptr func(*Instance) *int) {
 			next++
 		}
 		if next > a.max {
-			a.p.add(fmt.Sprintf("instance[%d]", i), "no free %s left in %d-%d", a.key, a.min, a.max)
+			a.p.add(entries[i].key, "no free %s left in %d-%d", a.key, a.min, a.max)
 			continue
 		}
 		*v = next

@@ -119,15 +119,7 @@ func TestInstancesErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := ParseInstances("i.toml", []byte(tt.src), nil, defaultPorts)
-			got := FieldErrors(err)
-			if len(got) != len(tt.want) {
-				t.Fatalf("got %d errors, want %d:\n%v", len(got), len(tt.want), err)
-			}
-			for i, w := range tt.want {
-				if !strings.Contains(got[i].Error(), w) {
-					t.Errorf("error %d = %q, want it to contain %q", i, got[i].Error(), w)
-				}
-			}
+			wantFieldErrors(t, err, tt.want)
 		})
 	}
 }

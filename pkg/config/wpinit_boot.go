@@ -64,6 +64,12 @@ type Instances struct {
 	StopOnExit        bool             `toml:"stop_on_exit" json:"stop_on_exit"`
 	StopTimeout       Duration         `toml:"stop_timeout" json:"stop_timeout"`
 	PhpMyAdminConfig  string           `toml:"phpmyadmin_config" json:"phpmyadmin_config"` // "" = none written
+	// Projects is the folder the instances' plugins, themes and mounts come from ("" = none:
+	// instances.toml may declare none). HostRoot and HostProjects are where the machine
+	// running wp-dind sees Root and Projects (make run sets them), for the IDE's path mappings.
+	Projects     string `toml:"projects" json:"projects,omitempty"`
+	HostRoot     string `toml:"host_root" json:"host_root,omitempty"`
+	HostProjects string `toml:"host_projects" json:"host_projects,omitempty"`
 }
 
 // InstanceTimeouts is [instances.timeouts]: the bounds of one instance's steps.
@@ -204,8 +210,32 @@ func (in *Instances) validate(p *problems) {
 	if in.PhpMyAdminConfig != "" && !filepath.IsAbs(in.PhpMyAdminConfig) {
 		p.add("instances.phpmyadmin_config", "must be an absolute path (or \"\" to write none)")
 	}
+	for _, d := range []struct{ key, dir string }{{"projects", in.Projects}, {"host_root", in.HostRoot}, {"host_projects", in.HostProjects}} {
+		if d.dir != "" && !filepath.IsAbs(d.dir) {
+			p.add("instances."+d.key, "must be an absolute path (or \"\" for none)")
+		}
+	}
 	in.validateNetworks(p)
 	in.Timeouts.validate(p)
+}
+
+// SetHostPaths sets where the host sees the instances root and the projects folder, as
+// WPINIT_HOST_ROOT and WPINIT_HOST_PROJECTS ask (make run passes its folders), each unless
+// empty, and checks them as it would check the file's own keys.
+func (w *Wpinit) SetHostPaths(root, projects string) error {
+	if root != "" {
+		w.Instances.HostRoot = root
+	}
+	if projects != "" {
+		w.Instances.HostProjects = projects
+	}
+	p := &problems{file: "environment (WPINIT_HOST_ROOT, WPINIT_HOST_PROJECTS)"}
+	for _, d := range []struct{ key, dir string }{{"host_root", w.Instances.HostRoot}, {"host_projects", w.Instances.HostProjects}} {
+		if d.dir != "" && !filepath.IsAbs(d.dir) {
+			p.add("instances."+d.key, "must be an absolute path")
+		}
+	}
+	return p.err()
 }
 
 // networkNameRE is what Docker accepts as a network name.

@@ -75,7 +75,13 @@ func (c *Client) Logs(ctx context.Context, name string, n int, follow bool, fn f
 	if follow {
 		q.Set("follow", "1")
 	}
-	resp, err := c.send(ctx, http.MethodGet, "/v1/services/"+url.PathEscape(name)+"/logs?"+q.Encode(), nil)
+	return readLines(ctx, c, "/v1/services/"+url.PathEscape(name)+"/logs?"+q.Encode(), fn)
+}
+
+// readLines reads an NDJSON answer of path, one T per line, handing each to fn. A read
+// cut by the end of ctx (a follow stopped) is not an error.
+func readLines[T any](ctx context.Context, c *Client, path string, fn func(T) error) error {
+	resp, err := c.send(ctx, http.MethodGet, path, nil)
 	if err != nil {
 		return err
 	}
@@ -83,7 +89,7 @@ func (c *Client) Logs(ctx context.Context, name string, n int, follow bool, fn f
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
-		var l LogLine
+		var l T
 		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
 			return fmt.Errorf("decode log line: %w", err)
 		}

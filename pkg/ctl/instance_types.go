@@ -23,6 +23,16 @@ type InstanceDetail struct {
 	Containers []ContainerStatus `json:"containers"`
 	Secrets    *Secrets          `json:"secrets,omitempty"`
 	Data       *DataStatus       `json:"data,omitempty"` // snapshots and origin (data_types.go)
+	// PathMappings are the IDE's pairs (host path, container path): the mounted code, then
+	// the document root.
+	PathMappings []PathMapping `json:"path_mappings,omitempty"`
+	Multisite    string        `json:"multisite,omitempty"`
+}
+
+// PathMapping is one pair of an IDE's debugger configuration.
+type PathMapping struct {
+	Host      string `json:"host"`
+	Container string `json:"container"`
 }
 
 // ContainerStatus is one container of an instance.

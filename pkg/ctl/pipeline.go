@@ -129,6 +129,7 @@ type InstanceStatus struct {
 	ProbeLatency time.Duration `json:"probe_latency,omitempty"`
 	LastBackup   time.Time     `json:"last_backup,omitzero"` // newest archive, scheduled or not
 	NextBackup   time.Time     `json:"next_backup,omitzero"` // the next scheduled backup
+	Matrix       string        `json:"matrix,omitempty"`     // the [[matrix]] it is a combination of
 }
 
 // Serving reports whether the instance is converged and its containers healthy.

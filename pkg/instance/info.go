@@ -38,6 +38,8 @@ type Info struct {
 	// snapshot it was filled from, "SRC@LABEL", once that is done.
 	From   string `json:"from,omitempty"`
 	Seeded string `json:"seeded,omitempty"`
+	// Activated is what wp-dind-activate last applied (activate.go); nil: nothing.
+	Activated *Activation `json:"activated,omitempty"`
 }
 
 // Slot returns the id and port the instance holds.

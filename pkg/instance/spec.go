@@ -202,11 +202,15 @@ func baseSpec(l Layout, in *config.Instance, o Options, net Network, r Role) Con
 			Mount{Source: l.SnapshotDBDir(), Target: SnapshotMount}) // snapshot.go: where mariadb-backup writes
 		c.StopSignal, c.StopTimeout = "SIGTERM", StopTimeout(r)
 	case RolePHP:
-		c.Mounts = append(c.Mounts, Mount{Source: l.WordPressDir(), Target: "/var/www/html"})
+		c.Mounts = append(c.Mounts, Mount{Source: l.WordPressDir(), Target: DocRoot})
+		c.Mounts = append(c.Mounts, codeMounts(in)...)
 		c.StopSignal, c.StopTimeout = "SIGQUIT", StopTimeout(r)
-		c.ExtraHosts = []string{"host.docker.internal:host-gateway"}
+		// xdebug.client_host: the gateway, the wp-dind container, whose Xdebug forwarder
+		// takes the session on to the IDE (docs/operations.md, "Xdebug").
+		c.ExtraHosts = []string{XdebugHost + ":" + net.Gateway()}
 	case RoleWeb:
-		c.Mounts = append(c.Mounts, Mount{Source: l.WordPressDir(), Target: "/var/www/html", ReadOnly: true})
+		c.Mounts = append(c.Mounts, Mount{Source: l.WordPressDir(), Target: DocRoot, ReadOnly: true})
+		c.Mounts = append(c.Mounts, codeMounts(in)...)
 		c.StopSignal, c.StopTimeout = "SIGQUIT", StopTimeout(r)
 		if comp.Flavor == config.FlavorApache {
 			c.StopSignal = "SIGWINCH"

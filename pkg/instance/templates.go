@@ -39,7 +39,8 @@ opcache.enable = 1
 opcache.memory_consumption = 64
 opcache.interned_strings_buffer = 8
 opcache.max_accelerated_files = 10000
-opcache.revalidate_freq = 2
+; Every request sees a file edited on the host (a plugin of the projects folder, data/wordpress).
+opcache.revalidate_freq = 0
 `)
 	if in.PHP.Version >= "8.0" {
 		b.WriteString("; PHP 8 and later: the JIT stays off, WordPress does not gain from it.\nopcache.jit = off\n")
@@ -50,7 +51,7 @@ opcache.revalidate_freq = 2
 `)
 	b.WriteString(xdebugSetting(xdebugMode) + "\n")
 	b.WriteString(`xdebug.start_with_request = trigger
-xdebug.client_host = host.docker.internal
+xdebug.client_host = ` + XdebugHost + `
 xdebug.client_port = ` + strconv.Itoa(XdebugPort) + `
 xdebug.idekey = PHPSTORM
 xdebug.log = /var/log/wp-dind/xdebug.log
@@ -121,6 +122,7 @@ long_query_time = 2
 }
 
 // nginxConf is the default server block; PHP goes over FastCGI to the instance's PHP container.
+// Requests are logged to the file and to the container's output (`ctl logs NAME -f`).
 // The FastCGI parameters are written out rather than included: Debian's fastcgi_params now
 // sets HTTP_HOST to $host, which drops the port, and WordPress, whose address is
 // http://localhost:PORT, then redirects every request to itself. HTTP_HOST here is the
@@ -136,8 +138,9 @@ server {
     client_max_body_size 64m;
 
     access_log /var/log/wp-dind/access.log;
+    access_log /dev/stdout;
     error_log /var/log/wp-dind/error.log;
-
+%s
     location / {
         try_files $uri $uri/ /index.php?$args;
     }
@@ -175,7 +178,7 @@ server {
         deny all;
     }
 }
-`, in.Name, in.Web.Version, editNote, in.Port, in.Port, phpAddr)
+`, in.Name, in.Web.Version, editNote, nginxMultisite(in), in.Port, in.Port, phpAddr)
 }
 
 // apacheConf is the default VirtualHost; PHP goes over FastCGI (mod_proxy_fcgi).
@@ -204,7 +207,8 @@ func apacheConf(in *config.Instance, phpAddr string) string {
 
     ErrorLog /var/log/wp-dind/error.log
     CustomLog /var/log/wp-dind/access.log combined
-</VirtualHost>
+    CustomLog /proc/self/fd/1 combined
+%s</VirtualHost>
 
 # A development site: one child of 10 threads at rest (Debian's event MPM starts 2 of 25),
 # at most 2 children.
@@ -216,7 +220,7 @@ func apacheConf(in *config.Instance, phpAddr string) string {
     MaxSpareThreads 20
     MaxRequestWorkers 20
 </IfModule>
-`, in.Name, in.Web.Version, editNote, phpAddr)
+`, in.Name, in.Web.Version, editNote, phpAddr, apacheMultisite(in))
 }
 
 func writeSettings(b *strings.Builder, title string, m map[string]string, sep string) {

@@ -14,6 +14,10 @@ import (
 // applied by a graceful PHP-FPM reload (USR2). That setting is left out of the PHP
 // container's hash, so switching it never recreates the container.
 
+// XdebugHost is xdebug.client_host in the generated php.ini: a name the PHP container maps to
+// its network's gateway, where wp-dind forwards the client port to the IDE.
+const XdebugHost = "host.docker.internal"
+
 // Xdebug modes wpinit writes.
 const (
 	XdebugDebug = "debug"

@@ -250,5 +250,5 @@ func (w *worker) backupAs(ctx context.Context, in config.Instance, file string) 
 	if db == nil {
 		return nil, fmt.Errorf("back up %q: its database container is not running", in.Name)
 	}
-	return backup.CreateAs(ctx, w.layout(in.Name), backup.Dir(w.opt.root), file, time.Now(), w.dumper(db.ID))
+	return backup.CreateAs(ctx, w.layout(in.Name), backup.Dir(w.opt.root), file, time.Now(), w.dumper(db.ID), codeTrees(&in)...)
 }

@@ -30,20 +30,21 @@ func (w *worker) converge(ctx context.Context, in *config.Instance, p *instance.
 		}
 		out.xdebug = p.XdebugMode // a PHP container (re)started below reads the file as it is
 	}
-	if len(acts) == 0 {
+	if len(acts) == 0 && !p.ActivationPending(in) {
 		if lat, err := w.probeSite(ctx, in); err == nil {
 			out.probe = lat
 			return out, nil
 		}
 	}
 	var err error
-	out.probe, err = w.apply(ctx, in, p, acts, current)
+	out.probe, err = w.apply(ctx, in, p, acts, current, &out)
 	return out, err
 }
 
-// apply runs the actions, in start order, and waits for the site; it returns the latency
+// apply runs the actions, in start order, installs WordPress, tells it the declaration when
+// that changed (activate.go, recorded in out) and waits for the site; it returns the latency
 // of the probe that found it serving.
-func (w *worker) apply(ctx context.Context, in *config.Instance, p *instance.Prepared, acts []Action, current []docker.Container) (time.Duration, error) {
+func (w *worker) apply(ctx context.Context, in *config.Instance, p *instance.Prepared, acts []Action, current []docker.Container, out *outcome) (time.Duration, error) {
 	log := w.log.With("instance", in.Name)
 	if err := w.ensureImages(ctx, in, p, acts); err != nil {
 		return 0, err
@@ -62,11 +63,22 @@ func (w *worker) apply(ctx context.Context, in *config.Instance, p *instance.Pre
 	// A site that answers 200 from WordPress is installed (an uninstalled one redirects to
 	// its installer): a repair, containers started again, skips wp-dind-install, which runs
 	// the site's PHP and is the slowest step left on a busy machine.
-	if lat, err := w.probeSite(ctx, in); err == nil {
-		return lat, nil
+	lat, probeErr := w.probeSite(ctx, in)
+	if probeErr != nil {
+		if err := w.install(ctx, in, p, ids[instance.RolePHP]); err != nil {
+			return 0, err
+		}
 	}
-	if err := w.install(ctx, in, p, ids[instance.RolePHP]); err != nil {
-		return 0, err
+	if p.ActivationPending(in) {
+		a, err := w.activate(ctx, in, p, ids[instance.RolePHP])
+		if err != nil {
+			return 0, err
+		}
+		out.activated = &a
+		probeErr = errActivated // a network or a theme changes what the site answers: ask again
+	}
+	if probeErr == nil {
+		return lat, nil
 	}
 	return w.waitSite(ctx, in)
 }

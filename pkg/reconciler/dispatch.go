@@ -79,10 +79,10 @@ func (r *Reconciler) convergence(ctx context.Context, in *config.Instance, steps
 		if t.job == nil && (t.key != key || t.remove) {
 			t.stop() // its definition is stale: restart with the new one
 		}
-		t.dirty = t.dirty || len(acts) > 0 || t.key != key || p.XdebugReload()
+		t.dirty = t.dirty || len(acts) > 0 || t.key != key || p.XdebugReload() || p.ActivationPending(in)
 		return nil, nil
 	}
-	if len(acts) == 0 && ready && !p.XdebugReload() {
+	if len(acts) == 0 && ready && !p.XdebugReload() && !p.ActivationPending(in) {
 		return nil, nil
 	}
 	if gone := steps.Wait[in.Name]; len(gone) > 0 {
@@ -185,6 +185,11 @@ func (r *Reconciler) finished(ctx context.Context, d taskDone) {
 			r.log.Error("failed to record xdebug mode", "instance", d.name, "error", err)
 		}
 	}
+	if d.out.activated != nil { // recorded even on a later failure: WordPress was told
+		if err := instance.SetActivated(r.layout(d.name), *d.out.activated); err != nil {
+			r.log.Error("failed to record the activation", "instance", d.name, "error", err)
+		}
+	}
 	if t.job == nil && !t.remove {
 		r.siteDone(ctx, d.name, d.out, d.err)
 	}
@@ -206,7 +211,7 @@ func (r *Reconciler) finished(ctx context.Context, d taskDone) {
 	}
 	// A recorded Xdebug mode may already be stale: a pass that ran meanwhile compared the
 	// file with the mode recorded before; pass again to compare with this one.
-	if t.dirty || t.changes || d.out.xdebug != "" || t.job != nil && t.job.hold {
+	if t.dirty || t.changes || d.out.xdebug != "" || d.out.activated != nil || t.job != nil && t.job.hold {
 		r.Trigger("follow-up " + d.name)
 	}
 	if r.first[d.name] {

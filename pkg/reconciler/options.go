@@ -43,6 +43,12 @@ type Options struct {
 	BlockExternalHTTP bool            // WORDPRESS_BLOCK_EXTERNAL_HTTP=1 in every instance (tests)
 	SiteTemplates     bool            // new sites start from their kind's template (sitetemplates.go)
 	Gate              <-chan struct{} // closed when the pass may start (images loaded); nil: no wait
+	// Projects is the folder plugins, themes and mounts come from ("" refuses them); Services
+	// names wpinit.toml's services, which no instance may be named like (config.Env); nil:
+	// none. HostRoot and HostProjects are where the host sees Root and Projects, for the
+	// IDE's path mappings in the status ("": as wp-dind sees them).
+	Projects, HostRoot, HostProjects string
+	Services                         func() []string
 	// Logger is required: one root logger is built in init/ and passed down, and a
 	// reconciler that logs nothing would hide every failure of every instance.
 	Logger hclog.Logger
@@ -89,6 +95,7 @@ func OptionsOf(c *config.Instances) Options {
 			Healthy: t.Healthy.D(), Install: t.Install.D(), HTTP: t.HTTP.D(), Backup: t.Backup.D(), Restore: t.Restore.D(),
 		},
 		BlockExternalHTTP: c.BlockExternalHTTP, SiteTemplates: c.SiteTemplates, StopOnExit: c.StopOnExit, StopBudget: c.StopTimeout.D(),
+		Projects: c.Projects, HostRoot: c.HostRoot, HostProjects: c.HostProjects,
 	}
 }
 

@@ -220,11 +220,23 @@ func (r *Reconciler) layout(name string) instance.Layout {
 	return instance.Layout{Root: r.opt.Root, Name: name}
 }
 
-// loadConfig reads the file with the slots held on disk.
+// loadConfig reads the file with the slots held on disk, and checks it against the projects
+// folder and the services' names.
 func (r *Reconciler) loadConfig() (*config.InstancesConfig, error) {
 	held, err := instance.Held(r.opt.Root)
 	if err != nil {
 		return nil, err
 	}
-	return config.LoadInstances(r.opt.File, held, r.opt.Ports, r.opt.ReservedPorts...)
+	cfg, err := config.LoadInstances(r.opt.File, held, r.opt.Ports, r.opt.ReservedPorts...)
+	if err != nil {
+		return nil, err
+	}
+	env := config.Env{Projects: r.opt.Projects}
+	if r.opt.Services != nil {
+		env.Services = r.opt.Services()
+	}
+	if err := cfg.Check(env); err != nil {
+		return nil, err
+	}
+	return cfg, nil
 }

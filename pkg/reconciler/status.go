@@ -82,6 +82,7 @@ type InstanceStatus struct {
 	ProbeLatency time.Duration `json:"probe_latency,omitempty"`
 	LastBackup   time.Time     `json:"last_backup,omitzero"` // newest archive, scheduled or not
 	NextBackup   time.Time     `json:"next_backup,omitzero"` // the next scheduled backup
+	Matrix       string        `json:"matrix,omitempty"`     // the [[matrix]] it is a combination of
 }
 
 // InstanceDetail is `ctl status NAME`: everything about one instance. Secrets is set only
@@ -102,6 +103,10 @@ type InstanceDetail struct {
 	Containers []ContainerStatus `json:"containers"`
 	Secrets    *SecretsView      `json:"secrets,omitempty"`
 	Data       *DataStatus       `json:"data,omitempty"` // snapshots, origin, backups (data_status.go)
+	// PathMappings are the IDE's pairs (host path, container path): the mounted code, then
+	// the document root.
+	PathMappings []instance.PathMapping `json:"path_mappings,omitempty"`
+	Multisite    string                 `json:"multisite,omitempty"`
 }
 
 // ContainerStatus is one container of an instance.
@@ -164,6 +169,7 @@ func (r *Reconciler) Detail(name string, showSecrets bool) (InstanceDetail, erro
 	if ok {
 		d = st.detail(r.layout(name), r.opt.Network.Instance(st.cfg.ID), r.opt.Images)
 		d.LastBackup, d.NextBackup, p, from = r.backupLast[name], r.backupNext[name], st.prepared, st.cfg.From
+		d.PathMappings = instance.PathMappings(&st.cfg, r.hostPaths())
 	}
 	r.mu.Unlock()
 	if !ok {
@@ -188,7 +194,7 @@ func (st *instState) summary() InstanceStatus {
 	return InstanceStatus{
 		Name: c.Name, ID: c.ID, State: st.state, URL: c.URL(), PHP: c.PHP.String(), DB: c.DB.String(),
 		Web: c.Web.String(), Health: healthOf(st.containers, st.answered), LastError: st.lastErr, ErrorAt: st.errAt,
-		ProbeLatency: st.probe,
+		ProbeLatency: st.probe, Matrix: c.Matrix,
 	}
 }
 
@@ -197,7 +203,7 @@ func (st *instState) detail(l instance.Layout, net instance.Network, images inst
 	d := InstanceDetail{
 		InstanceStatus: st.summary(), Port: c.Port, Dir: l.Dir(), Network: net.Name,
 		Subnet: net.Subnet.String(), Shared: c.Shared, Xdebug: c.Xdebug, AdminUser: c.AdminUser,
-		AdminEmail: c.AdminEmail, Changed: st.changed,
+		AdminEmail: c.AdminEmail, Changed: st.changed, Multisite: string(c.Multisite),
 	}
 	if st.prepared != nil {
 		d.KeptFiles, d.XdebugMode = st.prepared.Kept, st.prepared.XdebugMode
@@ -214,4 +220,9 @@ func (st *instState) detail(l instance.Layout, net instance.Network, images inst
 	}
 	sort.Slice(d.Containers, func(i, j int) bool { return d.Containers[i].Role < d.Containers[j].Role })
 	return d
+}
+
+// hostPaths says where the host sees wp-dind's folders, for the IDE's path mappings.
+func (r *Reconciler) hostPaths() instance.HostPaths {
+	return instance.HostPaths{Root: r.opt.Root, HostRoot: r.opt.HostRoot, Projects: r.opt.Projects, HostProjects: r.opt.HostProjects}
 }
