@@ -120,6 +120,15 @@ reliability-test: images save-images ## wp-dind: kill -9 of dockerd while three 
 isolation-test: images save-images ## wp-dind's isolation: the matrix of what each instance reaches, again after kill -9 dockerd, and a fork bomb held by its pids limit (about 6 min)
 	WPDIND_ISOLATION=1 $(GO) test -count=1 -timeout 30m -v -run '^TestIsolation$$' ./images/
 
+# images/e2e_host_images_test.go: TestHostImages skips unless WPDIND_HOST_IMAGES=1, its bench
+# unless WPDIND_BENCH=1; each mounts the host's Docker socket into its own wp-dind.
+.PHONY: host-images-test bench-host-images
+host-images-test: images save-images ## wp-dind with the host's Docker socket and only the nginx tarball: only the missing images come from the host engine, the site serves (about 3 min)
+	WPDIND_HOST_IMAGES=1 $(GO) test -count=1 -timeout 30m -v -run '^TestHostImages$$' ./images/
+
+bench-host-images: images save-images ## first boot to one site serving, from the tarballs and from the host engine (about 5 min)
+	WPDIND_BENCH=1 $(GO) test -count=1 -timeout 30m -v -run '^TestBenchHostImages$$' ./images/
+
 bench-boot: images save-images ## boot figures: docker run to services ready, to 1 and 10 sites serving 200 cold and warm, image loads, wpinit RSS (about 6 min)
 	@mkdir -p $(BIN)
 	WPDIND_BENCH=1 $(GO) test -count=1 -timeout 60m -v -run '^TestBenchBoot$$' ./images/ > $(BIN)/bench-boot.log 2>&1 \
@@ -142,8 +151,8 @@ devloop-test: engine tools images save-images ## the developer's loop on the rea
 .PHONY: beside beside-up beside-check beside-down
 BESIDE := $(GO) run ./scripts/beside -state $(BIN)/beside.json
 
-beside: engine tools images save-images ## images-test, instances-test, e2e, run-test, reliability-test, isolation-test, dashboard-test and devloop-test beside make run's wpinit (or a blocker), which must be untouched afterwards
-	$(BESIDE) run $(MAKE) --no-print-directory images-test instances-test e2e run-test reliability-test isolation-test dashboard-test devloop-test
+beside: engine tools images save-images ## images-test, instances-test, e2e, run-test, reliability-test, isolation-test, dashboard-test, devloop-test and host-images-test beside make run's wpinit (or a blocker), which must be untouched afterwards
+	$(BESIDE) run $(MAKE) --no-print-directory images-test instances-test e2e run-test reliability-test isolation-test dashboard-test devloop-test host-images-test
 
 beside-up: engine ## start the blocker, or record make run's wpinit (then run anything, then beside-check)
 	$(BESIDE) up
@@ -165,7 +174,7 @@ bench-supervisor: $(WPINIT) ## wpinit vs Debian's supervisord: restart latency, 
 # images are missing, when they are not loaded; instance-images builds them (cached).
 .PHONY: instances-test
 instances-test: engine tools images ## instances on the real engine: serve, isolate, add, change, repair, remove, restore and its rollback
-	WPDIND_INTEGRATION=1 $(GO) test -count=1 -timeout 40m -v -run 'TestInstancesIntegration|TestComposeExport|TestOpsIntegration|TestRestoreRollbackIntegration|TestInstallSecretsIntegration|TestPhpMyAdminIntegration|TestSiteTemplatesIntegration' \
+	WPDIND_INTEGRATION=1 $(GO) test -count=1 -timeout 40m -v -run 'TestInstancesIntegration|TestArchivesIntegration|TestComposeExport|TestOpsIntegration|TestRestoreRollbackIntegration|TestInstallSecretsIntegration|TestPhpMyAdminIntegration|TestSiteTemplatesIntegration' \
 		./pkg/instance/ ./pkg/reconciler/ ./pkg/phpmyadmin/
 
 .PHONY: templates-test bench-templates bench-idle

@@ -99,18 +99,6 @@ func TestBenchDensity(t *testing.T) {
 		f.newSite, f.idleMedian, len(sites), f.allServing.Seconds(), f.noopMs, f.rssMiB, f.remove90.Seconds())
 }
 
-// declare saves instances.toml with sites, as an editor does (a new file renamed over).
-func (d *dind) declare(sites []site) {
-	d.t.Helper()
-	tmp := filepath.Join(d.conf, ".instances.toml.swp")
-	if err := os.WriteFile(tmp, []byte(tomlFor(sites)), 0o644); err != nil {
-		d.t.Fatal(err)
-	}
-	if err := os.Rename(tmp, filepath.Join(d.conf, "instances.toml")); err != nil {
-		d.t.Fatal(err)
-	}
-}
-
 // idleSites reads docker stats of the inner engine: each site's database, PHP and web
 // containers summed, the median and the max over sites.
 func idleSites(t *testing.T, d *dind, sites []site) (median, max float64) {

@@ -37,6 +37,9 @@ const ctlUsage = `usage: wpinit ctl [--socket PATH] COMMAND
 ` + ctlDataUsage + `  restart-instance NAME       stop an instance's containers and start them again, in order
   purge NAME                  delete the archived folders (data included) of an instance removed
                               from instances.toml
+  purge --archived [--older-than D]
+                              delete every removed instance's archived folders (those archived
+                              more than D ago, like 720h, with --older-than) and say what it freed
   start|stop|restart NAME     control one service (stop waits for the exit)
   signal NAME SIG             send SIG (HUP, USR1, ...) to the service's main process
   logs NAME [-f] [-n N]       a service: the last N lines kept (all by default); -f follows

@@ -63,6 +63,9 @@ func writeImages(out io.Writer, im *ctl.ImagesStatus) {
 			fmt.Fprintf(out, "  %s: loading %d%%\n", t.Name, t.Percent())
 		}
 	}
+	if im.Host != nil {
+		writeHostImages(out, im.Host)
+	}
 }
 
 func writeInstances(out io.Writer, in *ctl.InstancesStatus) error {
@@ -77,6 +80,7 @@ func writeInstances(out io.Writer, in *ctl.InstancesStatus) error {
 	default:
 		fmt.Fprintf(out, "(no instances declared in %s)\n", in.File)
 	}
+	writeArchives(out, in.Archives)
 	if in.FileError != "" {
 		fmt.Fprintf(out, "\n%s not applied (the last good one stays):\n", in.File)
 		for _, fe := range in.FileLines {
@@ -212,6 +216,9 @@ func writeInstanceDetail(out io.Writer, d *ctl.InstanceDetail) error {
 
 // ctlPurge is `purge NAME`: delete a removed instance's archived folders.
 func ctlPurge(ctx context.Context, c *ctl.Client, args []string, out io.Writer) error {
+	if len(args) > 0 && strings.HasPrefix(args[0], "-") {
+		return ctlPurgeArchived(ctx, c, args, out)
+	}
 	if len(args) != 1 {
 		return errUsage
 	}

@@ -140,13 +140,18 @@ func (d *daemon) addPipeline(cfg *config.Wpinit) {
 	d.ctl.StatusSection(ctl.SectionDocker, d.engine.status)
 	if cfg.Images.Dir != "" {
 		d.loader = &loader{log: d.log.Named("images"), cfg: cfg.Images, engine: d.engine, ready: make(chan struct{})}
+		if cfg.Instances.File != "" {
+			d.loader.instances = &cfg.Instances
+		}
 		d.ctl.StatusSection(ctl.SectionImages, d.loader.status)
 	}
 	if cfg.Instances.File != "" {
 		d.instances = &instances{log: d.log.Named("reconciler"), cfg: cfg.Instances, backups: cfg.Backups, engine: d.engine, services: d.serviceNames}
+		d.instances.images = d.loader
 		d.ctl.StatusSection(ctl.SectionInstances, d.instances.status)
 		d.ctl.HandleInstances(d.instances.api)
 		d.ctl.HandleData(d.instances.dataAPI)
+		d.ctl.HandleArchives(d.instances.archives)
 		d.ctl.HandleInstanceLogs(d.instances.logs)
 	}
 }

@@ -178,10 +178,15 @@ type loader struct {
 	engine *engine
 	ready  chan struct{}
 	l      atomic.Pointer[images.Loader]
+
+	instances *config.Instances // whose images the host engine provides (nil: none managed)
+	ctx       context.Context   // the part's, for the fetches of fetchOnChange; set before l
 }
 
 func (p *loader) run(ctx context.Context) error {
-	l := images.New(p.log, p.cfg.Dir, p.engine.client, images.Options{Parallel: p.cfg.Parallel})
+	p.ctx = ctx
+	host := hostImages(ctx, p.log, p.cfg.HostSocket, p.instances)
+	l := images.New(p.log, p.cfg.Dir, p.engine.client, images.Options{Parallel: p.cfg.Parallel, Host: host})
 	p.l.Store(l)
 	if err := l.Run(ctx); err != nil {
 		// Boot goes on: instances whose images are missing say which tarball provides them.
@@ -212,6 +217,8 @@ type instances struct {
 	// services names wpinit's services: `ctl logs NAME` serves both, so no instance takes one.
 	services func() []string
 	rec      atomic.Pointer[reconciler.Reconciler]
+
+	images *loader // fetches the images of instances declared after boot (nil: no loader)
 }
 
 func (p *instances) run(ctx context.Context) error {
@@ -222,6 +229,7 @@ func (p *instances) run(ctx context.Context) error {
 		w := &phpmyadmin.Writer{Path: p.cfg.PhpMyAdminConfig, Network: opts.Network, Logger: p.log.Named("phpmyadmin")}
 		opts.OnInstances = w.Update
 	}
+	opts.OnInstances = p.images.fetchOnChange(opts.OnInstances, p.trigger)
 	rec, err := reconciler.New(p.engine.client, opts)
 	if err != nil {
 		return err

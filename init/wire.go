@@ -44,14 +44,24 @@ func imagesStatus(s images.Status) *ctl.ImagesStatus {
 		Tarballs: convert(s.Tarballs, func(t images.TarballStatus) ctl.TarballStatus {
 			return ctl.TarballStatus{Name: t.Name, Size: t.Size, State: ctl.TarballState(t.State), BytesRead: t.BytesRead,
 				Images: t.Images, Reason: t.Reason, Error: t.Error, Duration: t.Duration}
-		})}
+		}), Host: hostImagesStatus(s.Host)}
+}
+
+func hostImagesStatus(h *images.HostStatus) *ctl.HostImagesStatus {
+	if h == nil {
+		return nil
+	}
+	return &ctl.HostImagesStatus{Socket: h.Socket, Error: h.Error, Images: convert(h.Images, func(i images.HostImageStatus) ctl.HostImageStatus {
+		return ctl.HostImageStatus{Ref: i.Ref, ID: i.ID, Size: i.Size, State: ctl.TarballState(i.State), BytesRead: i.BytesRead,
+			Reason: i.Reason, Error: i.Error, Duration: i.Duration}
+	})}
 }
 
 func instancesStatus(s reconciler.Status) *ctl.InstancesStatus {
 	return &ctl.InstancesStatus{File: s.File, FileError: s.FileError, LastPass: s.LastPass, Ready: s.Ready,
 		FileLines: convert(s.FileLines, func(fe reconciler.FileError) ctl.FileError { return ctl.FileError(fe) }),
 		Instances: convert(s.Instances, func(i reconciler.InstanceStatus) ctl.InstanceStatus { return ctl.InstanceStatus(i) }),
-		Archived:  archived(s.Archived)}
+		Archived:  archived(s.Archived), Archives: ctl.ArchiveUsage(s.Archives)}
 }
 
 func archived(in []instancedir.Archived) []ctl.Archived {

@@ -36,6 +36,12 @@ MAIL_PORT="${WP_DIND_MAIL_PORT:-1080}"
 # The dashboard (conf/wpinit.toml's [dashboard] listen, 8500 in the container), on 127.0.0.1.
 DASHBOARD_PORT="${WP_DIND_DASHBOARD_PORT:-8500}"
 OWN_PORTS=(8080 1080) # phpMyAdmin and MailDev inside the container
+# WP_DIND_HOST_IMAGES=1 mounts the host's Docker socket (WP_DIND_HOST_SOCKET) read-only at
+# /var/run/docker-host.sock: the loader then streams the images the instances need from the
+# host engine. It gives the container root on the host (docs/images.md, "From the host
+# engine"): off by default, and the read-only mount does not limit what the API allows.
+HOST_IMAGES="${WP_DIND_HOST_IMAGES:-0}"
+HOST_SOCKET="${WP_DIND_HOST_SOCKET:-/var/run/docker.sock}"
 
 # Stands in for --privileged where CAP_SYS_RESOURCE is missing (docs/images.md, "wp-dind").
 FALLBACK_FLAGS=(--cap-add ALL --cap-drop SYS_RESOURCE --security-opt seccomp=unconfined
@@ -83,6 +89,11 @@ run_args() {
 		-v "$PROJECTS_DIR:/projects"
 		-v "$SHARED_DIR:/shared-images:ro"
 		-v "$CONF_DIR:/etc/wpinit:ro")
+	if [[ $HOST_IMAGES == 1 ]]; then
+		[[ -S $HOST_SOCKET ]] || die "WP_DIND_HOST_IMAGES=1: no Docker socket at $HOST_SOCKET (WP_DIND_HOST_SOCKET)"
+		log "WP_DIND_HOST_IMAGES=1: mounting $HOST_SOCKET at /var/run/docker-host.sock; this gives the container root on this host"
+		RUN_ARGS+=(-v "$HOST_SOCKET:/var/run/docker-host.sock:ro")
+	fi
 }
 
 # start: --privileged first; on the capability failure, remove the half-made container and

@@ -36,6 +36,10 @@ type Docker struct {
 type Images struct {
 	Dir      string `toml:"dir" json:"dir"` // "" = no loading
 	Parallel int    `toml:"parallel" json:"parallel"`
+	// HostSocket is where the host's Docker socket is mounted when the user opts in
+	// (docs/images.md, "From the host engine"): the images the instances need are then
+	// streamed from the host engine. Used only when a socket is there; "" = never.
+	HostSocket string `toml:"host_socket" json:"host_socket"`
 }
 
 // Instances is [instances]: the WordPress instances wpinit converges. Its defaults
@@ -64,6 +68,9 @@ type Instances struct {
 	StopOnExit        bool             `toml:"stop_on_exit" json:"stop_on_exit"`
 	StopTimeout       Duration         `toml:"stop_timeout" json:"stop_timeout"`
 	PhpMyAdminConfig  string           `toml:"phpmyadmin_config" json:"phpmyadmin_config"` // "" = none written
+	// ArchiveRetention, when set, deletes removed instances' archived folders older than it
+	// (docs/operations.md, "Archives"); 0 = keep them until `ctl purge`.
+	ArchiveRetention Duration `toml:"archive_retention" json:"archive_retention"`
 	// Projects is the folder the instances' plugins, themes and mounts come from ("" = none:
 	// instances.toml may declare none). HostRoot and HostProjects are where the machine
 	// running wp-dind sees Root and Projects (make run sets them), for the IDE's path mappings.
@@ -90,12 +97,20 @@ func (w *Wpinit) InstancesStopBudget() time.Duration {
 	return w.Instances.StopTimeout.D()
 }
 
+// DefaultHostSocket is where `make run` mounts the host's Docker socket when asked to
+// (WP_DIND_HOST_IMAGES=1).
+const DefaultHostSocket = "/var/run/docker-host.sock"
+
+// MinArchiveRetention is the shortest archive_retention: a shorter one would delete a
+// removal's archive before anyone could look at it.
+const MinArchiveRetention = time.Minute
+
 // UsesDocker reports whether any part needs the Docker engine.
 func (w *Wpinit) UsesDocker() bool { return w.Images.Dir != "" || w.Instances.File != "" }
 
 func defaultBoot(w *Wpinit) {
 	w.Sysinit = Sysinit{DataRoot: "/var/lib/docker", Iptables: "auto"}
-	w.Images = Images{Parallel: 2}
+	w.Images = Images{Parallel: 2, HostSocket: DefaultHostSocket}
 	w.Instances = DefaultInstances()
 	w.Dashboard = defaultDashboard()
 }
@@ -130,6 +145,9 @@ func (w *Wpinit) validateBoot(p *problems) {
 	w.Docker.validate(p, w.Sysinit.Enabled)
 	if w.Images.Dir != "" && !filepath.IsAbs(w.Images.Dir) {
 		p.add("images.dir", "must be an absolute path (or \"\" to load nothing)")
+	}
+	if w.Images.HostSocket != "" && !filepath.IsAbs(w.Images.HostSocket) {
+		p.add("images.host_socket", "must be an absolute path (or \"\" to never use the host engine)")
 	}
 	if w.Images.Parallel < 1 {
 		p.add("images.parallel", "must be at least 1")
@@ -206,6 +224,9 @@ func (in *Instances) validate(p *problems) {
 		if !in.Ports.Contains(port) {
 			p.add(fmt.Sprintf("instances.reserved_ports[%d]", i), "port %d is not in instances.ports (%s)", port, in.Ports)
 		}
+	}
+	if r := in.ArchiveRetention.D(); r != 0 && r < MinArchiveRetention {
+		p.add("instances.archive_retention", "%s is too short: at least %s, or \"0s\" to keep archives until ctl purge", r, MinArchiveRetention)
 	}
 	if in.PhpMyAdminConfig != "" && !filepath.IsAbs(in.PhpMyAdminConfig) {
 		p.add("instances.phpmyadmin_config", "must be an absolute path (or \"\" to write none)")

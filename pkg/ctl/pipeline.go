@@ -54,6 +54,9 @@ type ImagesStatus struct {
 	Started  time.Time       `json:"started,omitzero"`   // the pass began (zero before it runs)
 	Duration time.Duration   `json:"duration,omitempty"` // the whole pass, once done
 	Tarballs []TarballStatus `json:"tarballs"`
+
+	// Host is the host engine's images, when its socket is mounted.
+	Host *HostImagesStatus `json:"host,omitempty"`
 }
 
 // TarballStatus is one tarball of the images section.
@@ -103,6 +106,7 @@ type InstancesStatus struct {
 	Ready     bool             `json:"ready"` // the first pass is done
 	Instances []InstanceStatus `json:"instances"`
 	Archived  []Archived       `json:"archived,omitempty"`
+	Archives  ArchiveUsage     `json:"archives"` // the space Archived takes
 }
 
 // FileError is one problem of instances.toml, located.
@@ -140,4 +144,6 @@ type Archived struct {
 	Name string    `json:"name"`
 	Path string    `json:"path"`
 	When time.Time `json:"when"`
+
+	Bytes int64 `json:"bytes,omitempty"` // its disk use
 }

@@ -14,7 +14,8 @@ import (
 
 // Image is an image as the loader compares it with a tarball's.
 type Image struct {
-	ID string // "sha256:..."
+	ID   string // "sha256:..."
+	Size int64  // bytes of its layers, as the engine reports them
 }
 
 // ImageLoader is what the image loader (pkg/images) needs. The caller bounds each call with
@@ -39,7 +40,7 @@ func (c *Client) InspectImage(ctx context.Context, ref string) (*Image, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Image{ID: res.ID}, nil
+	return &Image{ID: res.ID, Size: res.Size}, nil
 }
 
 // LoadImage loads a `docker save` tarball. dockerd answers 200 before it reads the tarball,

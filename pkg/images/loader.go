@@ -27,6 +27,9 @@ type Options struct {
 	// LoadTimeout bounds one ImageLoad, from the request to the end of its response (30m):
 	// a multi-GB tarball on a slow disk takes minutes.
 	LoadTimeout time.Duration
+	// Host, when set, is the host engine: after the tarballs, the images its Refs name that
+	// the inner engine lacks (or holds with another ID) are streamed from it (host.go).
+	Host *Host
 }
 
 func (o Options) withDefaults() Options {
@@ -54,6 +57,8 @@ type Loader struct {
 
 	mu       sync.Mutex
 	tarballs []*tarball
+	host     []*hostImage
+	hostMu   sync.Mutex // one host pass at a time (host.go); taken before mu
 	listErr  string
 	settled  bool
 	started  time.Time
@@ -70,8 +75,9 @@ func New(log hclog.Logger, dir string, api docker.ImageLoader, opts Options) *Lo
 // nothing to do, or when Run returned early on a cancelled ctx.
 func (l *Loader) Done() <-chan struct{} { return l.done }
 
-// Run makes the one pass: it lists the directory, handles every tarball, and returns once all
-// are settled. It does not watch the directory afterwards: tarballs added later are loaded at
+// Run makes the one pass: it lists the directory, handles every tarball, then (with
+// Options.Host) fetches from the host engine what the instances still lack, and returns once
+// all are settled. It does not watch the directory afterwards: tarballs added later are loaded at
 // the next boot. Per-tarball failures are in Status and the log, not in the returned error,
 // which is only for a directory that cannot be listed (a missing one is not an error: no
 // shared images). A cancelled ctx stops the pass (tarballs not settled are marked failed) and
@@ -82,11 +88,18 @@ func (l *Loader) Run(ctx context.Context) error {
 	if !first {
 		return errors.New("run image loader: already run")
 	}
-	start := time.Now()
 	l.mu.Lock()
-	l.started = start
+	l.started = time.Now()
 	l.mu.Unlock()
 	defer l.finish()
+	err := l.runTarballs(ctx)
+	l.runHost(ctx)
+	return err
+}
+
+// runTarballs is the pass over the directory's tarballs.
+func (l *Loader) runTarballs(ctx context.Context) error {
+	start := time.Now()
 	paths, err := listTarballs(l.dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		l.log.Info("no shared images directory", "dir", l.dir)
@@ -206,5 +219,6 @@ func (l *Loader) Status() Status {
 		}
 		s.Tarballs = append(s.Tarballs, ts)
 	}
+	s.Host = l.hostStatus()
 	return s
 }

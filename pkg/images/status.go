@@ -42,6 +42,9 @@ type Status struct {
 	Started  time.Time       `json:"started,omitzero"`   // the pass began (zero before Run)
 	Duration time.Duration   `json:"duration,omitempty"` // the whole pass, once Done: list, checks, loads
 	Tarballs []TarballStatus `json:"tarballs"`
+
+	// Host is the host engine's images, when its socket is mounted (host.go).
+	Host *HostStatus `json:"host,omitempty"`
 }
 
 // Counts tallies the tarballs by state.

@@ -2,6 +2,8 @@ package instance
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/wp-dind/wp-dind/pkg/config"
 )
@@ -30,4 +32,15 @@ func (im Images) Source(c config.Component) string {
 		return fmt.Sprintf("build it with `make images` (or put /shared-images/%s%s.tar, from `make save-images`, in the shared images folder)", im.Prefix, c.Flavor)
 	}
 	return fmt.Sprintf("it is not built offline: save the upstream-based image as /shared-images/%s%s-%s.tar (docker save %s -o ...)", im.Prefix, c.Flavor, c.Version, im.Ref(c))
+}
+
+// Needed lists the image references the instances of cfg run as, each once, sorted.
+func (im Images) Needed(cfg *config.InstancesConfig) []string {
+	seen := map[string]bool{}
+	for _, in := range cfg.Instances {
+		for _, c := range []config.Component{in.DB, in.PHP, in.Web} {
+			seen[im.Ref(c)] = true
+		}
+	}
+	return slices.Sorted(maps.Keys(seen))
 }

@@ -116,6 +116,8 @@ type Archived struct {
 	Name string    `json:"name"`
 	Path string    `json:"path"`
 	When time.Time `json:"when"`
+
+	Bytes int64 `json:"bytes,omitempty"` // its disk use, once measured (ListArchived does not)
 }
 
 const archiveStamp = "20060102T150405Z"

@@ -40,7 +40,8 @@ func (a *AllResult) add(it AllItem, err error) {
 	a.Items = append(a.Items, it)
 }
 
-// declaredNames are the instances the file in force declares, in file order.
+// declaredNames are the instances the file in force declares, in file order; nil (not
+// empty) before a file has loaded.
 func (r *Reconciler) declaredNames() []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -43,6 +43,7 @@ type Options struct {
 	BlockExternalHTTP bool            // WORDPRESS_BLOCK_EXTERNAL_HTTP=1 in every instance (tests)
 	SiteTemplates     bool            // new sites start from their kind's template (sitetemplates.go)
 	Gate              <-chan struct{} // closed when the pass may start (images loaded); nil: no wait
+	ArchiveRetention  time.Duration   // removed instances' archives older than it are deleted (archives.go); 0: kept
 	// Projects is the folder plugins, themes and mounts come from ("" refuses them); Services
 	// names wpinit.toml's services, which no instance may be named like (config.Env); nil:
 	// none. HostRoot and HostProjects are where the host sees Root and Projects, for the
@@ -95,7 +96,8 @@ func OptionsOf(c *config.Instances) Options {
 			Healthy: t.Healthy.D(), Install: t.Install.D(), HTTP: t.HTTP.D(), Backup: t.Backup.D(), Restore: t.Restore.D(),
 		},
 		BlockExternalHTTP: c.BlockExternalHTTP, SiteTemplates: c.SiteTemplates, StopOnExit: c.StopOnExit, StopBudget: c.StopTimeout.D(),
-		Projects: c.Projects, HostRoot: c.HostRoot, HostProjects: c.HostProjects,
+		ArchiveRetention: c.ArchiveRetention.D(),
+		Projects:         c.Projects, HostRoot: c.HostRoot, HostProjects: c.HostProjects,
 	}
 }
 
@@ -139,6 +141,9 @@ func (o *Options) check() error {
 		if d.d <= 0 {
 			bad(d.name, "%s: must be positive", d.d)
 		}
+	}
+	if o.ArchiveRetention < 0 {
+		bad("ArchiveRetention", "%s: must not be negative", o.ArchiveRetention)
 	}
 	if o.StopOnExit && o.StopBudget <= 0 {
 		bad("StopBudget", "%s: must be positive with StopOnExit", o.StopBudget)

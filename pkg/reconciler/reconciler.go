@@ -25,6 +25,8 @@ type Reconciler struct {
 	log  hclog.Logger
 	work *worker
 
+	archives archiveSizes // sizes of the archived folders, measured once each
+
 	kick       chan struct{}
 	ready      chan struct{}
 	jobs       chan *job
@@ -112,10 +114,12 @@ func (r *Reconciler) Run(ctx context.Context) error {
 	}
 	wctx, stopWatch := context.WithCancel(ctx)
 	var watchers sync.WaitGroup
-	watchers.Add(3)
-	go func() { defer watchers.Done(); r.watchFile(wctx) }()
-	go func() { defer watchers.Done(); r.watchEvents(wctx) }()
-	go func() { defer watchers.Done(); r.runSchedule(wctx) }() // [backups] schedule (backups_all.go)
+	watchers.Go(func() { r.watchFile(wctx) })
+	watchers.Go(func() { r.watchEvents(wctx) })
+	watchers.Go(func() { r.runSchedule(wctx) }) // [backups] schedule (backups_all.go)
+	if r.opt.ArchiveRetention > 0 {
+		watchers.Go(func() { r.pruneArchives(wctx) })
+	}
 	defer func() { stopWatch(); watchers.Wait() }()
 
 	r.Trigger("boot")

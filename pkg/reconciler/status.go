@@ -56,6 +56,7 @@ type Status struct {
 	Ready     bool                `json:"ready"`
 	Instances []InstanceStatus    `json:"instances"`
 	Archived  []instance.Archived `json:"archived,omitempty"`
+	Archives  ArchiveUsage        `json:"archives"` // the space Archived takes
 }
 
 // FileError is one problem of instances.toml, located.
@@ -133,8 +134,15 @@ type SecretsView struct {
 // ErrNoInstance is returned by Detail for a name that is not declared.
 var ErrNoInstance = errors.New("no such instance")
 
-// Status returns the list view. Safe from any goroutine.
+// Status returns the list view. Safe from any goroutine. The archives are measured outside
+// r.mu: a folder not measured yet takes a walk.
 func (r *Reconciler) Status() Status {
+	s := r.status()
+	s.Archived, s.Archives = r.archives.list(r.opt.Root)
+	return s
+}
+
+func (r *Reconciler) status() Status {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	s := Status{File: r.opt.File, LastPass: r.lastPass}
@@ -155,7 +163,6 @@ func (r *Reconciler) Status() Status {
 		s.Instances = append(s.Instances, sum)
 	}
 	sort.Slice(s.Instances, func(i, j int) bool { return s.Instances[i].Name < s.Instances[j].Name })
-	s.Archived, _ = instance.ListArchived(r.opt.Root, "")
 	return s
 }
 

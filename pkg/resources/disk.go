@@ -63,3 +63,10 @@ func du(ctx context.Context, dir string, left *int) (int64, bool) {
 	})
 	return total, partial
 }
+
+// DirBytes is du -s of one folder, at most maxEntries entries and until ctx ends; partial
+// when a bound ran out first (the figure is then a lower bound).
+func DirBytes(ctx context.Context, dir string, maxEntries int) (int64, bool) {
+	left := maxEntries
+	return du(ctx, dir, &left)
+}
