@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wp-dind/wp-dind/pkg/ctl"
 	"github.com/wp-dind/wp-dind/pkg/testutil"
 )
 
@@ -186,47 +185,52 @@ func passHistogram(t *testing.T, url string) (float64, int) {
 	return sum, n
 }
 
-// removeNinety saves the file with the first nine sites and times until the status holds
-// only them; then no container or network of the 90 is left and each one's folder is in
-// the archive.
+// removeNinety saves the file with the first nine sites and times until no container or
+// network of the 90 others is left in the inner engine and each one's folder is in the
+// archive.
 func removeNinety(t *testing.T, d *dind, sites []site, f *densityFigures) {
 	t.Helper()
-	start := time.Now()
-	d.declare(sites[:densityKept])
-	d.waitStatus("90 sites removed", 20*time.Minute, func(st *ctl.Status) error {
-		if len(st.Instances.Instances) != densityKept {
-			return fmt.Errorf("%d instances in the status", len(st.Instances.Instances))
-		}
-		return nil
-	})
-	f.remove90 = time.Since(start)
 	removed := map[string]bool{}
 	nets := map[string]bool{}
 	for _, s := range sites[densityKept:] {
 		removed[s.Name] = true
 		nets["wp-network-"+strconv.Itoa(s.ID)] = true
 	}
+	start := time.Now()
+	d.declare(sites[:densityKept])
+	err := testutil.PollEvery(20*time.Minute, time.Second, func() bool {
+		f.removedLeft, f.networksLeft, f.archived = removalLeft(t, d, removed, nets)
+		return f.removedLeft+f.networksLeft == 0 && f.archived == len(removed)
+	})
+	f.remove90 = time.Since(start)
+	t.Logf("90 sites removed in %.1f s: %d of their containers and %d of their networks left, %d archived",
+		f.remove90.Seconds(), f.removedLeft, f.networksLeft, f.archived)
+	if err != nil {
+		t.Errorf("the removal of 90 sites did not end: %v", err)
+	}
+}
+
+// removalLeft counts the removed sites' containers and networks still in the inner engine,
+// and their folders in the archive.
+func removalLeft(t *testing.T, d *dind, removed, nets map[string]bool) (containers, networks, archived int) {
+	t.Helper()
 	for _, name := range strings.Fields(mustDocker(t, "exec", d.id, "docker", "ps", "-a", "--format", "{{.Names}}")) {
 		if i := strings.LastIndex(name, "-"); i > 0 && removed[name[:i]] {
-			f.removedLeft++
+			containers++
 		}
 	}
 	for _, name := range strings.Fields(mustDocker(t, "exec", d.id, "docker", "network", "ls", "--format", "{{.Name}}")) {
 		if nets[name] {
-			f.networksLeft++
+			networks++
 		}
 	}
 	entries, _ := os.ReadDir(filepath.Join(d.inst, ".archive"))
 	for _, e := range entries {
 		if archivedOf(e.Name(), removed) {
-			f.archived++
+			archived++
 		}
 	}
-	t.Logf("90 sites removed in %.1f s: %d of their containers and %d of their networks left, %d archived",
-		f.remove90.Seconds(), f.removedLeft, f.networksLeft, f.archived)
-	if f.removedLeft+f.networksLeft > 0 || f.archived != len(removed) {
-		t.Errorf("after the removal: %d containers and %d networks of removed sites left, %d of %d archived", f.removedLeft, f.networksLeft, f.archived, len(removed))
-	}
+	return containers, networks, archived
 }
 
 // archivedOf reports whether an archive folder (NAME-YYYYmmdd-HHMMSS...) is of a removed site.
