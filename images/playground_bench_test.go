@@ -139,16 +139,31 @@ func waitFrontPage(url string, cmd *exec.Cmd, timeout time.Duration) error {
 	return nil
 }
 
-// groupRSS sums VmRSS over the processes of the process group pgid, in MiB.
+// groupRSS sums VmRSS over the processes of the process group pgid, in MiB (from /proc:
+// the CLI runs PHP in workers of its own).
 func groupRSS(pgid int) float64 {
-	out, err := exec.Command("ps", "-o", "rss=", "-g", strconv.Itoa(pgid)).Output()
-	if err != nil {
-		return 0
-	}
+	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
 	var kb float64
-	for _, f := range strings.Fields(string(out)) {
-		v, _ := strconv.ParseFloat(f, 64)
-		kb += v
+	for _, path := range stats {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid pgrp ...: comm may hold spaces, so count after its ')'.
+		rest := string(data[strings.LastIndexByte(string(data), ')')+1:])
+		if f := strings.Fields(rest); len(f) < 3 || f[2] != strconv.Itoa(pgid) {
+			continue
+		}
+		status, err := os.ReadFile(filepath.Join(filepath.Dir(path), "status"))
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(status), "\n") {
+			if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+				n, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
+				kb += n
+			}
+		}
 	}
 	return kb / 1024
 }
