@@ -32,7 +32,7 @@ type kindState struct {
 // newSite decides how a new site of in's kind starts, on the loop goroutine: wait (ok
 // false), or the task's function.
 func (r *Reconciler) newSite(in *config.Instance, p *instance.Prepared, acts []Action) (fn func(context.Context) (outcome, error), ok bool) {
-	kind := instance.TemplateKind(in)
+	kind, has := instance.TemplateKind(in), instance.HasTemplateOf(r.opt.Root, in)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	ks := r.kinds[kind]
@@ -41,7 +41,7 @@ func (r *Reconciler) newSite(in *config.Instance, p *instance.Prepared, acts []A
 		r.kinds[kind] = ks
 	}
 	switch {
-	case ks.failed || instance.HasTemplateOf(r.opt.Root, in):
+	case ks.failed || has:
 	case ks.building || ks.first != "" && ks.first != in.Name:
 		return nil, false
 	default:
@@ -108,7 +108,9 @@ func (w *worker) newSite(ctx context.Context, in *config.Instance, p *instance.P
 		if err := w.resetSite(ctx, in, p); err != nil {
 			return outcome{}, err
 		}
-	} else if !errors.Is(err, fs.ErrNotExist) {
+	} else if errors.Is(err, fs.ErrNotExist) {
+		w.log.Info("no site template for its images, installing", "instance", in.Name, "template", t.Key)
+	} else {
 		w.log.Error("failed to read site template, installing", "instance", in.Name, "template", t.Key, "error", err)
 	}
 	out, err := w.converge(ctx, in, p, acts, nil)
