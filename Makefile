@@ -187,8 +187,44 @@ bench-supervisor: $(WPINIT) ## wpinit vs Debian's supervisord: restart latency, 
 # images are missing, when they are not loaded; instance-images builds them (cached).
 .PHONY: instances-test
 instances-test: engine tools images ## instances on the real engine: serve, isolate, add, change, repair, remove, restore and its rollback
-	WPDIND_INTEGRATION=1 $(GO) test -count=1 -timeout 40m -v -run 'TestInstancesIntegration|TestArchivesIntegration|TestComposeExport|TestOpsIntegration|TestRestoreRollbackIntegration|TestInstallSecretsIntegration|TestPhpMyAdminIntegration' \
+	WPDIND_INTEGRATION=1 $(GO) test -count=1 -timeout 40m -v -run 'TestInstancesIntegration|TestArchivesIntegration|TestComposeExport|TestOpsIntegration|TestRestoreRollbackIntegration|TestInstallSecretsIntegration|TestPhpMyAdminIntegration|TestSiteTemplatesIntegration' \
 		./pkg/instance/ ./pkg/reconciler/ ./pkg/phpmyadmin/
+
+.PHONY: templates-test bench-templates bench-idle
+templates-test: engine tools instance-images ## site templates on the real engine: two sites of one template share no secret, each admin logs in with its own password only, another core's template unused (about 2 min; in instances-test too)
+	WPDIND_INTEGRATION=1 $(GO) test -count=1 -timeout 20m -v -run '^TestSiteTemplatesIntegration$$' ./pkg/reconciler/
+
+bench-templates: engine tools instance-images ## a new site with and without its kind's template, 3 tries each, medians on one line (about 4 min)
+	@mkdir -p $(BIN)
+	WPDIND_BENCH=1 $(GO) test -count=1 -timeout 30m -v -run '^TestBenchTemplates$$' ./pkg/reconciler/ > $(BIN)/bench-templates.log 2>&1 \
+		|| { tail -n 60 $(BIN)/bench-templates.log; exit 1; }
+	@grep '^bench:' $(BIN)/bench-templates.log
+	@grep '^add_one_install_s=' $(BIN)/bench-templates.log | tail -n 1
+
+bench-idle: engine tools instance-images ## two sites as conf/instances.toml has them: idle memory per container after 60 s, warm front-page TTFB (about 3 min)
+	@mkdir -p $(BIN)
+	WPDIND_BENCH=1 $(GO) test -count=1 -timeout 30m -v -run '^TestBenchIdle$$' ./pkg/reconciler/ > $(BIN)/bench-idle.log 2>&1 \
+		|| { tail -n 60 $(BIN)/bench-idle.log; exit 1; }
+	@grep '^bench:' $(BIN)/bench-idle.log
+	@grep '^idle_db_mib=' $(BIN)/bench-idle.log | tail -n 1
+
+# bench-density's peer, WordPress Playground's CLI (pinned in scripts/bench-density), in the
+# build cache: about 600 MB of node_modules, installed once.
+PLAYGROUND_DIR := $(if $(WP_DIND_CACHE),$(WP_DIND_CACHE),.cache)/node/bench-density
+.PHONY: playground-deps bench-density
+playground-deps: ## @wp-playground/cli (pinned) for bench-density's peer, when missing
+	@if ! cmp -s scripts/bench-density/package-lock.json $(PLAYGROUND_DIR)/package-lock.json || [ ! -x $(PLAYGROUND_DIR)/node_modules/.bin/wp-playground-cli ]; then \
+		mkdir -p $(PLAYGROUND_DIR) && cp scripts/bench-density/package.json scripts/bench-density/package-lock.json $(PLAYGROUND_DIR)/ && \
+		(cd $(PLAYGROUND_DIR) && npm ci --no-audit --no-fund --loglevel=error) || echo "playground-deps: npm failed: bench-density runs without its peer"; fi
+
+bench-density: engine tools images save-images playground-deps ## wp-dind with 99 sites (8000-8099 but 8080): save to all serving, idle memory per site, wpinit RSS, no-op pass, removal of 90, a new site with and without its template, and Playground's CLI as the peer (about 40 min; heavy: run it alone)
+	@mkdir -p $(BIN)
+	WPDIND_BENCH_DENSITY=1 WPDIND_PLAYGROUND_DIR=$(abspath $(PLAYGROUND_DIR)) $(GO) test -count=1 -timeout 120m -v -run '^TestBenchDensity$$' ./images/ > $(BIN)/bench-density.log 2>&1 \
+		|| { tail -n 60 $(BIN)/bench-density.log; exit 1; }
+	@grep -E '^ +density_bench_test.go:[0-9]+: |^ +playground_bench_test.go:[0-9]+: ' $(BIN)/bench-density.log | sed -E 's/^ +[a-z_]+_test.go:[0-9]+: /bench: /'
+	@grep -E '^bench:' $(BIN)/bench-density.log
+	@grep '^playground_new_site_s=' $(BIN)/bench-density.log | tail -n 1
+	@grep '^new_site_s=' $(BIN)/bench-density.log | tail -n 1
 
 .PHONY: bench-reconcile
 bench-reconcile: engine tools instance-images ## time one and ten new instances, a 100-instance no-op pass, ten with docker-compose one by one

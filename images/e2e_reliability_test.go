@@ -4,9 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strconv"
@@ -79,13 +77,7 @@ type reliability struct {
 // the old: the reconciler watches the folder).
 func (r *reliability) declare(sites []site) {
 	r.t.Helper()
-	tmp := filepath.Join(r.d.conf, ".instances.toml.swp")
-	if err := os.WriteFile(tmp, []byte(tomlFor(sites)), 0o644); err != nil {
-		r.t.Fatal(err)
-	}
-	if err := os.Rename(tmp, filepath.Join(r.d.conf, "instances.toml")); err != nil {
-		r.t.Fatal(err)
-	}
+	r.d.declare(sites)
 	r.declared = sites
 }
 

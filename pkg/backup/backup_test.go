@@ -201,7 +201,7 @@ func TestStageThenReplace(t *testing.T) {
 		t.Errorf("data/mysql must be empty for the dump to be imported into a new server: %v", err)
 	}
 	info, err := instance.ReadInfo(l)
-	if err != nil || info.ID != 7 || info.Port != 8007 || len(info.Generated) != 3 {
+	if err != nil || info.ID != 7 || info.Port != 8007 || len(info.Generated) != 4 {
 		t.Errorf("info after replace = %+v, %v", info, err)
 	}
 	if list, _ := instance.ListArchived(l.Root, "blog"); len(list) != 1 || list[0].Path != aside {

@@ -46,6 +46,7 @@ type InstanceSettings struct {
 	MyCnf         map[string]string `toml:"my_cnf"`
 	PublishPort   *bool             `toml:"publish_port"` // false: reached by name only (instances_names.go)
 	SleepAfter    *Duration         `toml:"sleep_after"`  // idle time before the site sleeps; "0s": never
+	PHPFPM        map[string]string `toml:"php_fpm"`
 	// The developer's code (code.go): folders of the projects folder, relative to it.
 	Plugins      []string          `toml:"plugins"`
 	Themes       []string          `toml:"themes"`
@@ -132,6 +133,7 @@ type Instance struct {
 	Limits     Limits
 	PHPIni     map[string]string // extra php.ini settings, appended to the generated file
 	MyCnf      map[string]string // extra [mysqld] settings, appended to the generated file
+	PHPFPM     map[string]string // extra PHP-FPM pool settings, appended to the generated php-fpm.conf
 	Code       []Code            `json:",omitempty"` // plugins, themes and mounts (code.go)
 	BackupCode bool              `json:",omitempty"` // backups hold the mounted code too
 	Multisite  Multisite         `json:",omitempty"`
@@ -283,6 +285,7 @@ func (v *validator) settings(key string, s *InstanceSettings) {
 		v.addOnce(key+".php_ini.xdebug.mode", "set `xdebug = true` or `false` instead: wpinit owns xdebug.mode (`ctl xdebug` switches it)")
 	}
 	v.iniMap(key+".my_cnf", s.MyCnf)
+	v.fpmPool(key+".php_fpm", s.PHPFPM)
 }
 
 func (v *validator) iniMap(key string, m map[string]string) {
@@ -327,6 +330,7 @@ func (v *validator) instance(key string, e *InstanceEntry, d *InstanceSettings) 
 		Limits:     mergeLimits(e.Limits, d.Limits),
 		PHPIni:     mergeMaps(d.PHPIni, e.PHPIni),
 		MyCnf:      mergeMaps(d.MyCnf, e.MyCnf),
+		PHPFPM:     mergeMaps(d.PHPFPM, e.PHPFPM),
 		Code:       v.code(key, &e.InstanceSettings, d),
 		BackupCode: pick(e.BackupMounts, d.BackupMounts),
 		Multisite:  v.multisite(key, e.Multisite, d.Multisite),

@@ -63,6 +63,7 @@ type Instances struct {
 	Debounce          Duration         `toml:"debounce" json:"debounce"`
 	Timeouts          InstanceTimeouts `toml:"timeouts" json:"timeouts"`
 	BlockExternalHTTP bool             `toml:"block_external_http" json:"block_external_http"`
+	SiteTemplates     bool             `toml:"site_templates" json:"site_templates"` // new sites start from a copy of their kind's template (docs/instances.md)
 	Owner             string           `toml:"owner" json:"owner"`
 	StopOnExit        bool             `toml:"stop_on_exit" json:"stop_on_exit"`
 	StopTimeout       Duration         `toml:"stop_timeout" json:"stop_timeout"`
@@ -129,7 +130,7 @@ func DefaultInstances() Instances {
 			Healthy: Duration(3 * time.Minute), Install: Duration(5 * time.Minute), HTTP: Duration(2 * time.Minute),
 			Backup: Duration(30 * time.Minute), Restore: Duration(30 * time.Minute),
 		},
-		Owner: "wpinit", StopOnExit: true, StopTimeout: Duration(55 * time.Second),
+		Owner: "wpinit", StopOnExit: true, SiteTemplates: true, StopTimeout: Duration(55 * time.Second),
 	}
 }
 

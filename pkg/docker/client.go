@@ -193,19 +193,33 @@ func (c *Client) RemoveNetwork(ctx context.Context, id string) error {
 
 // ImageTags lists the tags of the images present ("wp-php:8.4"): one request.
 func (c *Client) ImageTags(ctx context.Context) (map[string]bool, error) {
+	ids, err := c.ImageIDs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	tags := make(map[string]bool, len(ids))
+	for t := range ids {
+		tags[t] = true
+	}
+	return tags, nil
+}
+
+// ImageIDs maps the tags of the images present to their IDs ("wp-php:8.4" -> "sha256:..."):
+// one request.
+func (c *Client) ImageIDs(ctx context.Context) (map[string]string, error) {
 	ctx, cancel := c.call(ctx)
 	defer cancel()
 	res, err := c.api.ImageList(ctx, client.ImageListOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("list images: %w", err)
 	}
-	tags := map[string]bool{}
+	ids := map[string]string{}
 	for _, img := range res.Items {
 		for _, t := range img.RepoTags {
-			tags[t] = true
+			ids[t] = img.ID
 		}
 	}
-	return tags, nil
+	return ids, nil
 }
 
 // PullImage pulls ref; only called when an instance's pull policy allows it. Errors inside

@@ -61,6 +61,9 @@ func containerConfigs(cfg ContainerConfig) (*container.Config, *container.HostCo
 		CapAdd:        cfg.CapAdd,
 		SecurityOpt:   cfg.SecurityOpt,
 	}
+	if cfg.HealthInterval > 0 {
+		conf.Healthcheck = &container.HealthConfig{Interval: cfg.HealthInterval, StartInterval: cfg.HealthStartInterval}
+	}
 	if cfg.Pids > 0 {
 		pids := cfg.Pids
 		host.Resources.PidsLimit = &pids

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
 )
@@ -68,6 +69,10 @@ type ContainerConfig struct {
 	StopSignal  string
 	StopTimeout int
 	ExtraHosts  []string
+	// HealthInterval, when set, replaces the interval of the image's HEALTHCHECK (its
+	// command, timeout and retries stay); during the start period it checks every
+	// HealthStartInterval (API 1.44+; older engines keep the interval).
+	HealthInterval, HealthStartInterval time.Duration
 }
 
 // ExecResult is the outcome of a command run in a container.
@@ -117,6 +122,7 @@ type PassEngine interface {
 type InstanceEngine interface {
 	ListContainers(ctx context.Context, owner string) ([]Container, error)
 	ImageTags(ctx context.Context) (map[string]bool, error)
+	ImageIDs(ctx context.Context) (map[string]string, error)
 	PullImage(ctx context.Context, ref string) error
 	CreateContainer(ctx context.Context, cfg ContainerConfig) (string, error)
 	StartContainer(ctx context.Context, id string) error

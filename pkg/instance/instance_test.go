@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -41,7 +42,7 @@ func TestPrepareLayout(t *testing.T) {
 	in := testInstance(t, "php = \"8.2\"\ndb_version = \"10.11\"\nweb = \"apache\"\n")
 	p := mustPrepare(t, root, in)
 	for _, rel := range []string{
-		"config/php-8.2/php.ini", "config/mariadb-10.11/my.cnf", "config/apache-2.4/wordpress.conf",
+		"config/php-8.2/php.ini", "config/php-8.2/php-fpm.conf", "config/mariadb-10.11/my.cnf", "config/apache-2.4/wordpress.conf",
 		"data/wordpress", "data/mysql", "logs/php-8.2", "logs/mariadb-10.11", "logs/apache-2.4",
 		"docker-compose.yml", ".instance-info", ".env",
 	} {
@@ -62,7 +63,7 @@ func TestPrepareLayout(t *testing.T) {
 		t.Errorf("apache conf does not pass PHP to 172.20.7.3:9000:\n%s", conf)
 	}
 	info, err := ReadInfo(p.Layout)
-	if err != nil || info.ID != 7 || info.Port != 8007 || info.PHP != "php 8.2" || len(info.Generated) != 3 {
+	if err != nil || info.ID != 7 || info.Port != 8007 || info.PHP != "php 8.2" || len(info.Generated) != 4 {
 		t.Errorf("info = %+v, %v", info, err)
 	}
 	held, err := Held(root)
@@ -226,5 +227,44 @@ func TestNewPasswordAlphabet(t *testing.T) {
 	}
 	if len(seen) < len(passwordAlphabet)-5 {
 		t.Errorf("only %d distinct characters in 1600 draws", len(seen))
+	}
+}
+
+// TestLeanDefaults: the generated files size a development site (docs/instances.md, "Lean
+// defaults"), php_fpm reaches the pool's file, and an edit of that file recreates PHP.
+func TestLeanDefaults(t *testing.T) {
+	root := t.TempDir()
+	in := testInstance(t, "php_fpm = { \"pm.max_children\" = \"4\" }\n")
+	p := mustPrepare(t, root, in)
+	read := func(path string) string {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	for path, want := range map[string][]string{
+		p.Layout.ConfigFile(RoleDB, in.DB):   {"performance_schema = OFF", "innodb_buffer_pool_size = 8M", "max_connections = 30", "innodb_log_file_size = 16M"},
+		p.Layout.ConfigFile(RolePHP, in.PHP): {"opcache.memory_consumption = 64"},
+		p.Layout.FPMConfigFile(in.PHP):       {"pm = ondemand", "pm.process_idle_timeout = 5s", "pm.max_children = 4"},
+	} {
+		got := read(path)
+		for _, w := range want {
+			if !strings.Contains(got, w) {
+				t.Errorf("%s lacks %q:\n%s", path, w, got)
+			}
+		}
+	}
+	mysql := testInstance(t, "db = \"mysql\"\ndb_version = \"8.0\"\n")
+	if cnf := myCNF(mysql); strings.Contains(cnf, "aria_") || strings.Contains(cnf, "innodb_log_file_size") {
+		t.Errorf("MySQL's my.cnf has MariaDB's settings:\n%s", cnf)
+	}
+	hash := p.Def.Container(RolePHP).Hash
+	if err := os.WriteFile(p.Layout.FPMConfigFile(in.PHP), []byte(read(p.Layout.FPMConfigFile(in.PHP))+"pm = static\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p2 := mustPrepare(t, root, in)
+	if p2.Def.Container(RolePHP).Hash == hash || !slices.Contains(p2.Kept, "config/php-8.4/php-fpm.conf") {
+		t.Errorf("an edit of php-fpm.conf: hash %s -> %s, kept %v", hash, p2.Def.Container(RolePHP).Hash, p2.Kept)
 	}
 }

@@ -57,6 +57,12 @@ func (l Layout) ConfigFile(r Role, c config.Component) string {
 
 var configFileName = map[Role]string{RoleDB: "my.cnf", RolePHP: "php.ini", RoleWeb: "wordpress.conf"}
 
+// FPMConfigFile is the PHP container's second file, config/php-X.Y/php-fpm.conf: its
+// PHP-FPM pool's settings, which php.ini cannot hold.
+func (l Layout) FPMConfigFile(php config.Component) string {
+	return filepath.Join(l.ConfigDir(php), "php-fpm.conf")
+}
+
 // WordPressDir is data/wordpress, the document root.
 func (l Layout) WordPressDir() string { return l.path(wordpressDir) }
 

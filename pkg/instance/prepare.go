@@ -71,6 +71,11 @@ func Prepare(root string, in *config.Instance, o Options, now time.Time) (*Prepa
 	if configs[RolePHP], err = p.syncPHPIni(l.ConfigFile(RolePHP, in.PHP), in); err != nil {
 		return nil, err
 	}
+	fpm, err := p.syncGenerated(l.FPMConfigFile(in.PHP), []byte(fpmConf(in)))
+	if err != nil {
+		return nil, err
+	}
+	configs[RolePHP] = append(append(configs[RolePHP], "\n; php-fpm.conf\n"...), fpm...) // both enter the hash
 	p.Def = build(l, in, o, configs)
 	if err := writeIfChanged(l.ComposePath(), []byte(Compose(&p.Def)), 0o644); err != nil {
 		return nil, fmt.Errorf("write compose file of %q: %w", in.Name, err)

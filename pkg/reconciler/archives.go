@@ -118,7 +118,7 @@ var errNotLoaded = fmt.Errorf("purge archives: instances.toml has not loaded yet
 // PurgeArchived deletes the archived folders of instances no longer declared, those
 // archived more than olderThan ago when olderThan > 0, and says what it freed.
 func (r *Reconciler) PurgeArchived(olderThan time.Duration) (PurgeSummary, error) {
-	declared, ok := r.declaredNames()
+	declared, ok := r.declaredSet()
 	if !ok {
 		return PurgeSummary{}, errNotLoaded
 	}
@@ -143,18 +143,16 @@ func (r *Reconciler) PurgeArchived(olderThan time.Duration) (PurgeSummary, error
 	return sum, errors.Join(errs...)
 }
 
-// declaredNames is the set of instances the last good instances.toml declares; false
-// before one has loaded.
-func (r *Reconciler) declaredNames() (map[string]bool, bool) {
-	r.mu.Lock()
-	good := r.file.good
-	r.mu.Unlock()
-	if good == nil {
+// declaredSet is the set of instances the last good instances.toml declares (declaredNames);
+// false before one has loaded.
+func (r *Reconciler) declaredSet() (map[string]bool, bool) {
+	list := r.declaredNames()
+	if list == nil {
 		return nil, false
 	}
-	names := map[string]bool{}
-	for _, in := range good.Instances {
-		names[in.Name] = true
+	names := make(map[string]bool, len(list))
+	for _, name := range list {
+		names[name] = true
 	}
 	return names, true
 }

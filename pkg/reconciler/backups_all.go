@@ -40,8 +40,9 @@ func (a *AllResult) add(it AllItem, err error) {
 	a.Items = append(a.Items, it)
 }
 
-// declaredOrder are the instances the file in force declares, in file order.
-func (r *Reconciler) declaredOrder() []string {
+// declaredNames are the instances the file in force declares, in file order; nil (not
+// empty) before a file has loaded.
+func (r *Reconciler) declaredNames() []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.file.good == nil {
@@ -59,7 +60,7 @@ func (r *Reconciler) declaredOrder() []string {
 func (r *Reconciler) BackupAll(ctx context.Context) (*AllResult, error) {
 	start := time.Now()
 	res := &AllResult{}
-	for _, name := range r.declaredOrder() {
+	for _, name := range r.declaredNames() {
 		t := time.Now()
 		b, err := r.Backup(ctx, name)
 		it := AllItem{Instance: name, Duration: time.Since(t)}
@@ -82,7 +83,7 @@ func (r *Reconciler) BackupAll(ctx context.Context) (*AllResult, error) {
 func (r *Reconciler) RestoreAll(ctx context.Context) (*AllResult, error) {
 	start := time.Now()
 	res := &AllResult{}
-	for _, name := range r.declaredOrder() {
+	for _, name := range r.declaredNames() {
 		t := time.Now()
 		list, err := backup.List(backup.Dir(r.opt.Root), name)
 		it := AllItem{Instance: name}
@@ -182,7 +183,7 @@ func (r *Reconciler) runSchedule(ctx context.Context) {
 
 // nextScheduled is the declared instance whose scheduled backup is due first, and when.
 func (r *Reconciler) nextScheduled(start time.Time, every time.Duration) (string, time.Time) {
-	names := r.declaredOrder()
+	names := r.declaredNames()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var name string

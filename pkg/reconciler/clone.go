@@ -152,7 +152,8 @@ func (w *worker) cloneFrom(ctx context.Context, in *config.Instance, p *instance
 // the database users get the instance's own passwords (logged in with old's root password),
 // then wp-dind-personalize gives WordPress fresh salts, the instance's URL instead of oldURL
 // across the database and its admin password. It returns the two running containers. The
-// step of clones, and of the instances made from a site template.
+// step of clones; a site made from a template runs the same parts with its three
+// containers started at once (sitetemplates.go).
 func (w *worker) personalize(ctx context.Context, in *config.Instance, p *instance.Prepared, acts []Action, old instance.Secrets, oldURL string) ([]docker.Container, error) {
 	log := w.log.With("instance", in.Name)
 	if err := w.ensureImages(ctx, in, p, acts); err != nil {
@@ -175,7 +176,7 @@ func (w *worker) personalize(ctx context.Context, in *config.Instance, p *instan
 		}
 		running = append(running, docker.Container{ID: id, Name: spec.Name, Labels: maps.Clone(spec.Labels), State: "running"})
 	}
-	rr, err := w.personalizeSite(ctx, in, p, running[1].ID, oldURL)
+	rr, err := w.personalizeSite(ctx, in, p, running[1].ID, oldURL, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -190,11 +191,7 @@ const passwordSQLCmd = `IFS= read -r MYSQL_PWD; export MYSQL_PWD; exec "$(comman
 // setDBPasswords gives the database users of a copied data directory the instance's
 // passwords, once the server answers (logged in with the copy's own root password).
 func (w *worker) setDBPasswords(ctx context.Context, id string, old, own instance.Secrets) error {
-	q := func(s string) string { return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s) + "'" }
-	sql := old.DBRootPassword + "\n" +
-		"ALTER USER 'root'@'localhost' IDENTIFIED BY " + q(own.DBRootPassword) + ";\n" +
-		"ALTER USER 'root'@'%' IDENTIFIED BY " + q(own.DBRootPassword) + ";\n" +
-		"ALTER USER " + q(instance.DBUser) + "@'%' IDENTIFIED BY " + q(own.DBPassword) + ";\nFLUSH PRIVILEGES;\n"
+	sql := old.DBRootPassword + "\n" + passwordSQL(own)
 	ctx, cancel := context.WithTimeout(ctx, w.opt.timeouts.Healthy)
 	defer cancel()
 	var last string
@@ -214,17 +211,25 @@ func (w *worker) setDBPasswords(ctx context.Context, id string, old, own instanc
 	}
 }
 
+// passwordSQL gives the database users the passwords of own.
+func passwordSQL(own instance.Secrets) string {
+	q := func(s string) string { return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s) + "'" }
+	return "ALTER USER 'root'@'localhost' IDENTIFIED BY " + q(own.DBRootPassword) + ";\n" +
+		"ALTER USER 'root'@'%' IDENTIFIED BY " + q(own.DBRootPassword) + ";\n" +
+		"ALTER USER " + q(instance.DBUser) + "@'%' IDENTIFIED BY " + q(own.DBPassword) + ";\nFLUSH PRIVILEGES;\n"
+}
+
 // personalizeSite runs wp-dind-personalize in the PHP container, the admin password on its
-// standard input.
-func (w *worker) personalizeSite(ctx context.Context, in *config.Instance, p *instance.Prepared, phpID, oldURL string) (*ReplaceResult, error) {
+// standard input; extra are further arguments (a template's --rename-admin and --title).
+func (w *worker) personalizeSite(ctx context.Context, in *config.Instance, p *instance.Prepared, phpID, oldURL string, extra []string) (*ReplaceResult, error) {
 	ctx, cancel := context.WithTimeout(ctx, w.opt.timeouts.Install)
 	defer cancel()
 	pw := p.Secrets.AdminPassword
 	var out strings.Builder
 	res, err := w.eng.ExecStream(ctx, phpID, docker.ExecIO{
 		User: "www-data",
-		Cmd: []string{"wp-dind-personalize", "--old-url", oldURL, "--new-url", in.URL(), "--admin-user", in.AdminUser,
-			"--admin-email", in.AdminEmail, "--admin-password-stdin"},
+		Cmd: append([]string{"wp-dind-personalize", "--old-url", oldURL, "--new-url", in.URL(), "--admin-user", in.AdminUser,
+			"--admin-email", in.AdminEmail, "--admin-password-stdin"}, extra...),
 		Stdin: strings.NewReader(pw + "\n"), Stdout: &out, MaxOutput: installOutputLimit,
 	})
 	if err != nil {

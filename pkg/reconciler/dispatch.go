@@ -105,6 +105,13 @@ func (r *Reconciler) convergence(ctx context.Context, in *config.Instance, steps
 		return &task{key: key, changes: true, lane: laneFirst}, r.cloneTask(in, p, src, label, fresh)
 	}
 	current := containersOf(a, in.Name)
+	if r.opt.SiteTemplates && len(current) == 0 && instance.DataEmpty(p.Layout) { // a new site (sitetemplates.go)
+		fn, ok := r.newSite(in, p, acts)
+		if !ok {
+			return nil, nil
+		}
+		return &task{key: key, changes: true, lane: laneOf(key, servedKey)}, fn
+	}
 	t := &task{key: key, changes: len(acts) > 0, lane: laneOf(key, servedKey)}
 	return t, func(ctx context.Context) (outcome, error) { return r.work.converge(ctx, in, p, acts, current) }
 }
@@ -182,6 +189,9 @@ func (r *Reconciler) finished(ctx context.Context, d taskDone) {
 		if err := instance.SetActivated(r.layout(d.name), *d.out.activated); err != nil {
 			r.log.Error("failed to record the activation", "instance", d.name, "error", err)
 		}
+	}
+	if t.job == nil && !t.remove {
+		r.siteDone(ctx, d.name, d.out, d.err)
 	}
 	switch {
 	case t.job != nil:

@@ -31,6 +31,7 @@ func testOptions(t testing.TB, file, root string) Options {
 	c.File, c.Root, c.BindAddress, c.PoolNetworks, c.StopOnExit = file, root, "127.0.0.1", 0, false
 	o := OptionsOf(&c)
 	o.Logger = testLogger(t)
+	o.SiteTemplates = false // a test of templates asks for them (sitetemplates_integration_test.go)
 	return o
 }
 

@@ -41,6 +41,7 @@ type Options struct {
 	Debounce          time.Duration       // quiet time after a trigger before the pass
 	Timeouts          Timeouts
 	BlockExternalHTTP bool            // WORDPRESS_BLOCK_EXTERNAL_HTTP=1 in every instance (tests)
+	SiteTemplates     bool            // new sites start from their kind's template (sitetemplates.go)
 	Gate              <-chan struct{} // closed when the pass may start (images loaded); nil: no wait
 	ArchiveRetention  time.Duration   // removed instances' archives older than it are deleted (archives.go); 0: kept
 	// Projects is the folder plugins, themes and mounts come from ("" refuses them); Services
@@ -97,7 +98,7 @@ func OptionsOf(c *config.Instances) Options {
 		Timeouts: Timeouts{
 			Healthy: t.Healthy.D(), Install: t.Install.D(), HTTP: t.HTTP.D(), Backup: t.Backup.D(), Restore: t.Restore.D(),
 		},
-		BlockExternalHTTP: c.BlockExternalHTTP, StopOnExit: c.StopOnExit, StopBudget: c.StopTimeout.D(),
+		BlockExternalHTTP: c.BlockExternalHTTP, SiteTemplates: c.SiteTemplates, StopOnExit: c.StopOnExit, StopBudget: c.StopTimeout.D(),
 		ArchiveRetention: c.ArchiveRetention.D(),
 		Projects:         c.Projects, HostRoot: c.HostRoot, HostProjects: c.HostProjects,
 	}

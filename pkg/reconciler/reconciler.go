@@ -58,6 +58,7 @@ type Reconciler struct {
 	sleeper   *time.Ticker
 
 	clones map[string]*cloneSeed // fresh snapshots asked for clones (clone.go); guarded by mu
+	kinds  map[string]*kindState // site templates by kind (sitetemplates.go); guarded by mu
 	// The backups of each instance, for the status and the schedule (backups_all.go);
 	// guarded by mu.
 	backupLast, backupSched, backupNext map[string]time.Time
@@ -74,7 +75,7 @@ func New(eng docker.Engine, opt Options) (*Reconciler, error) {
 		kick: make(chan struct{}, 1), ready: make(chan struct{}), jobs: make(chan *job), stopped: make(chan struct{}),
 		engineBack: make(chan struct{}, 1), held: map[string]int{}, queued: map[string][]*job{},
 		inst: map[string]*instState{}, tasks: map[string]*task{},
-		done: make(chan taskDone), first: map[string]bool{}, gate: newRepairGate(), clones: map[string]*cloneSeed{},
+		done: make(chan taskDone), first: map[string]bool{}, gate: newRepairGate(), clones: map[string]*cloneSeed{}, kinds: map[string]*kindState{},
 		backupLast: map[string]time.Time{}, backupSched: map[string]time.Time{}, backupNext: map[string]time.Time{},
 	}
 	for i := range r.lanes {
@@ -119,10 +120,10 @@ func (r *Reconciler) Run(ctx context.Context) error {
 	var watchers sync.WaitGroup
 	watchers.Go(func() { r.watchFile(wctx) })
 	watchers.Go(func() { r.watchEvents(wctx) })
+	watchers.Go(func() { r.runSchedule(wctx) }) // [backups] schedule (backups_all.go)
 	if r.opt.ArchiveRetention > 0 {
 		watchers.Go(func() { r.pruneArchives(wctx) })
 	}
-	watchers.Go(func() { r.runSchedule(wctx) }) // [backups] schedule (backups_all.go)
 	defer func() { stopWatch(); watchers.Wait() }()
 
 	r.Trigger("boot")

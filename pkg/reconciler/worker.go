@@ -38,6 +38,10 @@ type outcome struct {
 	xdebug    string               // the Xdebug mode PHP-FPM now runs with, to record in .instance-info
 	probe     time.Duration        // how long the site's last successful probe took; 0: none
 	activated *instance.Activation // what wp-dind-activate applied, to record in .instance-info
+	// A new site installed without a template for its images (sitetemplates.go): the
+	// template to make from it, and its kind.
+	template instance.Template
+	kind     string
 }
 
 func newWorker(eng docker.InstanceEngine, o *Options) *worker {

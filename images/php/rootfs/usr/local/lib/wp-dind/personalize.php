@@ -2,9 +2,14 @@
 // wp-dind-personalize: give a site made from a copy of another (a clone, a template) its own
 // values: fresh salts in wp-config.php, its own URL across the database (replace-url-lib.php),
 // its own admin password (on the first line of standard input) and e-mail. The database
-// credentials are the database server's: wpinit sets them before this runs.
-// Prints one line of JSON: the URL rewrite's counts, "salts" and "admin" (created or updated).
-$opts = getopt('', ['old-url:', 'new-url:', 'admin-user:', 'admin-email:', 'admin-password-stdin']);
+// credentials are the database server's: wpinit sets them before this runs. Every user's
+// sessions are ended (their tokens were the other site's).
+// A site made from a template (wpinit's site templates) also gives --rename-admin, the
+// template's administrator, who becomes the site's own (login, name and e-mail, the site's
+// admin e-mail too), and --title, the site's title.
+// Prints one line of JSON: the URL rewrite's counts, "salts", "admin" (created, updated or
+// renamed) and "sessions" (users whose sessions were ended).
+$opts = getopt('', ['old-url:', 'new-url:', 'admin-user:', 'admin-email:', 'admin-password-stdin', 'rename-admin:', 'title:']);
 foreach (['old-url', 'new-url', 'admin-user', 'admin-email'] as $name) {
     if (!isset($opts[$name]) || $opts[$name] === '' || is_array($opts[$name]) || !isset($opts['admin-password-stdin'])) {
         fwrite(STDERR, "usage: wp-dind-personalize --old-url URL --new-url URL --admin-user USER --admin-email EMAIL --admin-password-stdin\n");
@@ -46,11 +51,39 @@ $old = rtrim($opts['old-url'], '/');
 $new = rtrim($opts['new-url'], '/');
 $stats = $old === $new ? new WpDindReplaceStats() : wp_dind_replace_url($old, $new);
 
+$admin = '';
+$from = isset($opts['rename-admin']) && is_string($opts['rename-admin']) ? $opts['rename-admin'] : '';
+if ($from !== '' && $from !== $opts['admin-user'] && !get_user_by('login', $opts['admin-user'])) {
+    $template = get_user_by('login', $from);
+    if (!$template) {
+        fwrite(STDERR, "wp-dind-personalize: no user $from to rename\n");
+        exit(1);
+    }
+    // wp_update_user cannot change a login: the row is updated as WordPress's own
+    // wp_insert_user writes it, then the caches go.
+    $login = sanitize_user($opts['admin-user'], true);
+    $wpdb->update($wpdb->users, ['user_login' => $login, 'user_nicename' => sanitize_title($login),
+        'display_name' => $login], ['ID' => $template->ID]);
+    clean_user_cache($template->ID);
+    update_user_meta($template->ID, 'nickname', $login);
+    $admin = 'renamed';
+}
+if ($from !== '') {
+    update_option('admin_email', $opts['admin-email']);
+    delete_option('new_admin_email');
+}
+if (isset($opts['title']) && is_string($opts['title'])) {
+    update_option('blogname', $opts['title']);
+}
+
+// The copy's users hear nothing of it: no mail about a changed address or password.
+add_filter('send_email_change_email', '__return_false');
+add_filter('send_password_change_email', '__return_false');
 $user = get_user_by('login', $opts['admin-user']);
 if ($user) {
     wp_set_password($password, $user->ID);
     wp_update_user(['ID' => $user->ID, 'user_email' => $opts['admin-email']]);
-    $admin = 'updated';
+    $admin = $admin ?: 'updated';
 } else {
     $id = wp_insert_user(['user_login' => $opts['admin-user'], 'user_pass' => $password,
         'user_email' => $opts['admin-email'], 'role' => 'administrator']);
@@ -62,5 +95,8 @@ if ($user) {
 }
 update_option('siteurl', $new);
 update_option('home', $new);
+// Sessions of the copy's users were made with the other site's salts: none survives.
+$sessions = (int) $wpdb->query($wpdb->prepare("DELETE FROM {$wpdb->usermeta} WHERE meta_key = %s", 'session_tokens'));
+wp_cache_flush();
 echo json_encode(['tables' => $stats->tables, 'rows' => $stats->rows, 'values' => $stats->values,
-    'skipped' => $stats->skipped, 'salts' => $salts, 'admin' => $admin]), "\n";
+    'skipped' => $stats->skipped, 'salts' => $salts, 'admin' => $admin, 'sessions' => $sessions]), "\n";

@@ -1,0 +1,303 @@
+package reconciler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"strings"
+	"time"
+
+	"github.com/wp-dind/wp-dind/pkg/config"
+	"github.com/wp-dind/wp-dind/pkg/docker"
+	"github.com/wp-dind/wp-dind/pkg/instance"
+)
+
+// Site templates (instance/sitetemplate.go): a new site (no container, empty data folders)
+// of a kind that has a template starts from a copy of it and is personalized, as a clone is;
+// one of a kind that has none is installed as before, and once it serves, a job on it takes
+// the template. While that first site installs and its template is made, the other new sites
+// of its kind wait: they start from the template a few seconds later instead of each running
+// the installer. A copy that fails falls back to the full install (logged); a template that
+// cannot be made lets the sites of its kind install themselves until wpinit restarts.
+
+// kindState is the Reconciler's knowledge of one kind's template (instance.TemplateKind);
+// guarded by r.mu.
+type kindState struct {
+	first    string // the new site installing itself, whose template the kind waits for
+	building bool   // its template is being made
+	failed   bool   // making it failed: the kind's sites install themselves
+}
+
+// newSite decides how a new site of in's kind starts, on the loop goroutine: wait (ok
+// false), or the task's function.
+func (r *Reconciler) newSite(in *config.Instance, p *instance.Prepared, acts []Action) (fn func(context.Context) (outcome, error), ok bool) {
+	if !instance.TemplateUser(in) {
+		return func(ctx context.Context) (outcome, error) { return r.work.converge(ctx, in, p, acts, nil) }, true
+	}
+	kind, has := instance.TemplateKind(in), instance.HasTemplateOf(r.opt.Root, in)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	ks := r.kinds[kind]
+	if ks == nil {
+		ks = &kindState{}
+		r.kinds[kind] = ks
+	}
+	switch {
+	case ks.failed || has:
+	case ks.building || ks.first != "" && ks.first != in.Name:
+		return nil, false
+	case !instance.TemplateMaker(in): // installs itself, and makes no template
+	default:
+		ks.first = in.Name
+	}
+	return func(ctx context.Context) (outcome, error) { return r.work.newSite(ctx, in, p, acts) }, true
+}
+
+// siteDone is told of every convergence's end, on the loop goroutine: the first new site of
+// a kind that serves without a template for its images gets the job that makes it.
+func (r *Reconciler) siteDone(ctx context.Context, name string, out outcome, err error) {
+	r.mu.Lock()
+	for _, ks := range r.kinds {
+		if ks.first == name {
+			ks.first = ""
+		}
+	}
+	kind := r.kinds[out.kind]
+	start := err == nil && out.template.Key != "" && kind != nil && !kind.building
+	if start {
+		kind.building = true
+	}
+	r.mu.Unlock()
+	if !start {
+		return
+	}
+	t := out.template
+	j := &job{name: name, what: "site template", done: make(chan error, 1)}
+	j.fn = func(ctx context.Context, in config.Instance) (outcome, error) {
+		err := r.work.makeTemplate(ctx, in, t)
+		r.mu.Lock()
+		kind.failed = err != nil
+		r.mu.Unlock()
+		if err != nil {
+			r.log.Error("failed to make site template: new sites of its kind install themselves", "instance", name, "template", t.Key, "error", err)
+		}
+		return outcome{}, nil // the instance serves: its state is not the template's
+	}
+	j.cleanup = func() {
+		r.mu.Lock()
+		kind.building = false
+		r.mu.Unlock()
+		r.Trigger("site template " + t.Key)
+	}
+	r.acceptJob(ctx, j)
+}
+
+// newSite brings up a new site: from its kind's template when there is one for its images,
+// else (or when the copy fails) through the full install; then out.template names the
+// template to make from it.
+func (w *worker) newSite(ctx context.Context, in *config.Instance, p *instance.Prepared, acts []Action) (outcome, error) {
+	t, err := w.templateFor(ctx, in)
+	if err != nil {
+		w.log.Error("failed to find site template, installing", "instance", in.Name, "error", err)
+		return w.converge(ctx, in, p, acts, nil)
+	}
+	info, err := instance.ReadTemplate(t)
+	if err == nil {
+		out, err := w.fromTemplate(ctx, in, p, t, info)
+		if err == nil || ctx.Err() != nil {
+			return out, err
+		}
+		w.log.Error("failed to start from site template, installing", "instance", in.Name, "template", t.Key, "error", err)
+		if err := w.resetSite(ctx, in, p); err != nil {
+			return outcome{}, err
+		}
+	} else if errors.Is(err, fs.ErrNotExist) {
+		w.log.Info("no site template for its images, installing", "instance", in.Name, "template", t.Key)
+	} else {
+		w.log.Error("failed to read site template, installing", "instance", in.Name, "template", t.Key, "error", err)
+	}
+	out, err := w.converge(ctx, in, p, acts, nil)
+	if instance.TemplateMaker(in) {
+		out.template, out.kind = t, instance.TemplateKind(in)
+	}
+	return out, err
+}
+
+// templateFor is the template of in's kind and images.
+func (w *worker) templateFor(ctx context.Context, in *config.Instance) (instance.Template, error) {
+	ids, err := w.eng.ImageIDs(ctx)
+	if err != nil {
+		return instance.Template{}, err
+	}
+	db, php := w.opt.instance.Images.Ref(in.DB), w.opt.instance.Images.Ref(in.PHP)
+	if ids[db] == "" || ids[php] == "" {
+		return instance.Template{}, fmt.Errorf("images %s and %s: not both loaded", db, php)
+	}
+	return instance.Template{Root: w.opt.root, Key: instance.TemplateKey(in, ids[db], ids[php])}, nil
+}
+
+// fromTemplate seeds the site from the template and personalizes it as a clone is (the
+// template's administrator renamed to the site's). Its three containers start at once: PHP
+// and the web server need nothing of the database to start, and a new site serves nobody
+// before it answers 200 (which needs the personalized URL).
+func (w *worker) fromTemplate(ctx context.Context, in *config.Instance, p *instance.Prepared, t instance.Template, info *instance.TemplateInfo) (outcome, error) {
+	old, err := instance.TemplateSecrets(t)
+	if err != nil {
+		return outcome{}, err
+	}
+	start := time.Now()
+	// A copy: the template serves every later site of its kind.
+	if err := instance.Seed(p.Layout, t.Snapshot(), false); err != nil {
+		return outcome{}, err
+	}
+	w.log.Info("seeded site from template", "instance", in.Name, "template", t.Key, "duration", time.Since(start))
+	ids, err := w.startAll(ctx, in, p)
+	if err != nil {
+		return outcome{}, err
+	}
+	db, php, web := p.Def.Container(instance.RoleDB), p.Def.Container(instance.RolePHP), p.Def.Container(instance.RoleWeb)
+	if err := w.setDBPasswords(ctx, ids[instance.RoleDB], old, p.Secrets); err != nil {
+		return outcome{}, err
+	}
+	for _, spec := range []*instance.ContainerSpec{db, php} {
+		if err := w.waitHealthy(ctx, ids[spec.Role], *spec); err != nil {
+			return outcome{}, err
+		}
+	}
+	rr, err := w.personalizeSite(ctx, in, p, ids[instance.RolePHP], info.URL, []string{"--rename-admin", info.AdminUser, "--title", in.Title})
+	if err != nil {
+		return outcome{}, err
+	}
+	w.log.Info("personalized instance", "instance", in.Name, "from_url", info.URL, "url", in.URL(), "rows", rr.Rows, "values", rr.Values)
+	if err := instance.SetSeeded(p.Layout, "template "+t.Key); err != nil {
+		return outcome{}, err
+	}
+	p.Info.Seeded = "template " + t.Key
+	if err := w.waitHealthy(ctx, ids[instance.RoleWeb], *web); err != nil {
+		return outcome{}, err
+	}
+	out := outcome{xdebug: p.XdebugMode} // the new PHP-FPM read php.ini as it is
+	if p.ActivationPending(in) { // the developer's plugins and theme, as after an install
+		a, err := w.activate(ctx, in, p, ids[instance.RolePHP])
+		if err != nil {
+			return outcome{}, err
+		}
+		out.activated = &a
+	}
+	out.probe, err = w.waitSite(ctx, in)
+	return out, err
+}
+
+// startAll creates and starts the instance's containers without waiting for any.
+func (w *worker) startAll(ctx context.Context, in *config.Instance, p *instance.Prepared) (map[instance.Role]string, error) {
+	acts := make([]Action, 0, len(instance.Roles))
+	for _, role := range instance.Roles {
+		acts = append(acts, Action{Kind: Create, Instance: in.Name, Role: role, Reason: "template"})
+	}
+	if err := w.ensureImages(ctx, in, p, acts); err != nil {
+		return nil, err
+	}
+	ids := map[instance.Role]string{}
+	for _, spec := range p.Def.Containers {
+		id, err := w.applyRole(ctx, w.log.With("instance", in.Name), p, spec, acts, nil)
+		if err != nil {
+			return nil, err
+		}
+		ids[spec.Role] = id
+	}
+	return ids, nil
+}
+
+// resetSite removes what a failed copy left: the containers and the data.
+func (w *worker) resetSite(ctx context.Context, in *config.Instance, p *instance.Prepared) error {
+	if err := w.removeContainers(ctx, in.Name); err != nil {
+		return err
+	}
+	return instance.ResetData(p.Layout)
+}
+
+// makeTemplate takes the template t from the instance, which serves and was just installed: a
+// snapshot of it (instance label "template"), scrubbed of its secrets (scrubTemplateDB), moved
+// into place.
+func (w *worker) makeTemplate(ctx context.Context, in config.Instance, t instance.Template) error {
+	start := time.Now()
+	s := instance.Snapshot{Layout: w.layout(in.Name), Label: instance.TemplateLabel}
+	_ = instance.RemoveSnapshot(s) // one an interrupted attempt completed
+	if _, err := w.snapshot(ctx, in, s.Label); err != nil {
+		return err
+	}
+	err := w.scrubTemplate(ctx, in, s, t)
+	if err != nil {
+		_ = instance.RemoveSnapshot(s)
+		return err
+	}
+	w.log.Info("made site template", "instance", in.Name, "template", t.Key, "duration", time.Since(start))
+	return nil
+}
+
+// scrubTemplate gives the snapshot the template's own secrets and installs it.
+func (w *worker) scrubTemplate(ctx context.Context, in config.Instance, s instance.Snapshot, t instance.Template) error {
+	own, err := instance.ScrubTemplateFiles(s)
+	if err != nil {
+		return err
+	}
+	db, err := w.runningContainer(ctx, in.Name, instance.RoleDB)
+	if err != nil {
+		return err
+	}
+	if db == nil {
+		return fmt.Errorf("scrub template: the database container of %q is not running", in.Name)
+	}
+	if err := w.scrubTemplateDB(ctx, db.ID, s, own); err != nil {
+		return err
+	}
+	ids, err := w.eng.ImageIDs(ctx)
+	if err != nil {
+		return err
+	}
+	return instance.InstallTemplate(s, t, instance.TemplateInfo{
+		From: in.Name, Created: time.Now().UTC(), AdminUser: in.AdminUser, URL: in.URL(),
+		DBImage: ids[w.opt.instance.Images.Ref(in.DB)], PHPImage: ids[w.opt.instance.Images.Ref(in.PHP)],
+	})
+}
+
+// scrubTemplateCmd starts a second server in the database container, on the snapshot's data
+// directory ($1, no network, its own socket), logged in as root with the instance's password
+// (the copy has it); runs the SQL on standard input and stops the server.
+const scrubTemplateCmd = dbAuth + `d=$1 sock=/tmp/wp-dind-template.sock log=/tmp/wp-dind-template.err
+srv=$(command -v mariadbd || command -v mysqld) cli=$(command -v mariadb || command -v mysql)
+rm -f "$sock" "$log"
+"$srv" --datadir="$d" --socket="$sock" --pid-file=/tmp/wp-dind-template.pid --log-error="$log" \
+  --skip-networking --loose-mysqlx=OFF --skip-log-bin --slow-query-log=0 --innodb-buffer-pool-size=16M &
+pid=$! i=0
+until "$cli" --user=root --socket="$sock" -e 'SELECT 1' >/dev/null 2>&1; do
+  kill -0 "$pid" 2>/dev/null && [ "$i" -lt 240 ] || { kill "$pid" 2>/dev/null; tail -n 3 "$log" >&2; exit 1; }
+  i=$((i+1)); sleep 0.25
+done
+"$cli" --user=root --socket="$sock" --binary-mode; rc=$?
+kill -TERM "$pid"; wait "$pid"
+exit $rc`
+
+// scrubTemplateDB gives the copy's database users the template's passwords, makes every
+// WordPress password unusable and ends every session: nothing of the instance's stays.
+func (w *worker) scrubTemplateDB(ctx context.Context, dbID string, s instance.Snapshot, own instance.Secrets) error {
+	unusable, err := instance.NewPassword(48)
+	if err != nil {
+		return err
+	}
+	sql := passwordSQL(own) +
+		"UPDATE `" + instance.DBName + "`.`wp_users` SET user_pass = '*" + unusable + "';\n" +
+		"DELETE FROM `" + instance.DBName + "`.`wp_usermeta` WHERE meta_key = 'session_tokens';\n"
+	ctx, cancel := context.WithTimeout(ctx, w.opt.timeouts.Healthy)
+	defer cancel()
+	res, err := w.eng.ExecStream(ctx, dbID, docker.ExecIO{User: "mysql",
+		Cmd: []string{"sh", "-c", scrubTemplateCmd, "sh", instance.SnapshotMount + "/" + s.Label}, Stdin: strings.NewReader(sql)})
+	if err != nil {
+		return fmt.Errorf("scrub template database: %w", err)
+	}
+	if res.ExitCode != 0 {
+		return fmt.Errorf("scrub template database: exit %d: %s", res.ExitCode, lastLine(res.Output))
+	}
+	return nil
+}
