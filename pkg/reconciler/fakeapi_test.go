@@ -342,13 +342,14 @@ func (f *fakeDocker) Event(name, action string) {
 	f.events <- string(m)
 }
 
-// Container returns the container called name.
+// Container returns a copy of the container called name, as it is now.
 func (f *fakeDocker) Container(name string) *fakeContainer {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for _, c := range f.containers {
 		if c.Name == name {
-			return c
+			cp := *c // a copy: the fake API changes its State as the reconciler calls
+			return &cp
 		}
 	}
 	return nil

@@ -178,7 +178,7 @@ func (w *worker) fromTemplate(ctx context.Context, in *config.Instance, p *insta
 		return outcome{}, err
 	}
 	out := outcome{xdebug: p.XdebugMode} // the new PHP-FPM read php.ini as it is
-	if p.ActivationPending(in) { // the developer's plugins and theme, as after an install
+	if p.ActivationPending(in) {         // the developer's plugins and theme, as after an install
 		a, err := w.activate(ctx, in, p, ids[instance.RolePHP])
 		if err != nil {
 			return outcome{}, err
