@@ -14,6 +14,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/wp-dind/wp-dind/pkg/atomicfile"
 )
 
 // Files of the CA in its folder.
@@ -83,10 +85,10 @@ func create(dir string, now time.Time) (*Authority, error) {
 	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
 	// The key first: a crash in between leaves a key without a certificate, which Open
 	// reports instead of making a second CA over it.
-	if err := writeFile(filepath.Join(dir, KeyFile), keyPEM, 0o600); err != nil {
+	if err := atomicfile.Write(filepath.Join(dir, KeyFile), keyPEM, 0o600); err != nil {
 		return nil, fmt.Errorf("write CA key: %w", err)
 	}
-	if err := writeFile(filepath.Join(dir, CertFile), certPEM, 0o644); err != nil {
+	if err := atomicfile.Write(filepath.Join(dir, CertFile), certPEM, 0o644); err != nil {
 		return nil, fmt.Errorf("write CA certificate: %w", err)
 	}
 	return parse(dir, keyPEM, certPEM)

@@ -14,6 +14,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/wp-dind/wp-dind/pkg/atomicfile"
 )
 
 // Lifetime of a leaf, and how long before its end it is issued again: checked at every
@@ -108,10 +110,10 @@ func (a *Authority) issue(l *Leaf, now time.Time) error {
 		return err
 	}
 	// Key first: a crash in between leaves a pair that does not match, issued again next time.
-	if err := writeFile(l.KeyFile, keyPEM, 0o600); err != nil {
+	if err := atomicfile.Write(l.KeyFile, keyPEM, 0o600); err != nil {
 		return err
 	}
-	if err := writeFile(l.CertFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
+	if err := atomicfile.Write(l.CertFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
 		return err
 	}
 	l.NotAfter, l.Issued = tmpl.NotAfter, true

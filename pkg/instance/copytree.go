@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"syscall"
 
+	"github.com/wp-dind/wp-dind/pkg/atomicfile"
 	"golang.org/x/sys/unix"
 )
 
@@ -292,5 +293,5 @@ func CopyOwnFile(src, dst string) error {
 	if err != nil {
 		return err
 	}
-	return writeFile(dst, data, 0o600)
+	return atomicfile.Write(dst, data, 0o600)
 }

@@ -13,58 +13,12 @@ import (
 
 // An instance folder holds what a restored archive brought and what the site's containers
 // wrote, and wpinit runs as root: it never follows a link it did not make. Every file it
-// writes in the folder goes through writeFile, and every file of its own it reads (.env,
+// writes in the folder goes through atomicfile.Write, and every file of its own it reads (.env,
 // .instance-info, the config files, docker-compose.yml) through readFile.
 
 // MaxOwnFile bounds each of wpinit's own files in an instance folder (.env, .instance-info,
 // a config file): what readFile reads, and what a restore accepts for them.
 const MaxOwnFile = 1 << 20
-
-// writeFile replaces path with data, atomically (containerd's atomic writes): a new file
-// with a unique name in the same folder, created with O_EXCL (so a name planted there, link
-// or not, is never opened), given its mode on the descriptor (whatever the umask and the
-// archive said), synced, renamed over path (a link at path is replaced, not followed), then
-// the folder synced so that the rename survives a crash. A reader never sees a half-written
-// file, and a failed write leaves nothing behind.
-func writeFile(path string, data []byte, mode os.FileMode) (err error) {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			_ = f.Close()
-			_ = os.Remove(f.Name())
-		}
-	}()
-	if _, err = f.Write(data); err != nil {
-		return err
-	}
-	if err = f.Chmod(mode); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(f.Name(), path); err != nil {
-		return err
-	}
-	return syncDir(dir)
-}
-
-// syncDir makes the renames in dir durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
-}
 
 // errLink is wrapped when one of wpinit's own files or folders is a symbolic link.
 var errLink = errors.New("is a symbolic link: wpinit does not follow links in an instance folder")

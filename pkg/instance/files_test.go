@@ -8,6 +8,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/wp-dind/wp-dind/pkg/atomicfile"
 )
 
 // TestWriteFileFollowsNoLink: a link planted at the old fixed temporary name, or at the
@@ -25,7 +27,7 @@ func TestWriteFileFollowsNoLink(t *testing.T) {
 		}
 	}
 	old := syscall.Umask(0o077)
-	err := writeFile(path, []byte("memory_limit = 1G\n"), 0o644)
+	err := atomicfile.Write(path, []byte("memory_limit = 1G\n"), 0o644)
 	syscall.Umask(old)
 	if err != nil {
 		t.Fatal(err)
@@ -40,10 +42,10 @@ func TestWriteFileFollowsNoLink(t *testing.T) {
 	if err != nil || !fi.Mode().IsRegular() || fi.Mode().Perm() != 0o644 {
 		t.Errorf("php.ini: %v, %v: want a regular file 0644 in place of the link", fi.Mode(), err)
 	}
-	if left, _ := filepath.Glob(filepath.Join(dir, ".php.ini.*.tmp")); len(left) != 0 {
+	if left, _ := filepath.Glob(filepath.Join(dir, ".php.ini*")); len(left) != 0 {
 		t.Errorf("temporary files left: %v", left)
 	}
-	if err := writeFile(filepath.Join(dir, "missing", "x"), nil, 0o644); err == nil {
+	if err := atomicfile.Write(filepath.Join(dir, "missing", "x"), nil, 0o644); err == nil {
 		t.Error("a write into a missing folder succeeded")
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wp-dind/wp-dind/pkg/atomicfile"
 	"github.com/wp-dind/wp-dind/pkg/config"
 )
 
@@ -67,7 +68,7 @@ func writeInfo(l Layout, info *Info) error {
 	if old, err := readFile(l.InfoPath()); err == nil && string(old) == string(data) {
 		return nil
 	}
-	if err := writeFile(l.InfoPath(), data, 0o644); err != nil {
+	if err := atomicfile.Write(l.InfoPath(), data, 0o644); err != nil {
 		return fmt.Errorf("write instance info of %q: %w", l.Name, err)
 	}
 	return nil

@@ -10,6 +10,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/wp-dind/wp-dind/pkg/atomicfile"
 	"github.com/wp-dind/wp-dind/pkg/config"
 )
 
@@ -142,7 +143,7 @@ func (p *Prepared) syncGenerated(path string, content []byte) ([]byte, error) {
 		p.Kept = append(p.Kept, rel)
 		return cur, nil
 	}
-	if err := writeFile(path, content, 0o644); err != nil {
+	if err := atomicfile.Write(path, content, 0o644); err != nil {
 		return nil, fmt.Errorf("write %s: %w", path, err)
 	}
 	p.Info.Generated[rel] = want
@@ -158,5 +159,5 @@ func writeIfChanged(path string, data []byte, mode os.FileMode) error {
 	if cur, err := readFile(path); err == nil && bytes.Equal(cur, data) {
 		return nil
 	}
-	return writeFile(path, data, mode)
+	return atomicfile.Write(path, data, mode)
 }

@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/wp-dind/wp-dind/pkg/atomicfile"
 )
 
 // BackupParts are what a backup holds of an instance folder, relative to it: the document
@@ -159,5 +161,5 @@ func copyFile(src, dst string) error {
 	if err != nil {
 		return err
 	}
-	return writeFile(dst, data, 0o644)
+	return atomicfile.Write(dst, data, 0o644)
 }

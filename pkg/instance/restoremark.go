@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/wp-dind/wp-dind/pkg/atomicfile"
 )
 
 // A restore that swaps an instance's folders (Replace) writes a mark first, naming the
@@ -34,7 +36,7 @@ func MarkRestore(l Layout, now time.Time) error {
 	if err != nil {
 		return err
 	}
-	if err := writeFile(l.path(restoreMark), data, 0o600); err != nil {
+	if err := atomicfile.Write(l.path(restoreMark), data, 0o600); err != nil {
 		return fmt.Errorf("mark restore of %q: %w", l.Name, err)
 	}
 	return nil
@@ -46,7 +48,7 @@ func ClearRestore(l Layout) error {
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("clear restore mark of %q: %w", l.Name, err)
 	}
-	return syncDir(l.Dir())
+	return atomicfile.SyncDir(l.Dir())
 }
 
 // Restoring reports whether a restore of the instance was interrupted (its mark is there).

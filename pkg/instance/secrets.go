@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io/fs"
 	"strings"
+
+	"github.com/wp-dind/wp-dind/pkg/atomicfile"
 )
 
 // Secrets are an instance's generated passwords. They are written once, to a 0600 file, and
@@ -87,7 +89,7 @@ func ensureSecrets(l Layout) (Secrets, error) {
 	for _, k := range []string{SecretDBRoot, SecretDB, SecretAdmin} {
 		fmt.Fprintf(&b, "%s=%s\n", k, s.Value(k))
 	}
-	if err := writeFile(l.SecretsPath(), b.Bytes(), 0o600); err != nil {
+	if err := atomicfile.Write(l.SecretsPath(), b.Bytes(), 0o600); err != nil {
 		return s, fmt.Errorf("write secrets of %q: %w", l.Name, err)
 	}
 	return s, nil

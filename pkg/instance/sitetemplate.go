@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wp-dind/wp-dind/pkg/atomicfile"
 	"github.com/wp-dind/wp-dind/pkg/config"
 )
 
@@ -175,7 +176,7 @@ func InstallTemplate(s Snapshot, t Template, info TemplateInfo) error {
 	if err != nil {
 		return err
 	}
-	if err := writeFile(filepath.Join(tmp, "template.json"), append(data, '\n'), 0o600); err != nil {
+	if err := atomicfile.Write(filepath.Join(tmp, "template.json"), append(data, '\n'), 0o600); err != nil {
 		return fmt.Errorf("install template %s: %w", t.Key, err)
 	}
 	if err := os.RemoveAll(t.dir()); err != nil {

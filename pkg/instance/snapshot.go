@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/wp-dind/wp-dind/pkg/atomicfile"
 	"github.com/wp-dind/wp-dind/pkg/config"
 )
 
@@ -165,7 +166,7 @@ func CopySnapshotFiles(s Snapshot) error {
 		if err != nil {
 			return err
 		}
-		if err := writeFile(filepath.Join(s.TmpDir(), f.name), data, f.mode); err != nil {
+		if err := atomicfile.Write(filepath.Join(s.TmpDir(), f.name), data, f.mode); err != nil {
 			return err
 		}
 	}
@@ -180,7 +181,7 @@ func CompleteSnapshot(s Snapshot, m *SnapshotManifest) error {
 	if err != nil {
 		return err
 	}
-	if err := writeFile(filepath.Join(s.TmpDir(), SnapshotManifestName), append(data, '\n'), 0o600); err != nil {
+	if err := atomicfile.Write(filepath.Join(s.TmpDir(), SnapshotManifestName), append(data, '\n'), 0o600); err != nil {
 		return fmt.Errorf("write snapshot manifest: %w", err)
 	}
 	if err := os.Rename(s.TmpDBDir(), s.DBDir()); err != nil {
@@ -189,7 +190,7 @@ func CompleteSnapshot(s Snapshot, m *SnapshotManifest) error {
 	if err := os.Rename(s.TmpDir(), s.Dir()); err != nil {
 		return fmt.Errorf("complete snapshot %q: %w", s.Label, err)
 	}
-	return syncDir(s.Layout.SnapshotsDir())
+	return atomicfile.SyncDir(s.Layout.SnapshotsDir())
 }
 
 // DiscardSnapshot removes a snapshot in progress.

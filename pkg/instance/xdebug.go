@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/wp-dind/wp-dind/pkg/atomicfile"
 	"github.com/wp-dind/wp-dind/pkg/config"
 )
 
@@ -117,7 +118,7 @@ func SetXdebug(l Layout, php config.Component, mode string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	if err := writeFile(path, next, 0o644); err != nil {
+	if err := atomicfile.Write(path, next, 0o644); err != nil {
 		return false, fmt.Errorf("write php.ini of %q: %w", l.Name, err)
 	}
 	rel := l.rel(path)
@@ -179,7 +180,7 @@ func (p *Prepared) syncPHPIni(path string, in *config.Instance) ([]byte, error) 
 	}
 	if changed && effectiveXdebug(content) != mode {
 		content = setXdebugMode(content, mode)
-		if err := writeFile(path, content, 0o644); err != nil {
+		if err := atomicfile.Write(path, content, 0o644); err != nil {
 			return nil, fmt.Errorf("write %s: %w", path, err)
 		}
 	}

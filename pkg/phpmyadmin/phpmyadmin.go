@@ -9,6 +9,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/wp-dind/wp-dind/pkg/atomicfile"
 	"github.com/wp-dind/wp-dind/pkg/config"
 	"github.com/wp-dind/wp-dind/pkg/instance"
 )
@@ -89,23 +90,9 @@ func (w *Writer) Write(servers []Server) (bool, error) {
 	if err := os.MkdirAll(filepath.Dir(w.Path), 0o755); err != nil {
 		return false, fmt.Errorf("write phpmyadmin servers: %w", err)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(w.Path), ".wp-dind-instances-*.tmp") // not *.php: never included
-	if err != nil {
-		return false, fmt.Errorf("write phpmyadmin servers: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		_ = tmp.Close()
-		return false, fmt.Errorf("write phpmyadmin servers: %w", err)
-	}
-	if err := tmp.Chmod(0o644); err != nil { // PHP-FPM's workers (www-data) read it
-		_ = tmp.Close()
-		return false, fmt.Errorf("write phpmyadmin servers: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return false, fmt.Errorf("write phpmyadmin servers: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), w.Path); err != nil {
+	// PHP-FPM's workers (www-data) read it; the temporary name does not end in .php, so it
+	// is never included.
+	if err := atomicfile.Write(w.Path, data, 0o644); err != nil {
 		return false, fmt.Errorf("write phpmyadmin servers: %w", err)
 	}
 	return true, nil

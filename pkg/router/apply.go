@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wp-dind/wp-dind/pkg/atomicfile"
 	"github.com/wp-dind/wp-dind/pkg/ca"
 )
 
@@ -99,7 +100,7 @@ func certsOf(leaves map[string]ca.Leaf) map[string]Cert {
 // install writes text beside file, has nginx check it, and renames it over file.
 func (r *Router) install(ctx context.Context, file string, text []byte) error {
 	next := file + ".next"
-	if err := writeFile(next, text); err != nil {
+	if err := atomicfile.Write(next, text, 0o644); err != nil {
 		return fmt.Errorf("write router config: %w", err)
 	}
 	vctx, cancel := context.WithTimeout(ctx, 30*time.Second)
@@ -223,31 +224,4 @@ func (r *Router) failed(gen uint64, err error) {
 func (r *Router) notify() {
 	close(r.changed)
 	r.changed = make(chan struct{})
-}
-
-// writeFile replaces path with data atomically: a unique temporary name, sync, rename.
-func writeFile(path string, data []byte) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			_ = f.Close()
-			_ = os.Remove(f.Name())
-		}
-	}()
-	if err = f.Chmod(0o644); err != nil {
-		return err
-	}
-	if _, err = f.Write(data); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
 }
