@@ -48,19 +48,37 @@ func readFile(path string) ([]byte, error) {
 // reports whether path itself was created. Every one of them must be a folder: a link or a
 // file on the way is an error (root itself may be a link).
 func ensureDir(root, path string) (created bool, err error) {
-	rel, err := filepath.Rel(root, path)
+	return newDirMaker(root).ensure(path)
+}
+
+// dirMaker is ensureDir over several folders under one root: a folder checked once (an
+// instance's own folder, its config/ and logs/) is not checked again on the way to the next.
+type dirMaker struct {
+	root string
+	seen map[string]bool
+}
+
+func newDirMaker(root string) *dirMaker { return &dirMaker{root: root, seen: map[string]bool{}} }
+
+func (m *dirMaker) ensure(path string) (created bool, err error) {
+	rel, err := filepath.Rel(m.root, path)
 	if err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
-		return false, fmt.Errorf("%s is not under %s", path, root)
+		return false, fmt.Errorf("%s is not under %s", path, m.root)
 	}
-	p := root
+	p := m.root
 	for _, part := range strings.Split(rel, string(filepath.Separator)) {
 		p = filepath.Join(p, part)
+		if m.seen[p] {
+			created = false
+			continue
+		}
 		fi, err := os.Lstat(p)
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
 			if err := os.Mkdir(p, 0o755); err != nil {
 				return false, err
 			}
+			m.seen[p] = true
 			created = true
 			continue
 		case err != nil:
@@ -70,6 +88,7 @@ func ensureDir(root, path string) (created bool, err error) {
 		case !fi.IsDir():
 			return false, fmt.Errorf("%s is not a folder", p)
 		}
+		m.seen[p] = true
 		created = false
 	}
 	return created, nil

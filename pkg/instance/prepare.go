@@ -102,16 +102,17 @@ func makeFolders(l Layout, in *config.Instance) error {
 	for _, c := range []config.Component{in.DB, in.PHP, in.Web} {
 		dirs = append(dirs, l.ConfigDir(c), l.LogDir(c))
 	}
+	dm := newDirMaker(l.Root)
 	for _, d := range dirs {
-		if _, err := ensureDir(l.Root, d); err != nil {
+		if _, err := dm.ensure(d); err != nil {
 			return fmt.Errorf("create folder of %q: %w", l.Name, err)
 		}
 	}
-	if err := ensureSnapshotDirs(l); err != nil { // the database container mounts snapshots/.db
+	if err := ensureSnapshotDirs(l, dm); err != nil { // the database container mounts snapshots/.db
 		return err
 	}
 	for path, uid := range map[string]int{l.WordPressDir(): uidWWW, l.MySQLDir(): uidMySQL} {
-		created, err := ensureDir(l.Root, path)
+		created, err := dm.ensure(path)
 		if err != nil {
 			return fmt.Errorf("create folder of %q: %w", l.Name, err)
 		}

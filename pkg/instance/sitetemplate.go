@@ -163,7 +163,7 @@ func InstallTemplate(s Snapshot, t Template, info TemplateInfo) error {
 	if err := os.RemoveAll(tmp); err != nil {
 		return fmt.Errorf("install template %s: %w", t.Key, err)
 	}
-	if err := ensureSnapshotDirs(ts.Layout); err != nil {
+	if err := ensureSnapshotDirs(ts.Layout, newDirMaker(ts.Layout.Root)); err != nil {
 		return fmt.Errorf("install template %s: %w", t.Key, err)
 	}
 	if err := os.Rename(s.Dir(), ts.Dir()); err != nil {

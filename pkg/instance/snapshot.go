@@ -112,7 +112,7 @@ func PrepareSnapshot(s Snapshot) error {
 	if _, err := os.Lstat(s.Dir()); err == nil {
 		return fmt.Errorf("snapshot %q of %q exists already", s.Label, s.Layout.Name)
 	}
-	if err := ensureSnapshotDirs(s.Layout); err != nil {
+	if err := ensureSnapshotDirs(s.Layout, newDirMaker(s.Layout.Root)); err != nil {
 		return err
 	}
 	for _, d := range []string{s.TmpDir(), s.TmpDBDir()} {
@@ -127,14 +127,14 @@ func PrepareSnapshot(s Snapshot) error {
 }
 
 // ensureSnapshotDirs makes snapshots/ (0700: it holds secrets) and snapshots/.db.
-func ensureSnapshotDirs(l Layout) error {
-	if _, err := ensureDir(l.Root, l.SnapshotsDir()); err != nil {
+func ensureSnapshotDirs(l Layout, dm *dirMaker) error {
+	if _, err := dm.ensure(l.SnapshotsDir()); err != nil {
 		return fmt.Errorf("create snapshots folder of %q: %w", l.Name, err)
 	}
 	if err := os.Chmod(l.SnapshotsDir(), 0o700); err != nil {
 		return err
 	}
-	created, err := ensureDir(l.Root, l.SnapshotDBDir())
+	created, err := dm.ensure(l.SnapshotDBDir())
 	if err != nil {
 		return fmt.Errorf("create snapshots folder of %q: %w", l.Name, err)
 	}
