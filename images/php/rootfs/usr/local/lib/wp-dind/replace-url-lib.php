@@ -38,6 +38,21 @@ final class WpDindReplacer
         $this->to = [$new, str_replace('/', '\/', $new)];
     }
 
+    /**
+     * Whether each form of the URL is replaced by one of the same length, in plain ASCII
+     * (a clone's http://localhost:8001 to http://localhost:8002): then no serialized length
+     * changes, and the database's REPLACE rewrites every value, serialized and JSON too.
+     */
+    public function sameLength(): bool
+    {
+        foreach ($this->from as $k => $f) {
+            if (strlen($f) !== strlen($this->to[$k]) || !preg_match('/^[\x20-\x7e]*$/', $f . $this->to[$k])) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     /** The replacements of the URL's two forms. */
     public function targets(): array
     {
@@ -262,7 +277,11 @@ function wp_dind_replace_in_table($wpdb, WpDindReplacer $r, string $table, strin
         return;
     }
     $forms = [$old, str_replace('/', '\/', $old)];
-    wp_dind_replace_plain($wpdb, $r, $table, $text, $forms, $stats);
+    $same = $r->sameLength();
+    wp_dind_replace_plain($wpdb, $r, $table, $text, $forms, !$same, $stats);
+    if ($same) {
+        return; // every value is rewritten: no length to recompute
+    }
     $cols = '`' . implode('`, `', array_unique(array_merge($pk, $text))) . '`';
     $where = wp_dind_mentions($wpdb, $text, $forms, true);
     $paged = count($pk) === 1;
@@ -295,15 +314,16 @@ const WP_DIND_STRUCTURED_PHP = '/^\s*([aOsbidCE]:|N;|\{|\[)/i';
  * The plain-text values (neither serialized nor JSON-looking) are rewritten by the database
  * itself, with REPLACE: the same as str_replace, without a round trip per row (the posts of
  * a large site mostly hold links to it), in one statement per table (one scan). The
- * structured ones are left to PHP.
+ * structured ones are left to PHP, unless $guard is false (a replacement of the same
+ * length: sameLength), when the database rewrites them too.
  */
-function wp_dind_replace_plain($wpdb, WpDindReplacer $r, string $table, array $text, array $forms, WpDindReplaceStats $stats): void
+function wp_dind_replace_plain($wpdb, WpDindReplacer $r, string $table, array $text, array $forms, bool $guard, WpDindReplaceStats $stats): void
 {
     $to = $r->targets();
     $set = [];
     foreach ($text as $c) {
-        $set[] = $wpdb->prepare("`$c` = IF(`$c` REGEXP '" . WP_DIND_STRUCTURED_SQL . "', `$c`, REPLACE(REPLACE(`$c`, %s, %s), %s, %s))",
-            $forms[0], $to[0], $forms[1], $to[1]);
+        $replace = $wpdb->prepare("REPLACE(REPLACE(`$c`, %s, %s), %s, %s)", $forms[0], $to[0], $forms[1], $to[1]);
+        $set[] = $guard ? "`$c` = IF(`$c` REGEXP '" . WP_DIND_STRUCTURED_SQL . "', `$c`, $replace)" : "`$c` = $replace";
     }
     $n = $wpdb->query("UPDATE `$table` SET " . implode(', ', $set) . ' WHERE ' . wp_dind_mentions($wpdb, $text, $forms, false));
     if ($n === false) {
