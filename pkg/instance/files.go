@@ -44,15 +44,9 @@ func readFile(path string) ([]byte, error) {
 	return data, nil
 }
 
-// ensureDir makes the folder path, under root, and each missing folder between them; it
-// reports whether path itself was created. Every one of them must be a folder: a link or a
-// file on the way is an error (root itself may be a link).
-func ensureDir(root, path string) (created bool, err error) {
-	return newDirMaker(root).ensure(path)
-}
-
-// dirMaker is ensureDir over several folders under one root: a folder checked once (an
-// instance's own folder, its config/ and logs/) is not checked again on the way to the next.
+// dirMaker makes folders under one root (ensure): each folder on the way must be a folder,
+// not a link or a file (root itself may be a link), and one checked once (an instance's own
+// folder, its config/ and logs/) is not checked again on the way to the next.
 type dirMaker struct {
 	root string
 	seen map[string]bool
@@ -60,6 +54,8 @@ type dirMaker struct {
 
 func newDirMaker(root string) *dirMaker { return &dirMaker{root: root, seen: map[string]bool{}} }
 
+// ensure makes the folder path, under the root, and each missing folder between them; it
+// reports whether path itself was created.
 func (m *dirMaker) ensure(path string) (created bool, err error) {
 	rel, err := filepath.Rel(m.root, path)
 	if err != nil || rel == ".." || strings.HasPrefix(rel, "../") {

@@ -205,7 +205,7 @@ func (w *worker) setDBPasswords(ctx context.Context, id string, old, own instanc
 		} else {
 			last = fmt.Sprintf("exit %d: %s", res.ExitCode, lastLine(res.Output))
 		}
-		if err := sleep(ctx, 500*time.Millisecond); err != nil {
+		if err := sleep(ctx, 200*time.Millisecond); err != nil { // the server starts in about a second
 			return fmt.Errorf("set the database passwords: %w (last try: %s)", err, last)
 		}
 	}

@@ -161,7 +161,7 @@ func (w *worker) fromTemplate(ctx context.Context, in *config.Instance, p *insta
 		return outcome{}, err
 	}
 	for _, spec := range []*instance.ContainerSpec{db, php} {
-		if err := w.waitHealthy(ctx, ids[spec.Role], *spec); err != nil {
+		if err := w.waitHealthyEvery(ctx, ids[spec.Role], *spec, newSitePoll); err != nil {
 			return outcome{}, err
 		}
 	}
@@ -174,7 +174,7 @@ func (w *worker) fromTemplate(ctx context.Context, in *config.Instance, p *insta
 		return outcome{}, err
 	}
 	p.Info.Seeded = "template " + t.Key
-	if err := w.waitHealthy(ctx, ids[instance.RoleWeb], *web); err != nil {
+	if err := w.waitHealthyEvery(ctx, ids[instance.RoleWeb], *web, newSitePoll); err != nil {
 		return outcome{}, err
 	}
 	out := outcome{xdebug: p.XdebugMode} // the new PHP-FPM read php.ini as it is
@@ -185,9 +185,14 @@ func (w *worker) fromTemplate(ctx context.Context, in *config.Instance, p *insta
 		}
 		out.activated = &a
 	}
-	out.probe, err = w.waitSite(ctx, in)
+	out.probe, err = w.waitSiteEvery(ctx, in, newSitePoll)
 	return out, err
 }
+
+// newSitePoll is how often a site made from a template asks its containers' health checks
+// and its front page: it is up within seconds, and half an interval lost at each of its
+// waits counts in the time to a new site's first 200 (a wake asks as often: wakePoll).
+const newSitePoll = 100 * time.Millisecond
 
 // startAll creates and starts the instance's containers without waiting for any.
 func (w *worker) startAll(ctx context.Context, in *config.Instance, p *instance.Prepared) (map[instance.Role]string, error) {
