@@ -79,14 +79,12 @@ func (p *Prepared) ActivateCommand(in *config.Instance) []string {
 
 // SetActivated records a applied in the instance's .instance-info.
 func SetActivated(l Layout, a Activation) error {
-	info, err := ReadInfo(l)
-	if err != nil {
-		return err
-	}
-	if a.Key == "" {
-		info.Activated = nil
-	} else {
-		info.Activated = &a
-	}
-	return writeInfo(l, info)
+	_, err := updateInfo(l, func(info *Info) {
+		if a.Key == "" {
+			info.Activated = nil
+		} else {
+			info.Activated = &a
+		}
+	})
+	return err
 }

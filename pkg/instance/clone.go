@@ -50,12 +50,19 @@ func SnapshotSecrets(s Snapshot) (Secrets, error) {
 	return ReadSecrets(Layout{Root: filepath.Dir(s.Dir()), Name: s.Label})
 }
 
+// TemplateUnfinished reports whether a start from a site template began (its copy, or its
+// personalization) and did not end: the folder holds the template's data, not the site's.
+func (p *Prepared) TemplateUnfinished() bool { return p.Info.Templated != "" && p.Info.Seeded == "" }
+
+// SetTemplated records that the instance is being filled from the site template key ("":
+// it is not, any more).
+func SetTemplated(l Layout, key string) error {
+	_, err := updateInfo(l, func(info *Info) { info.Templated = key })
+	return err
+}
+
 // SetSeeded records that the instance was filled from seed ("SRC@LABEL").
 func SetSeeded(l Layout, seed string) error {
-	info, err := ReadInfo(l)
-	if err != nil {
-		return err
-	}
-	info.Seeded = seed
-	return writeInfo(l, info)
+	_, err := updateInfo(l, func(info *Info) { info.Seeded = seed })
+	return err
 }

@@ -1,8 +1,10 @@
 package instance
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -72,4 +74,81 @@ func seedSnapshot(t *testing.T, l Layout) Snapshot {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// TestTemplateUnfinished: a start from a template recorded (SetTemplated) and not ended
+// (no SetSeeded) is unfinished on the next Prepare; once seeded, or once undone, it is not.
+func TestTemplateUnfinished(t *testing.T) {
+	root := t.TempDir()
+	in := testInstance(t, "")
+	if mustPrepare(t, root, in).TemplateUnfinished() {
+		t.Fatal("a new folder is unfinished")
+	}
+	l := Layout{Root: root, Name: in.Name}
+	for _, c := range []struct {
+		templated, seeded string
+		want              bool
+	}{
+		{"k1", "", true},
+		{"k1", "template k1", false},
+		{"", "", false},
+	} {
+		if err := SetTemplated(l, c.templated); err != nil {
+			t.Fatal(err)
+		}
+		if err := SetSeeded(l, c.seeded); err != nil {
+			t.Fatal(err)
+		}
+		if got := mustPrepare(t, root, in).TemplateUnfinished(); got != c.want {
+			t.Errorf("templated %q seeded %q: unfinished %v, want %v", c.templated, c.seeded, got, c.want)
+		}
+	}
+}
+
+// TestPrepareKeepsRecordsWrittenMeanwhile: passes prepare the folder while its convergence
+// records its seed and its Xdebug mode; no record is undone by a Prepare that read the file
+// before it (Prepare writes its own fields over the file as it is then).
+func TestPrepareKeepsRecordsWrittenMeanwhile(t *testing.T) {
+	root := t.TempDir()
+	in := testInstance(t, "")
+	mustPrepare(t, root, in)
+	l := Layout{Root: root, Name: in.Name}
+	var passes atomic.Int64
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if _, err := Prepare(root, in, testOpts, time.Unix(0, 0)); err != nil {
+				t.Error(err)
+				return
+			}
+			passes.Add(1)
+		}
+	}()
+	defer func() { close(stop); <-done }()
+	for i := range 100 {
+		seed, mode := fmt.Sprintf("template k%d", i), fmt.Sprintf("mode%d", i)
+		if err := SetSeeded(l, seed); err != nil {
+			t.Fatal(err)
+		}
+		if err := SetXdebugRunning(l, mode); err != nil {
+			t.Fatal(err)
+		}
+		for n := passes.Load(); passes.Load() < n+2; { // two whole passes since
+			time.Sleep(100 * time.Microsecond)
+		}
+		info, err := ReadInfo(l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.Seeded != seed || info.XdebugRunning != mode {
+			t.Fatalf("try %d: seeded %q, xdebug running %q after two passes; want %q, %q", i, info.Seeded, info.XdebugRunning, seed, mode)
+		}
+	}
 }

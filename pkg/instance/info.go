@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/wp-dind/wp-dind/pkg/atomicfile"
@@ -39,6 +40,9 @@ type Info struct {
 	// snapshot it was filled from, "SRC@LABEL", once that is done.
 	From   string `json:"from,omitempty"`
 	Seeded string `json:"seeded,omitempty"`
+	// Templated is the site template a new site is being filled from, written before the
+	// copy; with Seeded still empty, that start was cut off (TemplateUnfinished).
+	Templated string `json:"templated,omitempty"`
 	// Activated is what wp-dind-activate last applied (activate.go); nil: nothing.
 	Activated *Activation `json:"activated,omitempty"`
 }
@@ -57,6 +61,23 @@ func ReadInfo(l Layout) (*Info, error) {
 		return nil, fmt.Errorf("decode %s: %w", l.InfoPath(), err)
 	}
 	return &info, nil
+}
+
+// infoMu orders the read-modify-writes of .instance-info files (updateInfo): a pass's
+// Prepare and a convergence's SetSeeded on the same file must not undo each other.
+var infoMu sync.Mutex
+
+// updateInfo applies fn to the instance's .instance-info as it is on disk now, writes it
+// when it changed, and returns it.
+func updateInfo(l Layout, fn func(*Info)) (*Info, error) {
+	infoMu.Lock()
+	defer infoMu.Unlock()
+	info, err := ReadInfo(l)
+	if err != nil {
+		return nil, err
+	}
+	fn(info)
+	return info, writeInfo(l, info)
 }
 
 func writeInfo(l Layout, info *Info) error {

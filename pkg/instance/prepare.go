@@ -49,7 +49,8 @@ func Prepare(root string, in *config.Instance, o Options, now time.Time) (*Prepa
 		return nil, err
 	}
 	info, err := ReadInfo(l)
-	if err != nil {
+	fresh := err != nil
+	if fresh {
 		info = &Info{Created: now.UTC(), From: in.From} // a new folder: `from` applies (clone.go)
 	}
 	if info.Generated == nil {
@@ -81,10 +82,22 @@ func Prepare(root string, in *config.Instance, o Options, now time.Time) (*Prepa
 	if err := writeIfChanged(l.ComposePath(), []byte(Compose(&p.Def)), 0o644); err != nil {
 		return nil, fmt.Errorf("write compose file of %q: %w", in.Name, err)
 	}
-	info.Name, info.ID, info.Port, info.URL = in.Name, in.ID, in.Port, in.URL()
-	info.PHP, info.DB, info.Web = in.PHP.String(), in.DB.String(), in.Web.String()
-	info.Network, info.Subnet = net.Name, net.Subnet.String()
-	if err := writeInfo(l, info); err != nil {
+	own := func(i *Info) { // what Prepare writes; the rest is the convergence's (SetSeeded, ...)
+		i.Name, i.ID, i.Port, i.URL = in.Name, in.ID, in.Port, in.URL()
+		i.PHP, i.DB, i.Web = in.PHP.String(), in.DB.String(), in.Web.String()
+		i.Network, i.Subnet = net.Name, net.Subnet.String()
+		i.Generated, i.XdebugDeclared = info.Generated, info.XdebugDeclared
+	}
+	if fresh {
+		own(info)
+		if err := writeInfo(l, info); err != nil {
+			return nil, err
+		}
+		return p, nil
+	}
+	// Written over the file as it is now, not as it was read above: a convergence may have
+	// recorded its seed since.
+	if p.Info, err = updateInfo(l, own); err != nil {
 		return nil, err
 	}
 	return p, nil

@@ -134,15 +134,8 @@ func SetXdebug(l Layout, php config.Component, mode string) (bool, error) {
 // SetXdebugRunning records the xdebug.mode PHP-FPM runs with: after a reload, or after its
 // container started with the file as it is. A pass compares it with the file's mode.
 func SetXdebugRunning(l Layout, mode string) error {
-	info, err := ReadInfo(l)
-	if err != nil {
-		return err
-	}
-	if info.XdebugRunning == mode {
-		return nil
-	}
-	info.XdebugRunning = mode
-	return writeInfo(l, info)
+	_, err := updateInfo(l, func(info *Info) { info.XdebugRunning = mode })
+	return err
 }
 
 // xdebugTarget is the mode php.ini should have: the declaration's when it is new or changed

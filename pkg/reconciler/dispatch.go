@@ -105,7 +105,9 @@ func (r *Reconciler) convergence(ctx context.Context, in *config.Instance, steps
 		return &task{key: key, changes: true, lane: laneFirst}, r.cloneTask(in, p, src, label, fresh)
 	}
 	current := containersOf(a, in.Name)
-	if r.opt.SiteTemplates && len(current) == 0 && instance.DataEmpty(p.Layout) { // a new site (sitetemplates.go)
+	// A new site (sitetemplates.go), or one whose start from a template was cut off (dockerd
+	// or wpinit stopped during it): that one starts again from an empty folder.
+	if r.opt.SiteTemplates && (len(current) == 0 && instance.DataEmpty(p.Layout) || p.TemplateUnfinished()) {
 		fn, ok := r.newSite(in, p, acts)
 		if !ok {
 			return nil, nil

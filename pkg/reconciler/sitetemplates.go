@@ -97,6 +97,12 @@ func (r *Reconciler) siteDone(ctx context.Context, name string, out outcome, err
 // else (or when the copy fails) through the full install; then out.template names the
 // template to make from it.
 func (w *worker) newSite(ctx context.Context, in *config.Instance, p *instance.Prepared, acts []Action) (outcome, error) {
+	if p.TemplateUnfinished() {
+		w.log.Info("an earlier start from a site template was cut off: starting again", "instance", in.Name, "template", p.Info.Templated)
+		if err := w.untemplate(ctx, in, p); err != nil {
+			return outcome{}, err
+		}
+	}
 	t, err := w.templateFor(ctx, in)
 	if err != nil {
 		w.log.Error("failed to find site template, installing", "instance", in.Name, "error", err)
@@ -109,7 +115,7 @@ func (w *worker) newSite(ctx context.Context, in *config.Instance, p *instance.P
 			return out, err
 		}
 		w.log.Error("failed to start from site template, installing", "instance", in.Name, "template", t.Key, "error", err)
-		if err := w.resetSite(ctx, in, p); err != nil {
+		if err := w.untemplate(ctx, in, p); err != nil {
 			return outcome{}, err
 		}
 	} else if errors.Is(err, fs.ErrNotExist) {
@@ -147,6 +153,10 @@ func (w *worker) fromTemplate(ctx context.Context, in *config.Instance, p *insta
 		return outcome{}, err
 	}
 	start := time.Now()
+	if err := instance.SetTemplated(p.Layout, t.Key); err != nil { // before the copy: a cut shows
+		return outcome{}, err
+	}
+	p.Info.Templated = t.Key
 	// A copy: the template serves every later site of its kind.
 	if err := instance.Seed(p.Layout, t.Snapshot(), false); err != nil {
 		return outcome{}, err
@@ -220,6 +230,19 @@ func (w *worker) resetSite(ctx context.Context, in *config.Instance, p *instance
 		return err
 	}
 	return instance.ResetData(p.Layout)
+}
+
+// untemplate undoes a start from a template: the containers and the copied data go, and the
+// folder no longer says it is being filled from one.
+func (w *worker) untemplate(ctx context.Context, in *config.Instance, p *instance.Prepared) error {
+	if err := w.resetSite(ctx, in, p); err != nil {
+		return err
+	}
+	if err := instance.SetTemplated(p.Layout, ""); err != nil {
+		return err
+	}
+	p.Info.Templated = ""
+	return nil
 }
 
 // makeTemplate takes the template t from the instance, which serves and was just installed: a
