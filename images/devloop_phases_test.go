@@ -206,7 +206,9 @@ func (dl *devLoop) xdebug(t *testing.T) {
 	}()
 	select {
 	case p := <-packets:
-		if !strings.Contains(p, "<init ") || !strings.Contains(p, `fileuri="file:///var/www/html/index.php"`) {
+		// The session opens on the first file PHP runs: the image's auto_prepend_file
+		// (urls.php, docs/images.md) before the site's index.php.
+		if !strings.Contains(p, "<init ") || !strings.Contains(p, `fileuri="file:///usr/local/lib/wp-dind/urls.php"`) {
 			t.Errorf("first packet: %.500q", p)
 		}
 		t.Logf("the IDE got the session's init: %.200s", p)
