@@ -234,10 +234,17 @@ func ResetData(l Layout) error {
 }
 
 // TemplateUser reports whether in may start from its kind's template: not a multisite
-// network, whose tables and wp-config.php constants a single site's template has not.
-func TemplateUser(in *config.Instance) bool { return in.Multisite == config.MultisiteNone }
+// network, whose tables and wp-config.php constants a single site's template has not, and
+// not a MySQL site, whose kind has none (TemplateMaker).
+func TemplateUser(in *config.Instance) bool {
+	return in.Multisite == config.MultisiteNone && in.DB.Flavor != config.FlavorMySQL
+}
 
 // TemplateMaker reports whether in's install may become its kind's template: a plain site,
 // with nothing activated (no plugin, theme or network of the developer's in the copy that
-// every later site of the kind starts from).
-func TemplateMaker(in *config.Instance) bool { return ActivationOf(in).Key == "" }
+// every later site of the kind starts from), on MariaDB. A MySQL data directory is copied
+// cold (no mariadb-backup): taking the template would stop the site's database just after
+// it first served.
+func TemplateMaker(in *config.Instance) bool {
+	return TemplateUser(in) && ActivationOf(in).Key == ""
+}

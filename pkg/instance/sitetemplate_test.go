@@ -25,6 +25,8 @@ func TestTemplateEligibility(t *testing.T) {
 		{"theme", config.Instance{Code: []config.Code{theme}}, true, false},
 		{"subdirectory", config.Instance{Multisite: config.MultisiteSubdirectory}, false, false},
 		{"subdomain with a plugin", config.Instance{Multisite: config.MultisiteSubdomain, Code: []config.Code{plugin}}, false, false},
+		{"mysql", config.Instance{DB: config.Component{Flavor: config.FlavorMySQL, Version: "9.7"}}, false, false},
+		{"mariadb", config.Instance{DB: config.Component{Flavor: config.FlavorMariaDB, Version: "11.8"}}, true, true},
 	} {
 		if got := TemplateUser(&c.in); got != c.user {
 			t.Errorf("%s: TemplateUser %v, want %v", c.name, got, c.user)
