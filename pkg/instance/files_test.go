@@ -152,3 +152,32 @@ func TestReplaceThenRollback(t *testing.T) {
 		t.Errorf("the restored files did not go to the discard folder: %q", b)
 	}
 }
+
+// TestReplaceTakesTheArchivesOrigin: a restore over a folder whose start from a template was
+// cut off leaves no unfinished start behind (the next pass would reset the restored data):
+// the origin (from, seeded, templated) is the archive's.
+func TestReplaceTakesTheArchivesOrigin(t *testing.T) {
+	root := t.TempDir()
+	in := testInstance(t, "")
+	p := mustPrepare(t, root, in)
+	if err := SetTemplated(p.Layout, "k1"); err != nil {
+		t.Fatal(err)
+	}
+	staged := filepath.Join(root, ".restore-blog-1")
+	for rel, content := range map[string]string{
+		"data/wordpress/index.php": "restored", "config/php-8.4/php.ini": "restored ini", ".env": "DB_PASSWORD=x\n",
+		".instance-info": `{"name":"blog","generated":{}}`,
+	} {
+		path := filepath.Join(staged, rel)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		writeT(t, path, content)
+	}
+	if _, err := Replace(p.Layout, staged, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if mustPrepare(t, root, in).TemplateUnfinished() {
+		t.Error("after the restore, the folder is still an unfinished start from a template")
+	}
+}

@@ -67,7 +67,7 @@ func Replace(l Layout, staged string, now time.Time) (string, error) {
 	}
 	info.Generated, info.XdebugDeclared, info.XdebugRunning = arch.Generated, arch.XdebugDeclared, ""
 	// The data is the archive's: so is its origin (a clone restored is not seeded again).
-	info.From, info.Seeded = arch.From, arch.Seeded
+	info.From, info.Seeded, info.Templated = arch.From, arch.Seeded, arch.Templated
 	if info.Generated == nil {
 		info.Generated = map[string]string{}
 	}
