@@ -27,7 +27,7 @@ func TestBenchTemplates(t *testing.T) {
 	add := func() float64 {
 		i := len(ins)
 		ins = append(ins, itInstance{name: w.instance(fmt.Sprintf("t%d", i)), id: 230 + i, port: w.ports[i]})
-		return timeAdd(t, w, ins)
+		return timeAdd(t, w, r, ins)
 	}
 	for try := 0; try < tries; try++ {
 		install = append(install, add())

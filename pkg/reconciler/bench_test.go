@@ -65,10 +65,10 @@ func benchAdd(t *testing.T, w *engineWorld) (first, one, ten float64) {
 	opt.SiteTemplates = true
 	r, stop := runReconciler(t, w.eng, opt)
 	<-r.Ready()
-	first = timeAdd(t, w, ins[:1])
+	first = timeAdd(t, w, r, ins[:1])
 	waitTemplate(t, w.root, "")
-	one = timeAdd(t, w, ins[:2])
-	ten = timeAdd(t, w, ins)
+	one = timeAdd(t, w, r, ins[:2])
+	ten = timeAdd(t, w, r, ins)
 	fmt.Printf("bench: add_first %.1fs (install), add_one %.1fs (template), add_ten %.1fs (parallelism %d)\n", first, one, ten, r.opt.Parallelism)
 	if err := stop(); err != nil {
 		t.Fatalf("stop reconciler: %v", err)
@@ -77,8 +77,9 @@ func benchAdd(t *testing.T, w *engineWorld) (first, one, ten float64) {
 	return first, one, ten
 }
 
-// timeAdd saves ins in the file and returns how long the ones it adds take to serve, in s.
-func timeAdd(t *testing.T, w *engineWorld, ins []itInstance) float64 {
+// timeAdd saves ins in the file and returns how long the ones it adds take to serve and
+// be reported running by r (their convergence over), in s.
+func timeAdd(t *testing.T, w *engineWorld, r *Reconciler, ins []itInstance) float64 {
 	t.Helper()
 	old, _ := os.ReadFile(w.file)
 	start := time.Now()
@@ -90,6 +91,14 @@ func timeAdd(t *testing.T, w *engineWorld, ins []itInstance) float64 {
 		}
 	}
 	waitSites(t, added)
+	testutil.WaitFor(t, 5*time.Minute, "the added sites running", func() bool {
+		for _, in := range added {
+			if r.instanceState(in.name).State != StateRunning {
+				return false
+			}
+		}
+		return true
+	})
 	return time.Since(start).Seconds()
 }
 

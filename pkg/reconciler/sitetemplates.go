@@ -144,9 +144,8 @@ func (w *worker) templateFor(ctx context.Context, in *config.Instance) (instance
 }
 
 // fromTemplate seeds the site from the template and personalizes it as a clone is (the
-// template's administrator renamed to the site's). Its three containers start at once: PHP
-// and the web server need nothing of the database to start, and a new site serves nobody
-// before it answers 200 (which needs the personalized URL).
+// template's administrator renamed to the site's): its database and PHP first, its web
+// server once it is personalized.
 func (w *worker) fromTemplate(ctx context.Context, in *config.Instance, p *instance.Prepared, t instance.Template, info *instance.TemplateInfo) (outcome, error) {
 	old, err := instance.TemplateSecrets(t)
 	if err != nil {
@@ -162,7 +161,10 @@ func (w *worker) fromTemplate(ctx context.Context, in *config.Instance, p *insta
 		return outcome{}, err
 	}
 	w.log.Info("seeded site from template", "instance", in.Name, "template", t.Key, "duration", time.Since(start))
-	ids, err := w.startAll(ctx, in, p)
+	// The database and PHP start at once (PHP needs nothing of the database to start); the
+	// web server only once the site is personalized: before, WordPress would answer its port
+	// with the template's title and administrator (urls.php serves any known host).
+	ids, err := w.startRoles(ctx, in, p, instance.RoleDB, instance.RolePHP)
 	if err != nil {
 		return outcome{}, err
 	}
@@ -184,7 +186,11 @@ func (w *worker) fromTemplate(ctx context.Context, in *config.Instance, p *insta
 		return outcome{}, err
 	}
 	p.Info.Seeded = "template " + t.Key
-	if err := w.waitHealthyEvery(ctx, ids[instance.RoleWeb], *web, newSitePoll); err != nil {
+	webID, err := w.startRoles(ctx, in, p, instance.RoleWeb)
+	if err != nil {
+		return outcome{}, err
+	}
+	if err := w.waitHealthyEvery(ctx, webID[instance.RoleWeb], *web, newSitePoll); err != nil {
 		return outcome{}, err
 	}
 	out := outcome{xdebug: p.XdebugMode} // the new PHP-FPM read php.ini as it is
@@ -204,22 +210,22 @@ func (w *worker) fromTemplate(ctx context.Context, in *config.Instance, p *insta
 // waits counts in the time to a new site's first 200 (a wake asks as often: wakePoll).
 const newSitePoll = 100 * time.Millisecond
 
-// startAll creates and starts the instance's containers without waiting for any.
-func (w *worker) startAll(ctx context.Context, in *config.Instance, p *instance.Prepared) (map[instance.Role]string, error) {
-	acts := make([]Action, 0, len(instance.Roles))
-	for _, role := range instance.Roles {
+// startRoles creates and starts the instance's containers of roles without waiting for any.
+func (w *worker) startRoles(ctx context.Context, in *config.Instance, p *instance.Prepared, roles ...instance.Role) (map[instance.Role]string, error) {
+	acts := make([]Action, 0, len(roles))
+	for _, role := range roles {
 		acts = append(acts, Action{Kind: Create, Instance: in.Name, Role: role, Reason: "template"})
 	}
 	if err := w.ensureImages(ctx, in, p, acts); err != nil {
 		return nil, err
 	}
 	ids := map[instance.Role]string{}
-	for _, spec := range p.Def.Containers {
-		id, err := w.applyRole(ctx, w.log.With("instance", in.Name), p, spec, acts, nil)
+	for _, role := range roles {
+		id, err := w.applyRole(ctx, w.log.With("instance", in.Name), p, *p.Def.Container(role), acts, nil)
 		if err != nil {
 			return nil, err
 		}
-		ids[spec.Role] = id
+		ids[role] = id
 	}
 	return ids, nil
 }
