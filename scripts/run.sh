@@ -182,6 +182,17 @@ wait_sites() {
 	die "wp-dind does not serve every site (docker exec $NAME ctl status shows why)"
 }
 
+# settled_sites: the table is read once no site is converging, at most 60 s after ctl wait.
+# A site that just installed itself can be converged again for a few seconds while it serves
+# (seen on the first site of a kind, whose site template is made then).
+settled_sites() {
+	local i
+	for ((i = 0; i < 60; i++)); do
+		docker exec "$NAME" ctl sites 2>/dev/null | awk 'NR > 1 && $3 == "converging" { busy = 1 } END { exit busy }' && return
+		sleep 1
+	done
+}
+
 main() {
 	docker image inspect "$IMAGE" >/dev/null 2>&1 || die "no $IMAGE: run make images"
 	if same_image; then
@@ -196,6 +207,7 @@ main() {
 		start
 	fi
 	wait_sites
+	settled_sites
 	local dash
 	dash=$(named wp-dind 8500 2>/dev/null) || dash="(not published by this container, started before the dashboard: docker rm -f $NAME, then make run)"
 	echo
