@@ -55,11 +55,7 @@ func (s *Server) HandleArchives(get func() (Archives, error)) {
 			return
 		}
 		res, err := a.PurgeArchived(req.OlderThan)
-		if err != nil {
-			WriteError(w, err)
-			return
-		}
-		WriteJSON(w, http.StatusOK, res)
+		answer(w, res, err)
 	})
 }
 

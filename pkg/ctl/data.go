@@ -59,11 +59,7 @@ func (h dataHandlers) call(w http.ResponseWriter, r *http.Request, fn func(d Dat
 		return
 	}
 	res, err := fn(d, name)
-	if err != nil {
-		WriteError(w, err)
-		return
-	}
-	WriteJSON(w, http.StatusOK, res)
+	answer(w, res, err)
 }
 
 // target is the instance the path names and the data side, or ok false once the error is
@@ -171,11 +167,7 @@ func (h dataHandlers) all(fn func(Data, context.Context) (*AllResult, error)) ht
 			return
 		}
 		res, err := fn(d, r.Context())
-		if err != nil {
-			WriteError(w, err)
-			return
-		}
-		WriteJSON(w, http.StatusOK, res)
+		answer(w, res, err)
 	}
 }
 

@@ -149,11 +149,7 @@ func (h logHandlers) files(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	files, err := src.LogFiles(name)
-	if err != nil {
-		WriteError(w, err)
-		return
-	}
-	WriteJSON(w, http.StatusOK, LogFileList{Files: files})
+	answer(w, LogFileList{Files: files}, err)
 }
 
 // InstanceLogs calls fn for each line of an instance's logs as q asks, until the stream ends

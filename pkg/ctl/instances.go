@@ -89,11 +89,7 @@ func (h instanceHandlers) detail(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d, err := in.Detail(name, r.URL.Query().Get("secrets") == "1")
-	if err != nil {
-		WriteError(w, err)
-		return
-	}
-	WriteJSON(w, http.StatusOK, d)
+	answer(w, d, err)
 }
 
 func (h instanceHandlers) purge(w http.ResponseWriter, r *http.Request) {
@@ -106,11 +102,7 @@ func (h instanceHandlers) purge(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	list, err := in.Purge(name)
-	if err != nil {
-		WriteError(w, err)
-		return
-	}
-	WriteJSON(w, http.StatusOK, PurgeResponse{Purged: list})
+	answer(w, PurgeResponse{Purged: list}, err)
 }
 
 // job runs one instance command on the instance the path names and answers its result.
@@ -124,11 +116,7 @@ func (h instanceHandlers) job(w http.ResponseWriter, r *http.Request, fn func(in
 		return
 	}
 	res, err := fn(in, name)
-	if err != nil {
-		WriteError(w, err)
-		return
-	}
-	WriteJSON(w, http.StatusOK, res)
+	answer(w, res, err)
 }
 
 func (h instanceHandlers) xdebug(w http.ResponseWriter, r *http.Request) {
@@ -167,11 +155,7 @@ func (h instanceHandlers) backups(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	list, err := in.Backups(r.URL.Query().Get("instance"))
-	if err != nil {
-		WriteError(w, err)
-		return
-	}
-	WriteJSON(w, http.StatusOK, BackupList{Archives: list})
+	answer(w, BackupList{Archives: list}, err)
 }
 
 // Instance fetches one instance in full; the credentials only with secrets.

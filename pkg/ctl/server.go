@@ -80,11 +80,7 @@ func (s *Server) Handler() http.Handler { return s.mux }
 
 func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 	st, err := s.Status(r.Context())
-	if err != nil {
-		WriteError(w, err)
-		return
-	}
-	WriteJSON(w, http.StatusOK, st)
+	answer(w, st, err)
 }
 
 // Status assembles GET /v1/status from the registered sections: what the route answers, for
@@ -147,6 +143,15 @@ func WriteJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
 	_ = json.NewEncoder(w).Encode(v)
+}
+
+// answer writes err, or v as JSON with 200 when err is nil: the end of most handlers.
+func answer(w http.ResponseWriter, v any, err error) {
+	if err != nil {
+		WriteError(w, err)
+		return
+	}
+	WriteJSON(w, http.StatusOK, v)
 }
 
 // WriteError answers err with the status its kind calls for.

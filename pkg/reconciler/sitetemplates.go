@@ -230,18 +230,13 @@ func (w *worker) startRoles(ctx context.Context, in *config.Instance, p *instanc
 	return ids, nil
 }
 
-// resetSite removes what a failed copy left: the containers and the data.
-func (w *worker) resetSite(ctx context.Context, in *config.Instance, p *instance.Prepared) error {
-	if err := w.removeContainers(ctx, in.Name); err != nil {
-		return err
-	}
-	return instance.ResetData(p.Layout)
-}
-
 // untemplate undoes a start from a template: the containers and the copied data go, and the
 // folder no longer says it is being filled from one.
 func (w *worker) untemplate(ctx context.Context, in *config.Instance, p *instance.Prepared) error {
-	if err := w.resetSite(ctx, in, p); err != nil {
+	if err := w.removeContainers(ctx, in.Name); err != nil {
+		return err
+	}
+	if err := instance.ResetData(p.Layout); err != nil {
 		return err
 	}
 	if err := instance.SetTemplated(p.Layout, ""); err != nil {
