@@ -22,7 +22,10 @@ func TestBenchData(t *testing.T) {
 	w := newEngineWorld(t, "WPDIND_BENCH", 2, "wp-php:8.4", "wp-mariadb:11.8", "wp-nginx:1.26")
 	w.opt.Timeouts.Restore, w.opt.Timeouts.Backup = time.Hour, time.Hour
 	src := itInstance{name: w.instance("big"), php: "8.4", dbVersion: "11.8", web: "1.26", id: 231, port: w.ports[0]}
-	writeFileAtomic(t, w.file, itFile(src)+`my_cnf = { innodb_buffer_pool_size = "256M" }`+"\n")
+	// The source keeps its my_cnf when the clone is declared: a change would recreate its
+	// database container as the clone asks it for a snapshot.
+	srcTOML := itFile(src) + `my_cnf = { innodb_buffer_pool_size = "256M" }` + "\n"
+	writeFileAtomic(t, w.file, srcTOML)
 	r := startReconciler(t, w.eng, w.opt)
 	waitRunning(t, r, src.name)
 	ctx := context.Background()
@@ -85,7 +88,7 @@ func TestBenchData(t *testing.T) {
 	_ = os.Remove(dump)
 	clone := itInstance{name: w.instance("copy"), php: "8.4", dbVersion: "11.8", web: "1.26", id: 232, port: w.ports[1]}
 	cl := timed("clone", func() error {
-		writeFileAtomic(t, w.file, itFile(src)+clone.toml()+"from = \""+src.name+"\"\n")
+		writeFileAtomic(t, w.file, srcTOML+clone.toml()+"from = \""+src.name+"\"\n")
 		r.Trigger("bench: clone")
 		testutil.WaitFor(t, 10*time.Minute, clone.name+" running", func() bool { return r.instanceState(clone.name).State == StateRunning })
 		return siteOK(clone.port)
@@ -93,6 +96,15 @@ func TestBenchData(t *testing.T) {
 	if got := postTitleSQL(t, clone.name, marker); got != "bench marker" {
 		t.Errorf("the clone lacks the marker post: %q", got)
 	}
+	// The time counts the URL rewrite: every post links to the clone now, none to its source.
+	srcHost, cloneHost := "localhost:"+strconv.Itoa(src.port), "localhost:"+strconv.Itoa(clone.port)
+	links := wpPHP(t, clone.name, `global $wpdb; echo json_encode([get_option("home"),
+  (int) $wpdb->get_var("SELECT COUNT(*) FROM $wpdb->posts WHERE post_content LIKE '%`+srcHost+`%'"),
+  (int) $wpdb->get_var("SELECT COUNT(*) FROM $wpdb->posts WHERE post_content LIKE '%`+cloneHost+`%'")]);`)
+	if want := fmt.Sprintf(`["http:\/\/%s",0,`, cloneHost); !strings.HasPrefix(links, want) || strings.HasSuffix(links, ",0]") {
+		t.Fatalf("the clone's home and posts linking to the source, to the clone: %s (want %s...N])", links, want)
+	}
+	t.Logf("the clone's home, its posts linking to the source and to itself: %s", links)
 	t.Logf("snapshot restore is %.1fx faster than the logical restore; on disk: snapshot %d MiB",
 		logicalRestore/snapRestore, instance.DiskUsage(instance.Snapshot{Layout: instance.Layout{Root: w.root, Name: src.name}, Label: "bench"}.DBDir())>>20)
 	fmt.Printf("snapshot_1g_s=%.1f snapshot_restore_1g_s=%.1f logical_backup_1g_s=%.1f logical_restore_1g_s=%.1f import_1g_s=%.1f clone_1g_s=%.1f\n",

@@ -126,13 +126,18 @@ func (w *worker) cloneFrom(ctx context.Context, in *config.Instance, p *instance
 		return outcome{}, err
 	}
 	w.log.Info("seeded clone", "instance", in.Name, "from", s.Layout.Name+"@"+s.Label, "duration", time.Since(start))
-	acts := make([]Action, 0, len(instance.Roles))
-	for _, role := range instance.Roles {
-		acts = append(acts, Action{Kind: Create, Instance: in.Name, Role: role, Reason: "clone"})
+	var grow []string
+	if m.Bytes > rewriteMemoryFrom {
+		grow = rewriteSettings(in.DB)
 	}
-	running, err := w.personalize(ctx, in, p, acts, old, m.URL)
+	ids, err := w.personalize(ctx, in, p, "clone", old, m.URL, nil, grow)
 	if err != nil {
 		return outcome{}, err
+	}
+	var running []docker.Container
+	for _, role := range []instance.Role{instance.RoleDB, instance.RolePHP} {
+		spec := p.Def.Container(role)
+		running = append(running, docker.Container{ID: ids[role], Name: spec.Name, Labels: maps.Clone(spec.Labels), State: "running"})
 	}
 	if err := instance.SetSeeded(p.Layout, s.Layout.Name+"@"+s.Label); err != nil {
 		return outcome{}, err
@@ -143,45 +148,46 @@ func (w *worker) cloneFrom(ctx context.Context, in *config.Instance, p *instance
 		return outcome{}, err
 	}
 	p.Info.XdebugRunning = p.XdebugMode
-	return w.converge(ctx, in, p, webOnly(acts), running)
+	return w.converge(ctx, in, p, []Action{{Kind: Create, Instance: in.Name, Role: instance.RoleWeb, Reason: "clone"}}, running)
 }
 
-// personalize gives an instance whose data is a copy of another's its own values: its
-// database and PHP containers are created as acts say (the data directory still has the
-// other's passwords),
-// the database users get the instance's own passwords (logged in with old's root password),
-// then wp-dind-personalize gives WordPress fresh salts, the instance's URL instead of oldURL
-// across the database and its admin password. It returns the two running containers. The
-// step of clones; a site made from a template runs the same parts with its three
-// containers started at once (sitetemplates.go).
-func (w *worker) personalize(ctx context.Context, in *config.Instance, p *instance.Prepared, acts []Action, old instance.Secrets, oldURL string) ([]docker.Container, error) {
-	log := w.log.With("instance", in.Name)
-	if err := w.ensureImages(ctx, in, p, acts); err != nil {
-		return nil, err
-	}
-	var running []docker.Container
-	for _, role := range []instance.Role{instance.RoleDB, instance.RolePHP} {
-		spec := *p.Def.Container(role)
-		id, err := w.applyRole(ctx, log, p, spec, acts, nil)
-		if err != nil {
-			return nil, err
-		}
-		if role == instance.RoleDB {
-			if err := w.setDBPasswords(ctx, id, old, p.Secrets); err != nil {
-				return nil, err
-			}
-		}
-		if err := w.waitHealthy(ctx, id, spec); err != nil {
-			return nil, err
-		}
-		running = append(running, docker.Container{ID: id, Name: spec.Name, Labels: maps.Clone(spec.Labels), State: "running"})
-	}
-	rr, err := w.personalizeSite(ctx, in, p, running[1].ID, oldURL, nil)
+// personalize gives an instance whose data is a copy of another's its own values. Its
+// database and PHP containers start at once (PHP needs nothing of the database to start;
+// the data directory still has the other's passwords), the database users get the
+// instance's own passwords (logged in with old's root password), then wp-dind-personalize
+// gives WordPress fresh salts, the instance's URL instead of oldURL across the database and
+// its admin password; extra are its further arguments (a template's), grow the database's
+// variables it gets more of meanwhile (rewritemem.go). It returns the two containers' IDs.
+// The step of clones and of sites made from a template (sitetemplates.go); the web server
+// starts once it is done.
+func (w *worker) personalize(ctx context.Context, in *config.Instance, p *instance.Prepared, reason string, old instance.Secrets, oldURL string, extra, grow []string) (map[instance.Role]string, error) {
+	ids, err := w.startRoles(ctx, in, p, reason, instance.RoleDB, instance.RolePHP)
 	if err != nil {
 		return nil, err
 	}
-	log.Info("personalized instance", "from_url", oldURL, "url", in.URL(), "rows", rr.Rows, "values", rr.Values)
-	return running, nil
+	if err := w.setDBPasswords(ctx, ids[instance.RoleDB], old, p.Secrets); err != nil {
+		return nil, err
+	}
+	for _, role := range []instance.Role{instance.RoleDB, instance.RolePHP} {
+		if err := w.waitHealthyEvery(ctx, ids[role], *p.Def.Container(role), newSitePoll); err != nil {
+			return nil, err
+		}
+	}
+	back, err := w.growForRewrite(ctx, ids[instance.RoleDB], p.Secrets, grow)
+	if err != nil { // the rewrite runs as it is, only slower
+		w.log.Warn("failed to give the database more memory for the URL rewrite", "instance", in.Name, "error", err)
+	}
+	rr, err := w.personalizeSite(ctx, in, p, ids[instance.RolePHP], oldURL, extra)
+	if back != "" {
+		if _, berr := w.rootSQL(ctx, ids[instance.RoleDB], p.Secrets, back); berr != nil {
+			w.log.Warn("failed to set the database's memory back after the URL rewrite", "instance", in.Name, "error", berr)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	w.log.Info("personalized instance", "instance", in.Name, "from_url", oldURL, "url", in.URL(), "rows", rr.Rows, "values", rr.Values)
+	return ids, nil
 }
 
 // passwordSQLCmd logs in as root with the password on the first line of standard input and
@@ -191,22 +197,15 @@ const passwordSQLCmd = `IFS= read -r MYSQL_PWD; export MYSQL_PWD; exec "$(comman
 // setDBPasswords gives the database users of a copied data directory the instance's
 // passwords, once the server answers (logged in with the copy's own root password).
 func (w *worker) setDBPasswords(ctx context.Context, id string, old, own instance.Secrets) error {
-	sql := old.DBRootPassword + "\n" + passwordSQL(own)
 	ctx, cancel := context.WithTimeout(ctx, w.opt.timeouts.Healthy)
 	defer cancel()
-	var last string
 	for {
-		res, err := w.eng.ExecStream(ctx, id, docker.ExecIO{Cmd: []string{"sh", "-c", passwordSQLCmd}, Stdin: strings.NewReader(sql)})
-		if err == nil && res.ExitCode == 0 {
+		_, err := w.rootSQL(ctx, id, old, passwordSQL(own))
+		if err == nil {
 			return nil
 		}
-		if err != nil {
-			last = err.Error()
-		} else {
-			last = fmt.Sprintf("exit %d: %s", res.ExitCode, lastLine(res.Output))
-		}
-		if err := sleep(ctx, 200*time.Millisecond); err != nil { // the server starts in about a second
-			return fmt.Errorf("set the database passwords: %w (last try: %s)", err, last)
+		if serr := sleep(ctx, 200*time.Millisecond); serr != nil { // the server starts in about a second
+			return fmt.Errorf("set the database passwords: %w (last try: %v)", serr, err)
 		}
 	}
 }
@@ -239,15 +238,4 @@ func (w *worker) personalizeSite(ctx context.Context, in *config.Instance, p *in
 		return nil, fmt.Errorf("personalize: wp-dind-personalize exit %d: %s", res.ExitCode, strings.ReplaceAll(lastLine(res.Output), pw, "[redacted]"))
 	}
 	return decodeReplace(out.String())
-}
-
-// webOnly is the web server's actions of acts: the rest ran already.
-func webOnly(acts []Action) []Action {
-	var out []Action
-	for _, a := range acts {
-		if a.Role == instance.RoleWeb {
-			out = append(out, a)
-		}
-	}
-	return out
 }

@@ -161,36 +161,22 @@ func (w *worker) fromTemplate(ctx context.Context, in *config.Instance, p *insta
 		return outcome{}, err
 	}
 	w.log.Info("seeded site from template", "instance", in.Name, "template", t.Key, "duration", time.Since(start))
-	// The database and PHP start at once (PHP needs nothing of the database to start); the
-	// web server only once the site is personalized: before, WordPress would answer its port
-	// with the template's title and administrator (urls.php serves any known host).
-	ids, err := w.startRoles(ctx, in, p, instance.RoleDB, instance.RolePHP)
+	// The web server starts only once the site is personalized: before, WordPress would
+	// answer its port with the template's title and administrator (urls.php serves any
+	// known host).
+	ids, err := w.personalize(ctx, in, p, "template", old, info.URL, []string{"--rename-admin", info.AdminUser, "--title", in.Title}, nil)
 	if err != nil {
 		return outcome{}, err
 	}
-	db, php, web := p.Def.Container(instance.RoleDB), p.Def.Container(instance.RolePHP), p.Def.Container(instance.RoleWeb)
-	if err := w.setDBPasswords(ctx, ids[instance.RoleDB], old, p.Secrets); err != nil {
-		return outcome{}, err
-	}
-	for _, spec := range []*instance.ContainerSpec{db, php} {
-		if err := w.waitHealthyEvery(ctx, ids[spec.Role], *spec, newSitePoll); err != nil {
-			return outcome{}, err
-		}
-	}
-	rr, err := w.personalizeSite(ctx, in, p, ids[instance.RolePHP], info.URL, []string{"--rename-admin", info.AdminUser, "--title", in.Title})
-	if err != nil {
-		return outcome{}, err
-	}
-	w.log.Info("personalized instance", "instance", in.Name, "from_url", info.URL, "url", in.URL(), "rows", rr.Rows, "values", rr.Values)
 	if err := instance.SetSeeded(p.Layout, "template "+t.Key); err != nil {
 		return outcome{}, err
 	}
 	p.Info.Seeded = "template " + t.Key
-	webID, err := w.startRoles(ctx, in, p, instance.RoleWeb)
+	webID, err := w.startRoles(ctx, in, p, "template", instance.RoleWeb)
 	if err != nil {
 		return outcome{}, err
 	}
-	if err := w.waitHealthyEvery(ctx, webID[instance.RoleWeb], *web, newSitePoll); err != nil {
+	if err := w.waitHealthyEvery(ctx, webID[instance.RoleWeb], *p.Def.Container(instance.RoleWeb), newSitePoll); err != nil {
 		return outcome{}, err
 	}
 	out := outcome{xdebug: p.XdebugMode} // the new PHP-FPM read php.ini as it is
@@ -210,11 +196,12 @@ func (w *worker) fromTemplate(ctx context.Context, in *config.Instance, p *insta
 // waits counts in the time to a new site's first 200 (a wake asks as often: wakePoll).
 const newSitePoll = 100 * time.Millisecond
 
-// startRoles creates and starts the instance's containers of roles without waiting for any.
-func (w *worker) startRoles(ctx context.Context, in *config.Instance, p *instance.Prepared, roles ...instance.Role) (map[instance.Role]string, error) {
+// startRoles creates and starts the instance's containers of roles without waiting for any;
+// reason is the actions' (the log's).
+func (w *worker) startRoles(ctx context.Context, in *config.Instance, p *instance.Prepared, reason string, roles ...instance.Role) (map[instance.Role]string, error) {
 	acts := make([]Action, 0, len(roles))
 	for _, role := range roles {
-		acts = append(acts, Action{Kind: Create, Instance: in.Name, Role: role, Reason: "template"})
+		acts = append(acts, Action{Kind: Create, Instance: in.Name, Role: role, Reason: reason})
 	}
 	if err := w.ensureImages(ctx, in, p, acts); err != nil {
 		return nil, err
