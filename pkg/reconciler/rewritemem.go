@@ -23,8 +23,8 @@ const (
 	rewriteMemoryFrom = 64 << 20
 )
 
-// rewriteSettings are the server variables set for a rewrite on db, whose values are below
-// rewriteMemory (both resizable, the ones resizable on that version).
+// rewriteSettings are the server variables that db resizes while it serves, and that a
+// rewrite raises to rewriteMemory when they are below it (growForRewrite).
 func rewriteSettings(db config.Component) []string {
 	if db.Flavor != config.FlavorMariaDB {
 		return nil
