@@ -19,7 +19,7 @@ import (
 // its tarballs, and any input that is not gzip, wrapped in gzip here (stored, not
 // compressed), so that mutations reach the tar structure and not only gzip's checksum.
 // Early on, most of a run goes to minimizing the new inputs it finds: a short
-// -fuzzminimizetime (5s) leaves more of it to fuzzing. Whatever the input, Stage either refuses it with one line and
+// -fuzzminimizetime (3 s, scripts/fuzz.sh) leaves more of it to fuzzing. Whatever the input, Stage either refuses it with one line and
 // leaves nothing behind, or stages only what a backup may hold: each name of its kind,
 // wpinit's own files with its modes, no set-id bits or write for others, links resolving
 // inside data/wordpress (as os.Root resolves them), and no more bytes than the limits.
