@@ -44,6 +44,9 @@ type fakeDocker struct {
 	execs      map[string]fakeExec // by exec ID
 	order      []string            // "create NAME", "start NAME", "remove NAME", in request order
 	installs   map[string]int      // wp-dind-install runs by instance: an installed site answers
+
+	execExits map[string]int                       // execs whose command holds a key exit with its code
+	onExec    func(c *fakeContainer, cmd []string) // plays an exec's work (called under mu)
 }
 
 type fakeExec struct {
@@ -200,6 +203,9 @@ func (f *fakeDocker) objects(w http.ResponseWriter, req *http.Request, route str
 		f.execs[execID] = fakeExec{container: id, cmd: body.Cmd}
 		if len(body.Cmd) > 0 && body.Cmd[0] == "wp-dind-install" {
 			f.installs[c.Labels[docker.LabelInstance]]++
+		}
+		if f.onExec != nil {
+			f.onExec(c, body.Cmd)
 		}
 		fmt.Fprintf(w, `{"Id":%q}`, execID)
 	case "GET /networks":
@@ -366,7 +372,8 @@ func (f *fakeDocker) RemoveByName(name string) {
 	}
 }
 
-// execExit is the exit code of an exec: 1 for wp-dind-health in a container marked unhealthy.
+// execExit is the exit code of an exec: 1 for wp-dind-health in a container marked unhealthy,
+// 1 for failExec, then execExits' code.
 func (f *fakeDocker) execExit(id string) int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -376,6 +383,11 @@ func (f *fakeDocker) execExit(id string) int {
 	}
 	if f.failExec != "" && strings.Contains(strings.Join(e.cmd, " "), f.failExec) {
 		return 1
+	}
+	for part, code := range f.execExits {
+		if strings.Contains(strings.Join(e.cmd, " "), part) {
+			return code
+		}
 	}
 	return 0
 }
@@ -407,6 +419,21 @@ func (c *fakeContainer) endpoints() map[string]*network.EndpointSettings {
 		return nil
 	}
 	return c.Create.NetworkingConfig.EndpointsConfig
+}
+
+// hostPath is where the host sees path of the container, through its binds ("" if none).
+func (c *fakeContainer) hostPath(path string) string {
+	if c.Create.HostConfig == nil {
+		return ""
+	}
+	for _, b := range c.Create.HostConfig.Binds {
+		src, rest, _ := strings.Cut(b, ":")
+		target, _, _ := strings.Cut(rest, ":")
+		if rel, ok := strings.CutPrefix(path, target); ok && (rel == "" || rel[0] == '/') {
+			return src + rel
+		}
+	}
+	return ""
 }
 
 func (c *fakeContainer) hostPorts() []int {

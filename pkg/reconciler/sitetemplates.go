@@ -79,7 +79,10 @@ func (r *Reconciler) siteDone(ctx context.Context, name string, out outcome, err
 		r.mu.Lock()
 		kind.failed = err != nil
 		r.mu.Unlock()
-		if err != nil {
+		switch {
+		case errors.Is(err, errNoHotBackup):
+			r.log.Info("no mariadb-backup in the database image, so no site template: new sites of its kind install themselves", "instance", name, "template", t.Key)
+		case err != nil:
 			r.log.Error("failed to make site template: new sites of its kind install themselves", "instance", name, "template", t.Key, "error", err)
 		}
 		return outcome{}, nil // the instance serves: its state is not the template's
@@ -234,13 +237,15 @@ func (w *worker) untemplate(ctx context.Context, in *config.Instance, p *instanc
 }
 
 // makeTemplate takes the template t from the instance, which serves and was just installed: a
-// snapshot of it (instance label "template"), scrubbed of its secrets (scrubTemplateDB), moved
-// into place.
+// hot snapshot of it (instance label "template"), scrubbed of its secrets (scrubTemplateDB),
+// moved into place. A database image without mariadb-backup makes none (errNoHotBackup): a
+// cold copy would stop the site's database just after it first served, and its die would
+// send the site back to converging once the job ended.
 func (w *worker) makeTemplate(ctx context.Context, in config.Instance, t instance.Template) error {
 	start := time.Now()
 	s := instance.Snapshot{Layout: w.layout(in.Name), Label: instance.TemplateLabel}
 	_ = instance.RemoveSnapshot(s) // one an interrupted attempt completed
-	if _, err := w.snapshot(ctx, in, s.Label); err != nil {
+	if _, err := w.hotSnapshot(ctx, in, s.Label); err != nil {
 		return err
 	}
 	err := w.scrubTemplate(ctx, in, s, t)

@@ -59,7 +59,22 @@ func (r *Reconciler) Snapshot(ctx context.Context, name, label string) (*Snapsho
 	return res, err
 }
 
+// errNoHotBackup is a hot snapshot's failure on a database image without mariadb-backup.
+var errNoHotBackup = errors.New("the database image has no mariadb-backup")
+
+// snapshot takes the snapshot label of the instance: hot, else cold (its database stopped
+// for the copy).
 func (w *worker) snapshot(ctx context.Context, in config.Instance, label string) (*SnapshotResult, error) {
+	return w.takeSnapshot(ctx, in, label, true)
+}
+
+// hotSnapshot takes it hot only, else fails with errNoHotBackup: it never stops the
+// database of a site that serves.
+func (w *worker) hotSnapshot(ctx context.Context, in config.Instance, label string) (*SnapshotResult, error) {
+	return w.takeSnapshot(ctx, in, label, false)
+}
+
+func (w *worker) takeSnapshot(ctx context.Context, in config.Instance, label string, cold bool) (*SnapshotResult, error) {
 	ctx, cancel := context.WithTimeout(ctx, w.opt.timeouts.Backup)
 	defer cancel()
 	start := time.Now()
@@ -74,7 +89,7 @@ func (w *worker) snapshot(ctx context.Context, in config.Instance, label string)
 	if err := instance.PrepareSnapshot(s); err != nil {
 		return nil, err
 	}
-	m, err := w.fillSnapshot(ctx, in, s, db)
+	m, err := w.fillSnapshot(ctx, in, s, db, cold)
 	if err != nil {
 		_ = instance.DiscardSnapshot(s)
 		return nil, fmt.Errorf("snapshot %q: %w", in.Name, err)
@@ -88,15 +103,16 @@ func (w *worker) snapshot(ctx context.Context, in config.Instance, label string)
 	return &SnapshotResult{Instance: in.Name, Snapshot: m, Path: s.Dir()}, nil
 }
 
-// fillSnapshot copies the database, then the files, into the snapshot in progress.
-func (w *worker) fillSnapshot(ctx context.Context, in config.Instance, s instance.Snapshot, db *docker.Container) (instance.SnapshotManifest, error) {
+// fillSnapshot copies the database (cold allowed or not), then the files, into the snapshot
+// in progress.
+func (w *worker) fillSnapshot(ctx context.Context, in config.Instance, s instance.Snapshot, db *docker.Container, cold bool) (instance.SnapshotManifest, error) {
 	m := instance.SnapshotManifest{Created: time.Now().UTC(), URL: in.URL(), PHP: in.PHP.String(), DB: in.DB.String()}
 	version, err := w.dbVersion(ctx, db.ID)
 	if err != nil {
 		return m, err
 	}
 	m.DBVersion = version
-	if m.Method, err = w.copyDatabase(ctx, in, s, db); err != nil {
+	if m.Method, err = w.copyDatabase(ctx, in, s, db, cold); err != nil {
 		return m, err
 	}
 	if err := instance.CopySnapshotFiles(s); err != nil {
@@ -106,8 +122,9 @@ func (w *worker) fillSnapshot(ctx context.Context, in config.Instance, s instanc
 	return m, nil
 }
 
-// copyDatabase copies the data directory: hot with mariadb-backup, else cold.
-func (w *worker) copyDatabase(ctx context.Context, in config.Instance, s instance.Snapshot, db *docker.Container) (string, error) {
+// copyDatabase copies the data directory: hot with mariadb-backup, else cold when cold is
+// allowed (errNoHotBackup otherwise).
+func (w *worker) copyDatabase(ctx context.Context, in config.Instance, s instance.Snapshot, db *docker.Container, cold bool) (string, error) {
 	res, err := w.eng.ExecStream(ctx, db.ID, docker.ExecIO{User: "mysql", Cmd: []string{"sh", "-c", hotBackupCmd, "sh", s.MountedTmpDB()}})
 	switch {
 	case err != nil:
@@ -116,6 +133,8 @@ func (w *worker) copyDatabase(ctx context.Context, in config.Instance, s instanc
 		return instance.SnapshotHot, nil
 	case res.ExitCode != noHotBackup:
 		return "", fmt.Errorf("mariadb-backup exit %d: %s", res.ExitCode, lastLine(res.Output))
+	case !cold:
+		return "", errNoHotBackup
 	}
 	w.log.Info("no mariadb-backup in the database image: copying its data directory cold", "instance", in.Name)
 	return instance.SnapshotCold, w.coldCopy(ctx, db, func() error { return instance.CopyDataDir(s.Layout.MySQLDir(), s.TmpDBDir()) })
