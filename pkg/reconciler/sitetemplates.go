@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/wp-dind/wp-dind/pkg/config"
@@ -69,6 +70,9 @@ func (r *Reconciler) siteDone(ctx context.Context, name string, out outcome, err
 		kind.building = true
 	}
 	r.mu.Unlock()
+	if err == nil && out.after != nil {
+		r.afterJob(ctx, name, out) // acceptJob takes r.mu
+	}
 	if !start {
 		return
 	}
@@ -92,6 +96,18 @@ func (r *Reconciler) siteDone(ctx context.Context, name string, out outcome, err
 		kind.building = false
 		r.mu.Unlock()
 		r.Trigger("site template " + t.Key)
+	}
+	r.acceptJob(ctx, j)
+}
+
+// afterJob queues out.after as the instance's job; its failure is logged (the instance serves).
+func (r *Reconciler) afterJob(ctx context.Context, name string, out outcome) {
+	j := &job{name: name, what: out.afterWhat, done: make(chan error, 1)}
+	j.fn = func(ctx context.Context, in config.Instance) (outcome, error) {
+		if err := out.after(ctx); err != nil {
+			r.log.Warn("failed to "+out.afterWhat, "instance", name, "error", err)
+		}
+		return outcome{}, nil
 	}
 	r.acceptJob(ctx, j)
 }
@@ -167,7 +183,7 @@ func (w *worker) fromTemplate(ctx context.Context, in *config.Instance, p *insta
 	// The web server starts only once the site is personalized: before, WordPress would
 	// answer its port with the template's title and administrator (urls.php serves any
 	// known host).
-	ids, err := w.personalize(ctx, in, p, "template", old, info.URL, []string{"--rename-admin", info.AdminUser, "--title", in.Title}, nil)
+	ids, _, err := w.personalize(ctx, in, p, "template", old, info.URL, []string{"--rename-admin", info.AdminUser, "--title", in.Title}, nil)
 	if err != nil {
 		return outcome{}, err
 	}
@@ -209,13 +225,23 @@ func (w *worker) startRoles(ctx context.Context, in *config.Instance, p *instanc
 	if err := w.ensureImages(ctx, in, p, acts); err != nil {
 		return nil, err
 	}
+	// Side by side: each create and start is a round of the engine's (0.5 to 1.5 s each on
+	// a busy machine), and neither container needs the other to start.
+	got := make([]string, len(roles))
+	errs := make([]error, len(roles))
+	var wg sync.WaitGroup
+	for i, role := range roles {
+		wg.Go(func() {
+			got[i], errs[i] = w.applyRole(ctx, w.log.With("instance", in.Name), p, *p.Def.Container(role), acts, nil)
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
 	ids := map[instance.Role]string{}
-	for _, role := range roles {
-		id, err := w.applyRole(ctx, w.log.With("instance", in.Name), p, *p.Def.Container(role), acts, nil)
-		if err != nil {
-			return nil, err
-		}
-		ids[role] = id
+	for i, role := range roles {
+		ids[role] = got[i]
 	}
 	return ids, nil
 }

@@ -1,6 +1,7 @@
 package reconciler
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"slices"
@@ -72,5 +73,45 @@ func TestMakeTemplateKeepsDatabase(t *testing.T) {
 				t.Errorf("kind %s: failed = %v, want %v: its next sites install themselves only without a template", kind, failed, want)
 			}
 		})
+	}
+}
+
+// TestAfterJob: work an outcome leaves for once the instance serves (a clone's database
+// giving back the memory of its URL rewrite) runs once, as the instance's next job, and the
+// loop goes on (siteDone holds r.mu, and queueing a job takes it: the first version of this
+// deadlocked the loop). siteDone is reached here from a job's onEnd, on the loop goroutine as
+// from finished.
+func TestAfterJob(t *testing.T) {
+	f := newFakeDocker(t)
+	dir := t.TempDir()
+	writeInstances(t, filepath.Join(dir, "instances.toml"), 1)
+	r := newFakeReconciler(t, f, dir)
+	runFake(t, r)
+	testutil.WaitFor(t, 30*time.Second, "site-1 running", func() bool { return r.instanceState("site-1").State == StateRunning })
+	calls := make(chan struct{}, 2)
+	ctx := context.Background()
+	j := &job{name: "site-1", what: "test", fn: func(context.Context, config.Instance) (outcome, error) { return outcome{}, nil }}
+	j.onEnd = func(error) {
+		r.siteDone(ctx, "site-1", outcome{afterWhat: "count the call", after: func(context.Context) error {
+			calls <- struct{}{}
+			return nil
+		}}, nil)
+	}
+	if err := r.runJob(ctx, j); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-calls:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the after job did not run in 10 s")
+	}
+	passAfter(t, r, 10*time.Second) // the loop still answers
+	select {
+	case <-calls:
+		t.Error("the after job ran twice")
+	case <-time.After(200 * time.Millisecond):
+	}
+	if st := r.instanceState("site-1"); st.State != StateRunning {
+		t.Errorf("site-1 is %s after its after job, want running", st.State)
 	}
 }

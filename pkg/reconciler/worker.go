@@ -42,6 +42,10 @@ type outcome struct {
 	// template to make from it, and its kind.
 	template instance.Template
 	kind     string
+	// after is work for the instance's next job, once it serves (a clone's database gives
+	// back the memory of its URL rewrite: rewritemem.go); afterWhat names it.
+	after     func(context.Context) error
+	afterWhat string
 }
 
 func newWorker(eng docker.InstanceEngine, o *Options) *worker {
