@@ -152,21 +152,13 @@ func (w *worker) cloneFrom(ctx context.Context, in *config.Instance, p *instance
 	switch {
 	case back == nil:
 	case err != nil: // no job follows a failure: now
-		w.giveBack(ctx, in, back)
+		back(ctx)
 	default:
 		// Once the clone serves: a smaller buffer pool and redo log first flush what the
 		// rewrite left dirty (2 s for the bench's 1 GiB).
 		out.after, out.afterWhat = back, "give the database its own memory back after the URL rewrite"
 	}
 	return out, err
-}
-
-// giveBack runs back, which gives the instance's database its own memory back after a URL
-// rewrite; a failure is logged (the database only keeps more memory until its next start).
-func (w *worker) giveBack(ctx context.Context, in *config.Instance, back func(context.Context) error) {
-	if err := back(ctx); err != nil {
-		w.log.Warn("failed to give the database its own memory back after the URL rewrite", "instance", in.Name, "error", err)
-	}
 }
 
 // personalize gives an instance whose data is a copy of another's its own values. Its
@@ -176,10 +168,11 @@ func (w *worker) giveBack(ctx context.Context, in *config.Instance, back func(co
 // gives WordPress fresh salts, the instance's URL instead of oldURL across the database and
 // its admin password; extra are its further arguments (a template's), grow the database's
 // variables it gets more of meanwhile (rewritemem.go). It returns the two containers' IDs
-// and, when the database got more, what gives it back its own values (nil otherwise). The
+// and, when the database got more, what gives it back its own values, logging a failure (the
+// database only keeps more memory until its next start; nil when it got none). The
 // step of clones and of sites made from a template (sitetemplates.go); the web server
 // starts once it is done.
-func (w *worker) personalize(ctx context.Context, in *config.Instance, p *instance.Prepared, reason string, old instance.Secrets, oldURL string, extra, grow []string) (map[instance.Role]string, func(context.Context) error, error) {
+func (w *worker) personalize(ctx context.Context, in *config.Instance, p *instance.Prepared, reason string, old instance.Secrets, oldURL string, extra, grow []string) (map[instance.Role]string, func(context.Context), error) {
 	ids, err := w.startRoles(ctx, in, p, reason, instance.RoleDB, instance.RolePHP)
 	if err != nil {
 		return nil, nil, err
@@ -196,17 +189,18 @@ func (w *worker) personalize(ctx context.Context, in *config.Instance, p *instan
 	if err != nil { // the rewrite runs as it is, only slower
 		w.log.Warn("failed to give the database more memory for the URL rewrite", "instance", in.Name, "error", err)
 	}
-	var back func(context.Context) error
+	var back func(context.Context)
 	if sql != "" {
-		back = func(ctx context.Context) error {
-			_, err := w.rootSQL(ctx, ids[instance.RoleDB], p.Secrets, sql)
-			return err
+		back = func(ctx context.Context) {
+			if _, err := w.rootSQL(ctx, ids[instance.RoleDB], p.Secrets, sql); err != nil {
+				w.log.Warn("failed to give the database its own memory back after the URL rewrite", "instance", in.Name, "error", err)
+			}
 		}
 	}
 	rr, err := w.personalizeSite(ctx, in, p, ids[instance.RolePHP], oldURL, extra)
 	if err != nil {
 		if back != nil {
-			w.giveBack(ctx, in, back)
+			back(ctx)
 		}
 		return nil, nil, err
 	}

@@ -100,13 +100,12 @@ func (r *Reconciler) siteDone(ctx context.Context, name string, out outcome, err
 	r.acceptJob(ctx, j)
 }
 
-// afterJob queues out.after as the instance's job; its failure is logged (the instance serves).
+// afterJob queues out.after as the instance's job (it logs its own failure: the instance
+// serves).
 func (r *Reconciler) afterJob(ctx context.Context, name string, out outcome) {
 	j := &job{name: name, what: out.afterWhat, done: make(chan error, 1)}
 	j.fn = func(ctx context.Context, in config.Instance) (outcome, error) {
-		if err := out.after(ctx); err != nil {
-			r.log.Warn("failed to "+out.afterWhat, "instance", name, "error", err)
-		}
+		out.after(ctx)
 		return outcome{}, nil
 	}
 	r.acceptJob(ctx, j)

@@ -92,9 +92,8 @@ func TestAfterJob(t *testing.T) {
 	ctx := context.Background()
 	j := &job{name: "site-1", what: "test", fn: func(context.Context, config.Instance) (outcome, error) { return outcome{}, nil }}
 	j.onEnd = func(error) {
-		r.siteDone(ctx, "site-1", outcome{afterWhat: "count the call", after: func(context.Context) error {
+		r.siteDone(ctx, "site-1", outcome{afterWhat: "count the call", after: func(context.Context) {
 			calls <- struct{}{}
-			return nil
 		}}, nil)
 	}
 	if err := r.runJob(ctx, j); err != nil {

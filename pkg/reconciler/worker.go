@@ -43,8 +43,9 @@ type outcome struct {
 	template instance.Template
 	kind     string
 	// after is work for the instance's next job, once it serves (a clone's database gives
-	// back the memory of its URL rewrite: rewritemem.go); afterWhat names it.
-	after     func(context.Context) error
+	// back the memory of its URL rewrite: rewritemem.go), which logs its own failure;
+	// afterWhat names it.
+	after     func(context.Context)
 	afterWhat string
 }
 
