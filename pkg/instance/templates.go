@@ -70,7 +70,7 @@ func fpmConf(in *config.Instance) string {
 
 ; A development site: no worker waits while nobody asks, one is started on the first
 ; request (a few ms, the opcache is shared and stays warm) and stops after 5 s idle: the
-; engine's health check (every 30 s) does not keep one alive.
+; engine's health check (every 2 minutes) does not keep one alive.
 pm = ondemand
 pm.max_children = 10
 pm.process_idle_timeout = 5s

@@ -138,11 +138,14 @@ func (w *worker) stopRemove(ctx context.Context, id string, timeout int) error {
 }
 
 // The engine's own health checks of an instance's containers (the images' HEALTHCHECK, for
-// the status): every 30 s once started instead of the images' 5-10 s. Each check runs a
-// process in the container, and a PHP-FPM ping keeps an ondemand worker alive: with 99
-// sites, 300 containers checked every 5-10 s cost a core and a worker per site.
+// the status): every 2 minutes once healthy instead of the images' 5-10 s. Each check is an
+// exec, a process run in the container through dockerd, containerd and runc, which costs the
+// engine 70 to 90 ms of CPU here (docs/operations.md, "Density"), and a PHP-FPM ping starts
+// an ondemand worker: with 99 sites, 300 containers checked every 30 s took about a core of
+// the machine's two. A container that dies is seen at once, from the engine's events; the
+// checks only find one that runs and no longer answers.
 const (
-	healthInterval      = 30 * time.Second
+	healthInterval      = 2 * time.Minute
 	healthStartInterval = 2 * time.Second
 )
 
