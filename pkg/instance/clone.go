@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"syscall"
 )
 
@@ -23,25 +24,61 @@ func (p *Prepared) NeedsSeed() bool { return p.Info.From != "" && p.Info.Seeded 
 // seconds saved per gigabyte; copied still when it is on another file system); the caller
 // removes the rest of it (DropSnapshot).
 func Seed(l Layout, s Snapshot, move bool) error {
-	for _, part := range []struct{ name, dst, src string }{
+	parts := []struct{ name, dst, src string }{
 		{mysqlDir, l.MySQLDir(), s.DBDir()},
 		{wordpressDir, l.WordPressDir(), filepath.Join(s.Dir(), wordpressDir)},
-	} {
-		if err := os.RemoveAll(part.dst); err != nil {
-			return fmt.Errorf("seed %q: %w", l.Name, err)
-		}
-		var err error
-		if move {
-			err = os.Rename(part.src, part.dst)
-		}
-		if !move || errors.Is(err, syscall.EXDEV) { // a copy: asked, or across file systems
-			err = CopyPart(part.name, part.src, part.dst)
-		}
-		if err != nil {
-			return fmt.Errorf("seed %s of %q from %s@%s: %w", part.name, l.Name, s.Layout.Name, s.Label, err)
+	}
+	// The two parts side by side: a copy is bound by the system calls of its many small files
+	// as much as by the disk (a site template, 3 300 files and 60 MB of WordPress and 75 MB of
+	// database, took 1.4 to 2.2 s one part after the other).
+	errs := make([]error, len(parts))
+	var wg sync.WaitGroup
+	for i, part := range parts {
+		wg.Go(func() {
+			if err := seedPart(part.name, part.src, part.dst, move); err != nil {
+				errs[i] = fmt.Errorf("seed %s of %q from %s@%s: %w", part.name, l.Name, s.Layout.Name, s.Label, err)
+			}
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// seedPart puts src's tree at dst: moved with move, else (or across file systems) copied
+// next to it first, then renamed over it. The folder dst is replaced in one step, whatever
+// made it meanwhile (the engine creating a container that mounts it makes a missing one).
+func seedPart(part, src, dst string, move bool) error {
+	tmp := dst + seedSuffix
+	if err := os.RemoveAll(tmp); err != nil { // an earlier cut copy's
+		return err
+	}
+	if move {
+		err := replaceDir(src, dst)
+		if !errors.Is(err, syscall.EXDEV) {
+			return err
 		}
 	}
-	return nil
+	if err := CopyPart(part, src, tmp); err != nil {
+		_ = os.RemoveAll(tmp)
+		return err
+	}
+	return replaceDir(tmp, dst)
+}
+
+// seedSuffix names the copy being made next to the folder it replaces.
+const seedSuffix = ".seed"
+
+// replaceDir renames from over dst: at once when dst is missing or empty, else after
+// removing it.
+func replaceDir(from, dst string) error {
+	err := os.Rename(from, dst)
+	if errors.Is(err, syscall.ENOTEMPTY) || errors.Is(err, syscall.EEXIST) || errors.Is(err, syscall.ENOTDIR) {
+		if err := os.RemoveAll(dst); err != nil {
+			return err
+		}
+		err = os.Rename(from, dst)
+	}
+	return err
 }
 
 // SnapshotSecrets reads the secrets a snapshot was taken with (the copied data directory

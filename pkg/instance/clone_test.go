@@ -23,6 +23,15 @@ func TestSeed(t *testing.T) {
 			}
 			writeT(t, filepath.Join(d, "stale"), "before")
 		}
+		// A cut copy's leftover next to data/mysql, and data/wordpress empty, as the engine
+		// leaves a missing bind-mount source it made.
+		if err := os.MkdirAll(clone.MySQLDir()+seedSuffix, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		writeT(t, filepath.Join(clone.MySQLDir()+seedSuffix, "ibdata1"), "cut")
+		if err := os.RemoveAll(filepath.Join(clone.WordPressDir(), "stale")); err != nil {
+			t.Fatal(err)
+		}
 		if err := Seed(clone, s, move); err != nil {
 			t.Fatalf("move %v: %v", move, err)
 		}
@@ -36,6 +45,11 @@ func TestSeed(t *testing.T) {
 		}
 		if _, err := os.Lstat(filepath.Join(clone.MySQLDir(), "stale")); !os.IsNotExist(err) {
 			t.Errorf("move %v: what the clone held before is left", move)
+		}
+		for _, d := range []string{clone.MySQLDir(), clone.WordPressDir()} {
+			if _, err := os.Lstat(d + seedSuffix); !os.IsNotExist(err) {
+				t.Errorf("move %v: %s left after the seed: %v", move, d+seedSuffix, err)
+			}
 		}
 		_, err := ReadSnapshot(s)
 		if move != (err != nil) {

@@ -130,7 +130,7 @@ func (w *worker) cloneFrom(ctx context.Context, in *config.Instance, p *instance
 	if m.Bytes > rewriteMemoryFrom {
 		grow = rewriteSettings(in.DB)
 	}
-	ids, back, err := w.personalize(ctx, in, p, "clone", old, m.URL, nil, grow)
+	ids, back, err := w.personalize(ctx, in, p, "clone", old, m.URL, nil, grow, nil)
 	if err != nil {
 		return outcome{}, err
 	}
@@ -167,24 +167,27 @@ func (w *worker) cloneFrom(ctx context.Context, in *config.Instance, p *instance
 // instance's own passwords (logged in with old's root password), then wp-dind-personalize
 // gives WordPress fresh salts, the instance's URL instead of oldURL across the database and
 // its admin password; extra are its further arguments (a template's), grow the database's
-// variables it gets more of meanwhile (rewritemem.go). It returns the two containers' IDs
+// variables it gets more of meanwhile (rewritemem.go), created the containers made already
+// (nil: none). It returns the two containers' IDs
 // and, when the database got more, what gives it back its own values, logging a failure (the
 // database only keeps more memory until its next start; nil when it got none). The
 // step of clones and of sites made from a template (sitetemplates.go); the web server
 // starts once it is done.
-func (w *worker) personalize(ctx context.Context, in *config.Instance, p *instance.Prepared, reason string, old instance.Secrets, oldURL string, extra, grow []string) (map[instance.Role]string, func(context.Context), error) {
-	ids, err := w.startRoles(ctx, in, p, reason, instance.RoleDB, instance.RolePHP)
+func (w *worker) personalize(ctx context.Context, in *config.Instance, p *instance.Prepared, reason string, old instance.Secrets, oldURL string, extra, grow []string, created map[instance.Role]string) (map[instance.Role]string, func(context.Context), error) {
+	start := time.Now()
+	ids, err := w.startCreated(ctx, in, p, reason, created, instance.RoleDB, instance.RolePHP)
 	if err != nil {
 		return nil, nil, err
 	}
+	started := time.Since(start)
+	// No wait for the two health checks (each an exec, a round of the engine's): the
+	// passwords are set once the server answers, wp-dind-personalize logs in as the site's
+	// user (and fails with the reason when it cannot), and it runs PHP's CLI, not PHP-FPM,
+	// which the site's first 200 proves later.
 	if err := w.setDBPasswords(ctx, ids[instance.RoleDB], old, p.Secrets); err != nil {
 		return nil, nil, err
 	}
-	for _, role := range []instance.Role{instance.RoleDB, instance.RolePHP} {
-		if err := w.waitHealthyEvery(ctx, ids[role], *p.Def.Container(role), newSitePoll); err != nil {
-			return nil, nil, err
-		}
-	}
+	answered := time.Since(start)
 	sql, err := w.growForRewrite(ctx, ids[instance.RoleDB], p.Secrets, grow)
 	if err != nil { // the rewrite runs as it is, only slower
 		w.log.Warn("failed to give the database more memory for the URL rewrite", "instance", in.Name, "error", err)
@@ -204,7 +207,8 @@ func (w *worker) personalize(ctx context.Context, in *config.Instance, p *instan
 		}
 		return nil, nil, err
 	}
-	w.log.Info("personalized instance", "instance", in.Name, "from_url", oldURL, "url", in.URL(), "rows", rr.Rows, "values", rr.Values)
+	w.log.Info("personalized instance", "instance", in.Name, "from_url", oldURL, "url", in.URL(), "rows", rr.Rows, "values", rr.Values,
+		"started", started.Round(time.Millisecond), "db_answered", answered.Round(time.Millisecond), "duration", time.Since(start).Round(time.Millisecond))
 	return ids, back, nil
 }
 
