@@ -68,17 +68,23 @@ func seedPart(part, src, dst string, move bool) error {
 // seedSuffix names the copy being made next to the folder it replaces.
 const seedSuffix = ".seed"
 
-// replaceDir renames from over dst: at once when dst is missing or empty, else after
-// removing it.
+// replaceDir renames the folder from over dst: in one step when dst is missing or an empty
+// folder (rename(2) itself: os.Rename refuses any folder there), else after removing it. A
+// pass that prepares the instance meanwhile makes dst again, empty.
 func replaceDir(from, dst string) error {
-	err := os.Rename(from, dst)
-	if errors.Is(err, syscall.ENOTEMPTY) || errors.Is(err, syscall.EEXIST) || errors.Is(err, syscall.ENOTDIR) {
+	for range 3 {
+		err := syscall.Rename(from, dst)
+		if !errors.Is(err, syscall.ENOTEMPTY) && !errors.Is(err, syscall.EEXIST) && !errors.Is(err, syscall.ENOTDIR) {
+			if err != nil {
+				return &os.LinkError{Op: "rename", Old: from, New: dst, Err: err}
+			}
+			return nil
+		}
 		if err := os.RemoveAll(dst); err != nil {
 			return err
 		}
-		err = os.Rename(from, dst)
 	}
-	return err
+	return fmt.Errorf("rename %s over %s: it is made again each time", from, dst)
 }
 
 // SnapshotSecrets reads the secrets a snapshot was taken with (the copied data directory

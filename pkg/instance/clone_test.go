@@ -166,3 +166,46 @@ func TestPrepareKeepsRecordsWrittenMeanwhile(t *testing.T) {
 		}
 	}
 }
+
+// TestSeedBesidePrepare: a pass prepares an instance while its convergence seeds it (the
+// folders it makes and the copies renamed in race): neither ever fails, and the seed's
+// folders are the snapshot's.
+func TestSeedBesidePrepare(t *testing.T) {
+	root := t.TempDir()
+	s := seedSnapshot(t, Layout{Root: root, Name: "blog"})
+	clone := Layout{Root: root, Name: "copy"}
+	if _, err := newDirMaker(root).ensure(clone.MySQLDir()); err != nil { // as Prepare does first
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	prepared := make(chan error, 1)
+	go func() {
+		for {
+			select {
+			case <-stop:
+				prepared <- nil
+				return
+			default:
+			}
+			dm := newDirMaker(root)
+			for _, d := range []string{clone.MySQLDir(), clone.WordPressDir()} {
+				if _, err := dm.ensure(d); err != nil {
+					prepared <- err
+					return
+				}
+			}
+		}
+	}()
+	for i := range 30 {
+		if err := Seed(clone, s, false); err != nil {
+			t.Fatalf("seed %d: %v", i, err)
+		}
+		if b, err := os.ReadFile(filepath.Join(clone.MySQLDir(), "ibdata1")); err != nil || string(b) != "data" {
+			t.Fatalf("seed %d: ibdata1 = %q %v", i, b, err)
+		}
+	}
+	close(stop)
+	if err := <-prepared; err != nil {
+		t.Fatalf("preparing beside the seeds: %v", err)
+	}
+}

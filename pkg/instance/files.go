@@ -69,14 +69,18 @@ func (m *dirMaker) ensure(path string) (created bool, err error) {
 			continue
 		}
 		fi, err := os.Lstat(p)
-		switch {
-		case errors.Is(err, fs.ErrNotExist):
-			if err := os.Mkdir(p, 0o755); err != nil {
-				return false, err
+		if errors.Is(err, fs.ErrNotExist) {
+			err = os.Mkdir(p, 0o755)
+			if err == nil {
+				m.seen[p] = true
+				created = true
+				continue
 			}
-			m.seen[p] = true
-			created = true
-			continue
+			if errors.Is(err, fs.ErrExist) { // made meanwhile (a seed renames a copied folder in): check it
+				fi, err = os.Lstat(p)
+			}
+		}
+		switch {
 		case err != nil:
 			return false, err
 		case fi.Mode()&fs.ModeSymlink != 0:
