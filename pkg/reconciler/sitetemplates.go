@@ -271,8 +271,8 @@ func (w *worker) warmPHP(ctx context.Context, in *config.Instance, phpID string)
 	w.log.Debug("warmed PHP-FPM's opcache", "instance", in.Name, "duration", time.Since(start))
 }
 
-// newSitePoll is how often a site made from a template asks its containers' health checks
-// and its front page: it is up within seconds, and half an interval lost at each of its
+// newSitePoll is how often a site made from a template (or a clone) asks its copied
+// database and its front page: it is up within seconds, and half an interval lost at each of its
 // waits counts in the time to a new site's first 200 (a wake asks as often: wakePoll).
 const newSitePoll = 100 * time.Millisecond
 
@@ -353,10 +353,13 @@ func (w *worker) createRole(ctx context.Context, in *config.Instance, p *instanc
 	spec := p.Def.Container(role)
 	w.log.Info("converging container", "instance", in.Name, "container", spec.Name, "action", Create, "reason", reason)
 	id, err := w.eng.CreateContainer(ctx, w.containerConfig(p, *spec))
-	if err != nil && id != "" {
-		_ = w.eng.RemoveContainer(context.WithoutCancel(ctx), id)
+	if err != nil {
+		if id != "" {
+			_ = w.eng.RemoveContainer(context.WithoutCancel(ctx), id)
+		}
+		return "", err
 	}
-	return id, err
+	return id, nil
 }
 
 // untemplate undoes a start from a template: the containers and the copied data go, and the
