@@ -131,7 +131,7 @@ func ensureSnapshotDirs(l Layout, dm *dirMaker) error {
 	if _, err := dm.ensure(l.SnapshotsDir()); err != nil {
 		return fmt.Errorf("create snapshots folder of %q: %w", l.Name, err)
 	}
-	if err := os.Chmod(l.SnapshotsDir(), 0o700); err != nil {
+	if err := ensurePerm(l.SnapshotsDir(), 0o700); err != nil {
 		return err
 	}
 	created, err := dm.ensure(l.SnapshotDBDir())
@@ -143,7 +143,23 @@ func ensureSnapshotDirs(l Layout, dm *dirMaker) error {
 			return err
 		}
 	}
-	return os.Chmod(l.SnapshotDBDir(), 0o700)
+	return ensurePerm(l.SnapshotDBDir(), 0o700)
+}
+
+// ensurePerm gives path the permission bits perm, and leaves it alone when it has them: a
+// chmod moves the change time, and an unchanged folder should look unchanged (Preparer).
+func ensurePerm(path string, perm os.FileMode) error {
+	fi, err := os.Lstat(path)
+	if err != nil {
+		return fmt.Errorf("stat %s: %w", path, err)
+	}
+	if fi.Mode().Perm() == perm {
+		return nil
+	}
+	if err := os.Chmod(path, perm); err != nil {
+		return fmt.Errorf("chmod %s: %w", path, err)
+	}
+	return nil
 }
 
 // CopySnapshotFiles copies the instance's files into the snapshot in progress: the document

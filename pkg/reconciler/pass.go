@@ -148,7 +148,8 @@ type preparedResult struct {
 }
 
 // prepareWorkers bounds the folders prepared at once. Preparing is mostly small file reads,
-// stats and compares, each folder its own: a pass over 99 sites spends most of its time there.
+// stats and compares, each folder its own; an unchanged folder is only its lstats
+// (instance.Preparer).
 const prepareWorkers = 8
 
 // prepareAll prepares the folders of the instances that no job holds, several at once; the
@@ -167,7 +168,7 @@ func (r *Reconciler) prepareAll(cfg *config.InstancesConfig, now time.Time) []pr
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			out[i].p, out[i].err = instance.Prepare(r.opt.Root, in, opt, now)
+			out[i].p, out[i].err = r.prep.Prepare(r.opt.Root, in, opt, now)
 		}()
 	}
 	wg.Wait()

@@ -52,6 +52,7 @@ type Reconciler struct {
 	queued  map[string][]*job // jobs waiting for the instance's task
 	lastSet string            // declared instances last given to OnInstances
 	told    bool
+	prep    *instance.Preparer // the passes' preparations, not redone for an unchanged folder
 	// The router (routes.go) and the look at idle sites (sleep.go).
 	routesKey string
 	routesGen uint64
@@ -77,6 +78,7 @@ func New(eng docker.Engine, opt Options) (*Reconciler, error) {
 		inst: map[string]*instState{}, tasks: map[string]*task{},
 		done: make(chan taskDone), first: map[string]bool{}, gate: newRepairGate(), clones: map[string]*cloneSeed{}, kinds: map[string]*kindState{},
 		backupLast: map[string]time.Time{}, backupSched: map[string]time.Time{}, backupNext: map[string]time.Time{},
+		prep: instance.NewPreparer(),
 	}
 	for i := range r.lanes {
 		r.lanes[i] = make(chan struct{}, opt.Parallelism)
