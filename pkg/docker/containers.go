@@ -11,6 +11,7 @@ import (
 
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/events"
+	"github.com/moby/moby/api/types/mount"
 	"github.com/moby/moby/api/types/network"
 	"github.com/moby/moby/client"
 )
@@ -52,7 +53,6 @@ func containerConfigs(cfg ContainerConfig) (*container.Config, *container.HostCo
 		Image: cfg.Image, Env: cfg.Env, Labels: cfg.Labels, StopSignal: cfg.StopSignal, StopTimeout: &timeout,
 	}
 	host := &container.HostConfig{
-		Binds:         cfg.Binds,
 		NetworkMode:   container.NetworkMode(cfg.Network),
 		RestartPolicy: container.RestartPolicy{Name: container.RestartPolicyUnlessStopped},
 		ExtraHosts:    cfg.ExtraHosts,
@@ -60,6 +60,9 @@ func containerConfigs(cfg ContainerConfig) (*container.Config, *container.HostCo
 		CapDrop:       cfg.CapDrop,
 		CapAdd:        cfg.CapAdd,
 		SecurityOpt:   cfg.SecurityOpt,
+	}
+	for _, b := range cfg.Mounts {
+		host.Mounts = append(host.Mounts, mount.Mount{Type: mount.TypeBind, Source: b.Source, Target: b.Target, ReadOnly: b.ReadOnly})
 	}
 	if cfg.HealthInterval > 0 {
 		conf.Healthcheck = &container.HealthConfig{Interval: cfg.HealthInterval, StartInterval: cfg.HealthStartInterval}

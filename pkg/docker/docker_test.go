@@ -11,6 +11,7 @@ import (
 
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/events"
+	"github.com/moby/moby/api/types/mount"
 	"github.com/moby/moby/api/types/network"
 )
 
@@ -77,13 +78,16 @@ func TestContainerConfigs(t *testing.T) {
 	conf, host, err := containerConfigs(ContainerConfig{
 		Name: "a-web", Image: "wp-nginx:1.26", Network: "wp-network-3", IP: "172.20.3.4",
 		HostIP: "127.0.0.1", HostPort: 8003, ContainerPort: 80, CPUs: 0.5, Memory: 256 << 20,
-		StopSignal: "SIGQUIT", StopTimeout: 10, Binds: []string{"/x:/var/www/html:ro"},
+		StopSignal: "SIGQUIT", StopTimeout: 10, Mounts: []Bind{{Source: "/x", Target: "/var/www/html", ReadOnly: true}},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if host.NanoCPUs != 5e8 || host.Memory != 256<<20 || host.RestartPolicy.Name != container.RestartPolicyUnlessStopped {
 		t.Errorf("resources/restart = %d %d %s", host.NanoCPUs, host.Memory, host.RestartPolicy.Name)
+	}
+	if len(host.Binds) != 0 || len(host.Mounts) != 1 || host.Mounts[0] != (mount.Mount{Type: mount.TypeBind, Source: "/x", Target: "/var/www/html", ReadOnly: true}) {
+		t.Errorf("binds %v, mounts %+v: want one read-only mount of type bind", host.Binds, host.Mounts)
 	}
 	if string(host.NetworkMode) != "wp-network-3" || *conf.StopTimeout != 10 || conf.StopSignal != "SIGQUIT" {
 		t.Errorf("network %s, stop %s/%d", host.NetworkMode, conf.StopSignal, *conf.StopTimeout)

@@ -9,6 +9,7 @@ const (
 	LabelInstance  = "org.wp-dind.instance"   // instance name, on containers
 	LabelRole      = "org.wp-dind.role"       // "db", "php" or "web", on containers
 	LabelHash      = "org.wp-dind.hash"       // hash of the container's whole definition
+	LabelFolder    = "org.wp-dind.folder"     // when the instance's folder was made (.instance-info's created)
 	LabelNetworkID = "org.wp-dind.network-id" // N of wp-network-N, on instance networks
 
 	ManagedBy = "wpinit"

@@ -43,6 +43,18 @@ type NetworkSpec struct {
 	Labels  map[string]string
 }
 
+// Bind is a host path mounted into a container. It is created as a mount of type bind, not
+// as a "source:target" bind string: dockerd then refuses to create or start a container
+// whose source is gone, where a bind string would make an empty folder owned by root in its
+// place. That matters at dockerd's own start: its restart policy starts a site's old
+// containers before wpinit has looked at the folders, and a database started on such an
+// empty folder would initialize it with the old container's passwords.
+type Bind struct {
+	Source   string
+	Target   string
+	ReadOnly bool
+}
+
 // ContainerConfig describes a container to create. The first network is attached at create
 // time with its static address; Also are connected after create and before start, which
 // works on every API version (a create request takes one network before API 1.44).
@@ -50,7 +62,7 @@ type ContainerConfig struct {
 	Name          string
 	Image         string
 	Env           []string
-	Binds         []string // "source:target[:ro]"
+	Mounts        []Bind // host folders and files, each of which must exist
 	Labels        map[string]string
 	Network       string
 	IP            string

@@ -78,7 +78,7 @@ func Prepare(root string, in *config.Instance, o Options, now time.Time) (*Prepa
 		return nil, err
 	}
 	configs[RolePHP] = append(append(configs[RolePHP], "\n; php-fpm.conf\n"...), fpm...) // both enter the hash
-	p.Def = build(l, in, o, configs)
+	p.Def = build(l, in, o, configs, info.Created)
 	if err := writeIfChanged(l.ComposePath(), []byte(Compose(&p.Def)), 0o644); err != nil {
 		return nil, fmt.Errorf("write compose file of %q: %w", in.Name, err)
 	}

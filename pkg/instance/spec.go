@@ -7,6 +7,7 @@ import (
 	"io"
 	"sort"
 	"strconv"
+	"time"
 
 	"github.com/wp-dind/wp-dind/pkg/config"
 	"github.com/wp-dind/wp-dind/pkg/docker"
@@ -155,8 +156,10 @@ func (d *Definition) Container(r Role) *ContainerSpec {
 }
 
 // build describes the instance's containers; configs maps each role to its config file's
-// current content, which enters the hash.
-func build(l Layout, in *config.Instance, o Options, configs map[Role][]byte) Definition {
+// current content, which enters the hash. born is when the instance's folder was made: it is
+// a label, so in the hash too, and containers made for a folder that was since removed and
+// made anew (the same name, a new .instance-info) are made again rather than kept.
+func build(l Layout, in *config.Instance, o Options, configs map[Role][]byte, born time.Time) Definition {
 	net := o.Network.Instance(in.ID)
 	d := Definition{Name: in.Name, ID: in.ID, Port: in.Port, Network: net.Name, Subnet: net.Subnet.String()}
 	if in.Shared {
@@ -165,6 +168,7 @@ func build(l Layout, in *config.Instance, o Options, configs map[Role][]byte) De
 	for _, r := range Roles {
 		c := baseSpec(l, in, o, net, r)
 		c.Env = roleEnv(in, o, net, r)
+		c.Labels[docker.LabelFolder] = born.UTC().Format(time.RFC3339Nano)
 		if r != RoleDB {
 			c.Shared = d.Shared // the database never joins the shared network
 		}

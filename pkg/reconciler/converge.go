@@ -169,11 +169,7 @@ func (w *worker) containerConfig(p *instance.Prepared, s instance.ContainerSpec)
 		cfg.Env = append(cfg.Env, e.Name+"="+v)
 	}
 	for _, m := range s.Mounts {
-		b := m.Source + ":" + m.Target
-		if m.ReadOnly {
-			b += ":ro"
-		}
-		cfg.Binds = append(cfg.Binds, b)
+		cfg.Mounts = append(cfg.Mounts, docker.Bind{Source: m.Source, Target: m.Target, ReadOnly: m.ReadOnly})
 	}
 	return cfg
 }

@@ -426,9 +426,8 @@ func (c *fakeContainer) hostPath(path string) string {
 	if c.Create.HostConfig == nil {
 		return ""
 	}
-	for _, b := range c.Create.HostConfig.Binds {
-		src, rest, _ := strings.Cut(b, ":")
-		target, _, _ := strings.Cut(rest, ":")
+	for _, m := range c.Create.HostConfig.Mounts {
+		src, target := m.Source, m.Target
 		if rel, ok := strings.CutPrefix(path, target); ok && (rel == "" || rel[0] == '/') {
 			return src + rel
 		}
