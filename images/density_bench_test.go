@@ -42,6 +42,7 @@ type densityFigures struct {
 	allServing, remove90         time.Duration
 	newSite, newSiteInstall      float64 // medians of 5, s
 	idleMedian, idleMax, dindMiB float64
+	idleRoles                    map[string]float64 // median per container role (db, php, web)
 	rssMiB, noopMs, ttfbMs       float64
 	removedLeft, networksLeft    int
 	archived                     int
@@ -73,7 +74,7 @@ func TestBenchDensity(t *testing.T) {
 	t.Logf("99 sites serving %.1f s after the save", f.allServing.Seconds())
 
 	time.Sleep(60 * time.Second) // no traffic: what an idle site costs
-	f.idleMedian, f.idleMax = idleSites(t, d, sites)
+	f.idleMedian, f.idleMax, f.idleRoles = idleSites(t, d, sites)
 	f.dindMiB = mustMiB(t, mustDocker(t, "stats", "--no-stream", "--format", "{{.MemUsage}}", d.id))
 	f.rssMiB = wpinitRSS(t, d)
 	f.noopMs = noopPasses(t, d, sites, fmt.Sprintf("http://127.0.0.1:%d/metrics", metricsPort))
@@ -87,8 +88,8 @@ func TestBenchDensity(t *testing.T) {
 	t.Logf("sites running at the end: %d", densityKept+len(added))
 
 	fmt.Printf("bench: new_site_s is a site added to the running set with its template warm (median of 5); with no template (the full install) new_site_install_s=%.1f\n", f.newSiteInstall)
-	fmt.Printf("bench: idle_site_max_mib=%.1f dind_container_mib=%.0f removed_containers_left=%d removed_networks_left=%d archived=%d\n",
-		f.idleMax, f.dindMiB, f.removedLeft, f.networksLeft, f.archived)
+	fmt.Printf("bench: idle_site_max_mib=%.1f idle_db_mib=%.1f idle_php_mib=%.1f idle_web_mib=%.1f dind_container_mib=%.0f removed_containers_left=%d removed_networks_left=%d archived=%d\n",
+		f.idleMax, f.idleRoles["db"], f.idleRoles["php"], f.idleRoles["web"], f.dindMiB, f.removedLeft, f.networksLeft, f.archived)
 	if f.peer.err != nil {
 		fmt.Printf("bench: the peer did not run: %v\n", f.peer.err)
 	}
@@ -99,11 +100,12 @@ func TestBenchDensity(t *testing.T) {
 }
 
 // idleSites reads docker stats of the inner engine: each site's database, PHP and web
-// containers summed, the median and the max over sites.
-func idleSites(t *testing.T, d *dind, sites []site) (median, max float64) {
+// containers summed, the median and the max over sites, and each role's median.
+func idleSites(t *testing.T, d *dind, sites []site) (median, max float64, roles map[string]float64) {
 	t.Helper()
 	out := mustDocker(t, "exec", d.id, "docker", "stats", "--no-stream", "--format", "{{.Name}}\t{{.MemUsage}}")
 	per := map[string]float64{}
+	perRole := map[string]map[string]float64{} // site, role
 	for _, line := range strings.Split(out, "\n") {
 		name, mem, ok := strings.Cut(line, "\t")
 		if !ok {
@@ -113,9 +115,15 @@ func idleSites(t *testing.T, d *dind, sites []site) (median, max float64) {
 		if i < 0 {
 			continue
 		}
-		per[name[:i]] += mustMiB(t, mem)
+		mib := mustMiB(t, mem)
+		per[name[:i]] += mib
+		if perRole[name[:i]] == nil {
+			perRole[name[:i]] = map[string]float64{}
+		}
+		perRole[name[:i]][name[i+1:]] = mib
 	}
 	var v []float64
+	byRole := map[string][]float64{}
 	for _, s := range sites {
 		mib, ok := per[s.Name]
 		if !ok {
@@ -123,8 +131,15 @@ func idleSites(t *testing.T, d *dind, sites []site) (median, max float64) {
 		}
 		v = append(v, mib)
 		max = maxf(max, mib)
+		for r, m := range perRole[s.Name] {
+			byRole[r] = append(byRole[r], m)
+		}
 	}
-	return testutil.Median(v), max
+	roles = map[string]float64{}
+	for r, m := range byRole {
+		roles[r] = testutil.Median(m)
+	}
+	return testutil.Median(v), max, roles
 }
 
 func maxf(a, b float64) float64 {

@@ -236,6 +236,11 @@ func roleEnv(in *config.Instance, o Options, net Network, r Role) []EnvVar {
 			{Name: p + "DATABASE", Value: DBName},
 			{Name: p + "USER", Value: DBUser},
 			{Name: p + "PASSWORD", Secret: SecretDB},
+			// One malloc arena: each connection's thread otherwise grows an arena of its own
+			// that glibc keeps. A MariaDB 11.8 after 2000 10 kB rows read by eight clients
+			// held 80.4 MB of anonymous memory, 66.3 MB with one arena; after 100 rounds of
+			// a WordPress front page's queries, 50.0 MiB against 47.6 (docker stats).
+			{Name: "MALLOC_ARENA_MAX", Value: "1"},
 		}
 	case RolePHP:
 		env := []EnvVar{
