@@ -245,7 +245,7 @@ func TestLeanDefaults(t *testing.T) {
 	}
 	for path, want := range map[string][]string{
 		p.Layout.ConfigFile(RoleDB, in.DB):   {"performance_schema = OFF", "innodb_buffer_pool_size = 8M", "max_connections = 30", "innodb_log_file_size = 16M"},
-		p.Layout.ConfigFile(RolePHP, in.PHP): {"opcache.memory_consumption = 64"},
+		p.Layout.ConfigFile(RolePHP, in.PHP): {"opcache.memory_consumption = 64", "opcache.save_comments = 0"},
 		p.Layout.FPMConfigFile(in.PHP):       {"pm = ondemand", "pm.process_idle_timeout = 5s", "pm.max_children = 4"},
 	} {
 		got := read(path)

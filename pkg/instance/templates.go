@@ -39,6 +39,10 @@ opcache.enable = 1
 opcache.memory_consumption = 64
 opcache.interned_strings_buffer = 8
 opcache.max_accelerated_files = 10000
+; Doc comments stay out of it, a tenth of what WordPress's scripts take there (wp-includes:
+; 27.2 MiB instead of 30.3). Code that reads them at run time (Doctrine annotations) needs
+; opcache.save_comments = 1 in php_ini; the command line, without opcache, keeps them.
+opcache.save_comments = 0
 ; Every request sees a file edited on the host (a plugin of the projects folder, data/wordpress).
 opcache.revalidate_freq = 0
 `)
