@@ -13,7 +13,7 @@ import (
 	"github.com/wp-dind/wp-dind/pkg/instance"
 )
 
-// pass is one reconciliation: load, prepare, list, plan, then hand the work to tasks.
+// pass is one reconciliation: load, prepare while listing, plan, then hand the work to tasks.
 // It runs on the loop goroutine only, which owns r.tasks; so networks are created from one
 // goroutine, as API < 1.44 requires.
 func (r *Reconciler) pass(ctx context.Context, reason string) {
@@ -25,9 +25,21 @@ func (r *Reconciler) pass(ctx context.Context, reason string) {
 		return
 	}
 	r.tellInstances(cfg)
-	desired, failed := r.desired(cfg)
+	// The engine lists while the folders are prepared: on the real engine with 99 sites
+	// the listing is most of a pass that has nothing to do.
 	listedAt := time.Now()
-	actual, err := r.list(ctx)
+	type listing struct {
+		a   Actual
+		err error
+	}
+	listed := make(chan listing, 1)
+	go func() {
+		a, err := r.list(ctx)
+		listed <- listing{a, err}
+	}()
+	desired, failed := r.desired(cfg)
+	l := <-listed
+	actual, err := l.a, l.err
 	if err != nil {
 		r.log.Error("failed to list docker objects", "error", err)
 		return
@@ -193,13 +205,20 @@ func (r *Reconciler) sharedNetwork() docker.NetworkSpec {
 
 // list is the pass's whole view of Docker: two requests, whatever the number of instances.
 func (r *Reconciler) list(ctx context.Context) (Actual, error) {
+	var ns []docker.Network
+	var nerr error
+	done := make(chan struct{})
+	go func() { // both at once: each is a round trip to the engine
+		defer close(done)
+		ns, nerr = r.eng.ListNetworks(ctx, r.opt.Owner)
+	}()
 	cs, err := r.eng.ListContainers(ctx, r.opt.Owner)
+	<-done
 	if err != nil {
 		return Actual{}, err
 	}
-	ns, err := r.eng.ListNetworks(ctx, r.opt.Owner)
-	if err != nil {
-		return Actual{}, err
+	if nerr != nil {
+		return Actual{}, nerr
 	}
 	return Actual{Containers: cs, Networks: ns}, nil
 }
