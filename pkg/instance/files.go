@@ -54,6 +54,26 @@ type dirMaker struct {
 
 func newDirMaker(root string) *dirMaker { return &dirMaker{root: root, seen: map[string]bool{}} }
 
+// lstatOrMkdir is p's lstat, or p made (made) when it is missing. A seed renames copied
+// folders in and out beside a preparation: one missing to lstat and there again to mkdir is
+// looked at again, and so is one there to mkdir and gone again to the lstat after it.
+func lstatOrMkdir(p string) (fi fs.FileInfo, made bool, err error) {
+	for range 5 {
+		fi, err = os.Lstat(p)
+		if !errors.Is(err, fs.ErrNotExist) {
+			return fi, false, err
+		}
+		err = os.Mkdir(p, 0o755)
+		if err == nil {
+			return nil, true, nil
+		}
+		if !errors.Is(err, fs.ErrExist) {
+			return nil, false, err
+		}
+	}
+	return nil, false, fmt.Errorf("make %s: it keeps appearing and going: %w", p, err)
+}
+
 // ensure makes the folder path, under the root, and each missing folder between them; it
 // reports whether path itself was created.
 func (m *dirMaker) ensure(path string) (created bool, err error) {
@@ -68,17 +88,11 @@ func (m *dirMaker) ensure(path string) (created bool, err error) {
 			created = false
 			continue
 		}
-		fi, err := os.Lstat(p)
-		if errors.Is(err, fs.ErrNotExist) {
-			err = os.Mkdir(p, 0o755)
-			if err == nil {
-				m.seen[p] = true
-				created = true
-				continue
-			}
-			if errors.Is(err, fs.ErrExist) { // made meanwhile (a seed renames a copied folder in): check it
-				fi, err = os.Lstat(p)
-			}
+		fi, made, err := lstatOrMkdir(p)
+		if made {
+			m.seen[p] = true
+			created = true
+			continue
 		}
 		switch {
 		case err != nil:
