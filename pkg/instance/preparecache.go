@@ -88,6 +88,18 @@ func (pr *Preparer) Prepare(root string, in *config.Instance, o Options, now tim
 // (restore, archive) says so, though the lstats would tell too.
 func (pr *Preparer) Forget(dir string) { pr.forget(dir) }
 
+// Retain forgets every folder but those of dirs: the reconciler keeps the memory to the
+// declared instances, so that sites removed over a long run leave nothing behind in it.
+func (pr *Preparer) Retain(dirs map[string]bool) {
+	pr.mu.Lock()
+	defer pr.mu.Unlock()
+	for dir := range pr.last {
+		if !dirs[dir] {
+			delete(pr.last, dir)
+		}
+	}
+}
+
 func (pr *Preparer) forget(dir string) {
 	pr.mu.Lock()
 	delete(pr.last, dir)

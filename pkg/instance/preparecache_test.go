@@ -115,4 +115,16 @@ func TestPreparerRemembers(t *testing.T) {
 	if calls != n+1 {
 		t.Fatal("a forgotten folder was not prepared again")
 	}
+	prep(&other)
+	n = calls
+	pr.Retain(map[string]bool{p.Layout.Dir(): true})
+	prep(&other)
+	pr.Retain(map[string]bool{"/elsewhere": true})
+	if len(pr.last) != 0 {
+		t.Fatalf("Retain kept %d folders not asked for", len(pr.last))
+	}
+	prep(&other)
+	if calls != n+1 {
+		t.Fatalf("Retain: prepared %d times, want once (after the folder was dropped)", calls-n)
+	}
 }

@@ -171,6 +171,11 @@ func (r *Reconciler) prepareAll(cfg *config.InstancesConfig, now time.Time) []pr
 	opt := r.opt.instanceOptions()
 	sem := make(chan struct{}, prepareWorkers)
 	var wg sync.WaitGroup
+	declared := make(map[string]bool, len(cfg.Instances))
+	for i := range cfg.Instances {
+		declared[r.layout(cfg.Instances[i].Name).Dir()] = true
+	}
+	r.prep.Retain(declared) // a removed instance's preparation is not kept
 	for i := range cfg.Instances {
 		in := &cfg.Instances[i]
 		if r.held[in.Name] > 0 {
