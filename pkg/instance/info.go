@@ -140,6 +140,11 @@ func infoKey(path string) (fileKey, bool) {
 	if err != nil || !fi.Mode().IsRegular() {
 		return fileKey{}, false
 	}
+	return keyOf(fi)
+}
+
+// keyOf is fi's fileKey; false when the file system gives no inode and times.
+func keyOf(fi os.FileInfo) (fileKey, bool) {
 	st, ok := fi.Sys().(*syscall.Stat_t)
 	if !ok {
 		return fileKey{}, false

@@ -5,7 +5,6 @@ import (
 	"os"
 	"slices"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/wp-dind/wp-dind/pkg/config"
@@ -84,8 +83,7 @@ func (pr *Preparer) Prepare(root string, in *config.Instance, o Options, now tim
 	return p, nil
 }
 
-// Forget drops what is remembered of the instance folder dir: a job that rewrites it
-// (restore, archive) says so, though the lstats would tell too.
+// Forget drops what is remembered of the instance folder dir; its next Prepare runs whole.
 func (pr *Preparer) Forget(dir string) { pr.forget(dir) }
 
 // Retain forgets every folder but those of dirs: the reconciler keeps the memory to the
@@ -129,9 +127,9 @@ func lstatAll(paths []string) ([]pathKey, time.Time) {
 			continue
 		}
 		out[i].mode = fi.Mode()
-		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-			out[i].key = fileKey{dev: uint64(st.Dev), ino: st.Ino, size: st.Size, mtime: st.Mtim.Nano(), ctime: st.Ctim.Nano()}
-			newest = max(newest, out[i].key.mtime, out[i].key.ctime)
+		if key, ok := keyOf(fi); ok {
+			out[i].key = key
+			newest = max(newest, key.mtime, key.ctime)
 		} else {
 			newest = time.Now().UnixNano() // no times to trust: never remembered
 		}
