@@ -94,6 +94,53 @@ func TestDatabaseInterruptedInit(t *testing.T) {
 	}
 }
 
+// TestDatabaseStopDuringInit: a stop while an empty data folder is being initialised (a new
+// site's convergence cut short, by a restore or ctl down) takes seconds, not the 30 s grace
+// period and a kill: the entrypoint, PID 1, passes it on to the init server. The folder keeps
+// its marker, and the next start initialises it again.
+func TestDatabaseStopDuringInit(t *testing.T) {
+	for _, im := range byRole(images(t), "db") {
+		t.Run(im.Ref, func(t *testing.T) {
+			t.Parallel()
+			data := t.TempDir()
+			config, logs := instanceDirs(t, "my.cnf", readFile(t, "testdata/my.cnf"))
+			id := runContainer(t, im.Ref, append(dbEnv(), "-v", config+":/etc/wp-dind:ro", "-v", logs+":/var/log/wp-dind",
+				"-v", data+":/var/lib/mysql")...)
+			mark := filepath.Join(data, ".wp-dind-initialising")
+			deadline := time.Now().Add(30 * time.Second)
+			for {
+				if _, err := os.Stat(mark); err == nil {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatal("no initialisation seen in 30 s")
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+			start := time.Now()
+			mustDocker(t, "stop", "-t", "30", id)
+			took := time.Since(start)
+			t.Logf("%s: stopped %s after the initialisation began", im.Ref, took.Round(time.Millisecond))
+			if took > 10*time.Second {
+				t.Errorf("docker stop during the initialisation took %s, want well under the 30 s grace period", took)
+			} else if _, err := os.Stat(mark); err != nil {
+				t.Fatalf("the initialisation was over before the stop, which this test is not about: %v", err)
+			}
+			if code := mustDocker(t, "inspect", "-f", "{{.State.ExitCode}}", id); code != "143" {
+				t.Errorf("exit code %s, want 143 (stopped by SIGTERM)", code)
+			}
+			if out := mustDockerCombined(t, "logs", id); !strings.Contains(out, "stopped during the initialisation") {
+				t.Errorf("the log does not say the initialisation was stopped:\n%s", out)
+			}
+			mustDocker(t, "start", id)
+			mustHealthy(t, id, 120*time.Second)
+			if got := query(t, id, appUser, appPassword, "SELECT DATABASE()"); got != appDatabase {
+				t.Errorf("after a start on the interrupted folder: %q, want %s", got, appDatabase)
+			}
+		})
+	}
+}
+
 // testRestart: a clean stop (the image's stop signal) and a start on the same, now
 // non-empty, data directory keep the data and the credentials.
 func testRestart(t *testing.T, im image, id string) {

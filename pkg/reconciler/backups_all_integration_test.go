@@ -98,7 +98,7 @@ func TestBackupsAllIntegration(t *testing.T) {
 	t.Logf("restore --all: %+v in %s", res.Items, res.Duration)
 	for _, in := range []itInstance{a, b} {
 		testutil.WaitFor(t, 3*time.Minute, in.name+" running", func() bool { return r2.instanceState(in.name).State == StateRunning })
-		if body, err := httpGet(in.port, "/?p="+posts[in.name]); err != nil || !strings.Contains(body, "post of "+in.name) {
+		if err := pageHas(t, in.port, "/?p="+posts[in.name], "post of "+in.name); err != nil {
 			t.Errorf("%s after restore --all: %v", in.name, err)
 		}
 	}

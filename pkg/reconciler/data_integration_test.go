@@ -62,7 +62,7 @@ func TestDataIntegration(t *testing.T) {
 		if got := postTitleSQL(t, src.name, kept); got != "kept by the snapshot" {
 			t.Errorf("post after the restore: %q", got)
 		}
-		if body, err := httpGet(src.port, "/?p="+kept); err != nil || !strings.Contains(body, "kept by the snapshot") {
+		if err := pageHas(t, src.port, "/?p="+kept, "kept by the snapshot"); err != nil {
 			t.Errorf("post after the restore (HTTP): %v", err)
 		}
 		if list, _ := instance.ListArchived(w.root, src.name); len(list) != 0 {
@@ -103,7 +103,7 @@ func TestDataIntegration(t *testing.T) {
 		if got := postTitleSQL(t, src.name, after); got != "written after the snapshot" {
 			t.Errorf("post written before the killed restore: %q", got)
 		}
-		if body, err := httpGet(src.port, "/?p="+after); err != nil || !strings.Contains(body, "written after the snapshot") {
+		if err := pageHas(t, src.port, "/?p="+after, "written after the snapshot"); err != nil {
 			t.Errorf("post written before the killed restore (HTTP): %v", err)
 		}
 		if instance.Restoring(instance.Layout{Root: w.root, Name: src.name}) {
