@@ -140,14 +140,14 @@ func (c *Client) Exec(ctx context.Context, id, user string, cmd []string) (ExecR
 	return ExecResult{ExitCode: code, Output: out.String()}, nil
 }
 
-// Events streams start, die, destroy, oom and health_status events of owner's containers
+// Events streams create, start, die, destroy, oom and health_status events of owner's containers
 // until ctx ends or the stream breaks (the error channel then yields one error). dockerd
 // sends health_status only when a container's health changes.
 func (c *Client) Events(ctx context.Context, owner string) (<-chan Event, <-chan error) {
 	// "health_status" without a status matches every "health_status: X" (moby's fuzzy match
 	// for that event), on API 1.41 as on 1.45.
 	f := make(client.Filters).Add("type", "container").Add("label", OwnerFilter(owner)).
-		Add("event", ActionStart, ActionDie, ActionDestroy, ActionOOM, ActionHealthStatus)
+		Add("event", ActionCreate, ActionStart, ActionDie, ActionDestroy, ActionOOM, ActionHealthStatus)
 	res := c.api.Events(ctx, client.EventsListOptions{Filters: f})
 	out := make(chan Event)
 	errs := make(chan error, 1)

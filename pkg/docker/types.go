@@ -95,6 +95,7 @@ type ExecResult struct {
 
 // Actions of the container events Events streams.
 const (
+	ActionCreate       = "create"
 	ActionStart        = "start"
 	ActionDie          = "die"
 	ActionDestroy      = "destroy"
@@ -104,7 +105,7 @@ const (
 
 // Event is a container event on an owned container.
 type Event struct {
-	Action      string // start, die, destroy, oom, health_status
+	Action      string // create, start, die, destroy, oom, health_status
 	ContainerID string
 	Name        string // the container's name
 	Instance    string

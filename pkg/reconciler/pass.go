@@ -26,20 +26,23 @@ func (r *Reconciler) pass(ctx context.Context, reason string) {
 	}
 	r.tellInstances(cfg)
 	// The engine lists while the folders are prepared: on the real engine with 99 sites
-	// the listing is most of a pass that has nothing to do.
-	listedAt := time.Now()
+	// the listing is most of a pass that has nothing to do (and is kept for the next one:
+	// listing.go). The resync and the retries list afresh.
 	type listing struct {
-		a   Actual
-		err error
+		a      Actual
+		at     time.Time
+		reused bool
+		err    error
 	}
 	listed := make(chan listing, 1)
 	go func() {
-		a, err := r.list(ctx)
-		listed <- listing{a, err}
+		var l listing
+		l.a, l.at, l.reused, l.err = r.list(ctx, reason == "resync" || reason == "retry")
+		listed <- l
 	}()
 	desired, failed := r.desired(cfg)
 	l := <-listed
-	actual, err := l.a, l.err
+	actual, listedAt, err := l.a, l.at, l.err
 	if err != nil {
 		r.log.Error("failed to list docker objects", "error", err)
 		return
@@ -64,7 +67,7 @@ func (r *Reconciler) pass(ctx context.Context, reason string) {
 	if !steps.Empty() {
 		r.log.Info("reconcile pass", "reason", reason, "instances", len(cfg.Instances), "duration", time.Since(start))
 	} else {
-		r.log.Debug("reconcile pass", "reason", reason, "instances", len(cfg.Instances), "duration", time.Since(start))
+		r.log.Debug("reconcile pass", "reason", reason, "instances", len(cfg.Instances), "duration", time.Since(start), "listing_kept", l.reused)
 	}
 }
 
@@ -208,8 +211,10 @@ func (r *Reconciler) sharedNetwork() docker.NetworkSpec {
 	return docker.NetworkSpec{Name: a.SharedNetwork, Subnet: a.SharedSubnet.String(), Bridge: a.SharedBridge(), Labels: r.networkLabels()}
 }
 
-// list is the pass's whole view of Docker: two requests, whatever the number of instances.
-func (r *Reconciler) list(ctx context.Context) (Actual, error) {
+// list is the pass's whole view of Docker: two requests, whatever the number of instances,
+// or only the networks' when the last container listing is still true (listContainers;
+// fresh asks for a new one). at is when the containers were listed.
+func (r *Reconciler) list(ctx context.Context, fresh bool) (a Actual, at time.Time, reused bool, err error) {
 	var ns []docker.Network
 	var nerr error
 	done := make(chan struct{})
@@ -217,15 +222,15 @@ func (r *Reconciler) list(ctx context.Context) (Actual, error) {
 		defer close(done)
 		ns, nerr = r.eng.ListNetworks(ctx, r.opt.Owner)
 	}()
-	cs, err := r.eng.ListContainers(ctx, r.opt.Owner)
+	cs, at, reused, err := r.listContainers(ctx, fresh)
 	<-done
 	if err != nil {
-		return Actual{}, err
+		return Actual{}, at, false, err
 	}
 	if nerr != nil {
-		return Actual{}, nerr
+		return Actual{}, at, false, nerr
 	}
-	return Actual{Containers: cs, Networks: ns}, nil
+	return Actual{Containers: cs, Networks: ns}, at, reused, nil
 }
 
 // recordContainers gives the status the listing asked for at listedAt; events that arrived

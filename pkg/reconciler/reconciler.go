@@ -25,7 +25,8 @@ type Reconciler struct {
 	log  hclog.Logger
 	work *worker
 
-	archives archiveSizes // sizes of the archived folders, measured once each
+	archives archiveSizes  // sizes of the archived folders, measured once each
+	listing  *listingCache // the last container listing, used again while true (listing.go)
 
 	kick       chan struct{}
 	ready      chan struct{}
@@ -71,8 +72,10 @@ func New(eng docker.Engine, opt Options) (*Reconciler, error) {
 	if err := opt.check(); err != nil {
 		return nil, fmt.Errorf("new reconciler: %w", err)
 	}
+	listing := &listingCache{}
+	eng = changeCounting{Engine: eng, changed: listing.changed} // the work's changes tell it
 	r := &Reconciler{
-		eng: eng, opt: opt, log: opt.Logger, work: newWorker(eng, &opt),
+		listing: listing, eng: eng, opt: opt, log: opt.Logger, work: newWorker(eng, &opt),
 		kick: make(chan struct{}, 1), ready: make(chan struct{}), jobs: make(chan *job), stopped: make(chan struct{}),
 		engineBack: make(chan struct{}, 1), held: map[string]int{}, queued: map[string][]*job{},
 		inst: map[string]*instState{}, tasks: map[string]*task{},

@@ -66,7 +66,8 @@ func (r *Reconciler) recordEvent(ev docker.Event) {
 }
 
 // watchEvents records the events of owned containers in the status and asks for a pass on
-// die, destroy and oom. When the stream breaks (dockerd restarting), it waits for the engine
+// die, destroy and oom; each one, and the stream's connecting and breaking, tells the
+// listing cache (listing.go). When the stream breaks (dockerd restarting), it waits for the engine
 // to answer again and reconnects, then tells the loop (engineBack): a container that died
 // while dockerd was down sends no event, and the work in flight was planned on containers
 // that may be gone.
@@ -78,6 +79,7 @@ func (r *Reconciler) watchEvents(ctx context.Context) {
 		}
 		connected := time.Now()
 		evs, errs := r.eng.Events(ctx, r.opt.Owner)
+		r.listing.watching(true, connected)
 		if !first {
 			r.log.Info("docker event stream reconnected")
 			select {
@@ -86,6 +88,7 @@ func (r *Reconciler) watchEvents(ctx context.Context) {
 			}
 		}
 		r.stream(ctx, evs, errs)
+		r.listing.watching(false, time.Now())
 		if ctx.Err() != nil {
 			return
 		}
@@ -104,9 +107,10 @@ func (r *Reconciler) stream(ctx context.Context, evs <-chan docker.Event, errs <
 				return
 			}
 			r.log.Debug("docker event", "action", ev.Action, "instance", ev.Instance, "role", ev.Role, "health", ev.Health)
+			r.listing.changed()
 			r.recordEvent(ev)
-			if ev.Action == docker.ActionHealthStatus || ev.Action == docker.ActionStart {
-				continue // status only: what the reconciler starts itself asks for no work
+			if ev.Action == docker.ActionHealthStatus || ev.Action == docker.ActionStart || ev.Action == docker.ActionCreate {
+				continue // status only: what the reconciler creates and starts itself asks for no work
 			}
 			r.Trigger("docker " + ev.Action + " " + ev.Instance + "/" + ev.Role)
 		case err := <-errs:
