@@ -30,10 +30,9 @@ type listingCache struct {
 	mu        sync.Mutex
 	gen       uint64    // changes seen: events, the reconciler's own changes, the stream's state
 	watchedAt time.Time // the stream connected; zero while it is not
-	have      bool
 	cs        []docker.Container
 	csGen     uint64    // gen when cs was asked for
-	at        time.Time // when cs was asked for
+	at        time.Time // when cs was asked for; zero: nothing kept
 }
 
 // changed records a change to the owned containers: an event, or a call that made one.
@@ -54,18 +53,18 @@ func (c *listingCache) watching(on bool, now time.Time) {
 	}
 }
 
-// begin is the generation and time a listing starts at, to give to put.
-func (c *listingCache) begin(now time.Time) (uint64, time.Time) {
+// begin is the generation a listing starts at, to give to put.
+func (c *listingCache) begin() uint64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.gen, now
+	return c.gen
 }
 
 // put keeps a listing asked for at (gen, at).
 func (c *listingCache) put(cs []docker.Container, gen uint64, at time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.have, c.cs, c.csGen, c.at = true, cs, gen, at
+	c.cs, c.csGen, c.at = cs, gen, at
 }
 
 // get returns the kept listing and when it was asked for, if nothing can have changed
@@ -74,7 +73,7 @@ func (c *listingCache) put(cs []docker.Container, gen uint64, at time.Time) {
 func (c *listingCache) get(now time.Time, maxAge time.Duration) ([]docker.Container, time.Time, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	ok := c.have && c.csGen == c.gen && !c.watchedAt.IsZero() && !c.at.Before(c.watchedAt.Add(settleStream)) &&
+	ok := !c.at.IsZero() && c.csGen == c.gen && !c.watchedAt.IsZero() && !c.at.Before(c.watchedAt.Add(settleStream)) &&
 		now.Sub(c.at) < maxAge
 	if !ok {
 		return nil, time.Time{}, false
@@ -82,22 +81,30 @@ func (c *listingCache) get(now time.Time, maxAge time.Duration) ([]docker.Contai
 	return slices.Clone(c.cs), c.at, true
 }
 
-// listContainers is the pass's container listing: the kept one when fresh may be false and
-// it is still true to the engine (listingCache.get), else one request. at is when the
-// listing was asked for, for the status (recordContainers).
-func (r *Reconciler) listContainers(ctx context.Context, fresh bool) (cs []docker.Container, at time.Time, reused bool, err error) {
+// containerListing is the containers a pass plans on, when they were asked for, and whether
+// they are the kept listing (no request made).
+type containerListing struct {
+	cs   []docker.Container
+	at   time.Time
+	kept bool
+}
+
+// listContainers is the pass's container listing: the kept one when fresh is false and it
+// is still true to the engine (listingCache.get), else one request.
+func (r *Reconciler) listContainers(ctx context.Context, fresh bool) (containerListing, error) {
+	now := time.Now()
 	if !fresh {
-		if cs, at, ok := r.listing.get(time.Now(), r.opt.Resync); ok {
-			return cs, at, true, nil
+		if cs, at, ok := r.listing.get(now, r.opt.Resync); ok {
+			return containerListing{cs: cs, at: at, kept: true}, nil
 		}
 	}
-	gen, at := r.listing.begin(time.Now())
-	cs, err = r.eng.ListContainers(ctx, r.opt.Owner)
+	gen := r.listing.begin()
+	cs, err := r.eng.ListContainers(ctx, r.opt.Owner)
 	if err != nil {
-		return nil, at, false, err
+		return containerListing{at: now}, err
 	}
-	r.listing.put(slices.Clone(cs), gen, at)
-	return cs, at, false, nil
+	r.listing.put(slices.Clone(cs), gen, now)
+	return containerListing{cs: cs, at: now}, nil
 }
 
 // changeCounting is the engine as the reconciler's work uses it: each call that may change

@@ -120,57 +120,40 @@ func countOf(list []string, s string) int {
 func TestListingCacheGet(t *testing.T) {
 	t0 := time.Unix(1_000_000, 0)
 	cs := []docker.Container{{ID: "a", Name: "one-db"}}
+	listed := t0.Add(2 * time.Second)
+	// watchedAndListed: the stream connected at t0, then a listing kept at at.
+	watchedAndListed := func(c *listingCache, at time.Time) {
+		c.watching(true, t0)
+		c.put(cs, c.begin(), at)
+	}
+	later := t0.Add(5 * time.Second)
 	tests := []struct {
 		name string
 		play func(c *listingCache)
 		now  time.Time
 		want bool
 	}{
-		{"nothing listed", func(c *listingCache) { c.watching(true, t0) }, t0.Add(5 * time.Second), false},
-		{"listed while watched", func(c *listingCache) {
-			c.watching(true, t0)
-			g, at := c.begin(t0.Add(2 * time.Second))
-			c.put(cs, g, at)
-		}, t0.Add(5 * time.Second), true},
-		{"listed before the stream settled", func(c *listingCache) {
-			c.watching(true, t0)
-			g, at := c.begin(t0.Add(settleStream / 2))
-			c.put(cs, g, at)
-		}, t0.Add(5 * time.Second), false},
-		{"never watched", func(c *listingCache) {
-			g, at := c.begin(t0.Add(2 * time.Second))
-			c.put(cs, g, at)
-		}, t0.Add(5 * time.Second), false},
+		{"nothing listed", func(c *listingCache) { c.watching(true, t0) }, later, false},
+		{"listed while watched", func(c *listingCache) { watchedAndListed(c, listed) }, later, true},
+		{"listed before the stream settled", func(c *listingCache) { watchedAndListed(c, t0.Add(settleStream/2)) }, later, false},
+		{"never watched", func(c *listingCache) { c.put(cs, c.begin(), listed) }, later, false},
 		{"a change during the listing", func(c *listingCache) {
 			c.watching(true, t0)
-			g, at := c.begin(t0.Add(2 * time.Second))
+			g := c.begin()
 			c.changed()
-			c.put(cs, g, at)
-		}, t0.Add(5 * time.Second), false},
-		{"a change after it", func(c *listingCache) {
-			c.watching(true, t0)
-			g, at := c.begin(t0.Add(2 * time.Second))
-			c.put(cs, g, at)
-			c.changed()
-		}, t0.Add(5 * time.Second), false},
+			c.put(cs, g, listed)
+		}, later, false},
+		{"a change after it", func(c *listingCache) { watchedAndListed(c, listed); c.changed() }, later, false},
 		{"the stream broke after it", func(c *listingCache) {
-			c.watching(true, t0)
-			g, at := c.begin(t0.Add(2 * time.Second))
-			c.put(cs, g, at)
+			watchedAndListed(c, listed)
 			c.watching(false, t0.Add(3*time.Second))
-		}, t0.Add(5 * time.Second), false},
+		}, later, false},
 		{"the stream reconnected after it", func(c *listingCache) {
-			c.watching(true, t0)
-			g, at := c.begin(t0.Add(2 * time.Second))
-			c.put(cs, g, at)
+			watchedAndListed(c, listed)
 			c.watching(false, t0.Add(3*time.Second))
 			c.watching(true, t0.Add(4*time.Second))
-		}, t0.Add(5 * time.Second), false},
-		{"older than the resync", func(c *listingCache) {
-			c.watching(true, t0)
-			g, at := c.begin(t0.Add(2 * time.Second))
-			c.put(cs, g, at)
-		}, t0.Add(2*time.Second + time.Minute), false},
+		}, later, false},
+		{"older than the resync", func(c *listingCache) { watchedAndListed(c, listed) }, listed.Add(time.Minute), false},
 	}
 	for _, tt := range tests {
 		t.Run(strings.ReplaceAll(tt.name, " ", "_"), func(t *testing.T) {
@@ -180,7 +163,7 @@ func TestListingCacheGet(t *testing.T) {
 			if ok != tt.want {
 				t.Fatalf("kept = %v, want %v", ok, tt.want)
 			}
-			if ok && (len(got) != 1 || got[0].ID != "a" || !at.Equal(t0.Add(2*time.Second))) {
+			if ok && (len(got) != 1 || got[0].ID != "a" || !at.Equal(listed)) {
 				t.Errorf("got %+v at %s", got, at)
 			}
 			if ok {

@@ -29,20 +29,18 @@ func (r *Reconciler) pass(ctx context.Context, reason string) {
 	// the listing is most of a pass that has nothing to do (and is kept for the next one:
 	// listing.go). The resync and the retries list afresh.
 	type listing struct {
-		a      Actual
-		at     time.Time
-		reused bool
-		err    error
+		a   Actual
+		cl  containerListing
+		err error
 	}
 	listed := make(chan listing, 1)
 	go func() {
-		var l listing
-		l.a, l.at, l.reused, l.err = r.list(ctx, reason == "resync" || reason == "retry")
-		listed <- l
+		a, cl, err := r.list(ctx, reason == reasonResync || reason == reasonRetry)
+		listed <- listing{a, cl, err}
 	}()
 	desired, failed := r.desired(cfg)
 	l := <-listed
-	actual, listedAt, err := l.a, l.at, l.err
+	actual, listedAt, err := l.a, l.cl.at, l.err
 	if err != nil {
 		r.log.Error("failed to list docker objects", "error", err)
 		return
@@ -67,7 +65,7 @@ func (r *Reconciler) pass(ctx context.Context, reason string) {
 	if !steps.Empty() {
 		r.log.Info("reconcile pass", "reason", reason, "instances", len(cfg.Instances), "duration", time.Since(start))
 	} else {
-		r.log.Debug("reconcile pass", "reason", reason, "instances", len(cfg.Instances), "duration", time.Since(start), "listing_kept", l.reused)
+		r.log.Debug("reconcile pass", "reason", reason, "instances", len(cfg.Instances), "duration", time.Since(start), "listing_kept", l.cl.kept)
 	}
 }
 
@@ -213,8 +211,8 @@ func (r *Reconciler) sharedNetwork() docker.NetworkSpec {
 
 // list is the pass's whole view of Docker: two requests, whatever the number of instances,
 // or only the networks' when the last container listing is still true (listContainers;
-// fresh asks for a new one). at is when the containers were listed.
-func (r *Reconciler) list(ctx context.Context, fresh bool) (a Actual, at time.Time, reused bool, err error) {
+// fresh asks for a new one).
+func (r *Reconciler) list(ctx context.Context, fresh bool) (Actual, containerListing, error) {
 	var ns []docker.Network
 	var nerr error
 	done := make(chan struct{})
@@ -222,15 +220,15 @@ func (r *Reconciler) list(ctx context.Context, fresh bool) (a Actual, at time.Ti
 		defer close(done)
 		ns, nerr = r.eng.ListNetworks(ctx, r.opt.Owner)
 	}()
-	cs, at, reused, err := r.listContainers(ctx, fresh)
+	cl, err := r.listContainers(ctx, fresh)
 	<-done
 	if err != nil {
-		return Actual{}, at, false, err
+		return Actual{}, cl, err
 	}
 	if nerr != nil {
-		return Actual{}, at, false, nerr
+		return Actual{}, cl, nerr
 	}
-	return Actual{Containers: cs, Networks: ns}, at, reused, nil
+	return Actual{Containers: cl.cs, Networks: ns}, cl, nil
 }
 
 // recordContainers gives the status the listing asked for at listedAt; events that arrived

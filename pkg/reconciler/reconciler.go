@@ -144,6 +144,13 @@ func (r *Reconciler) Run(ctx context.Context) error {
 	return nil
 }
 
+// The reasons of the passes the loop runs by itself; a pass for either lists afresh
+// (listing.go).
+const (
+	reasonResync = "resync"
+	reasonRetry  = "retry"
+)
+
 // loop runs passes and jobs until ctx ends, then stops the tasks.
 func (r *Reconciler) loop(ctx context.Context) {
 	defer close(r.stopped)
@@ -169,10 +176,10 @@ func (r *Reconciler) loop(ctx context.Context) {
 		case <-debounce.C:
 			r.pass(ctx, r.takeReasons())
 		case <-resync.C:
-			r.pass(ctx, "resync")
+			r.pass(ctx, reasonResync)
 		case <-r.retry.C:
 			r.retryAt = time.Time{}
-			r.pass(ctx, "retry")
+			r.pass(ctx, reasonRetry)
 		case <-r.engineBack:
 			r.engineReturned()
 		case d := <-r.done:
