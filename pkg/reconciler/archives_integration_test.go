@@ -41,7 +41,7 @@ func TestArchivesIntegration(t *testing.T) {
 		t.Fatal("first pass not done after 10 minutes")
 	}
 	for _, in := range []itInstance{a, b} {
-		if err := siteOK(in.port); err != nil {
+		if err := serves(t, in.port); err != nil {
 			t.Fatalf("%s: %v", in.name, err)
 		}
 	}

@@ -64,7 +64,7 @@ func TestInstancesIntegration(t *testing.T) {
 
 	t.Run("serve and report their own PHP", func(t *testing.T) {
 		for _, in := range []itInstance{a, b} {
-			if err := siteOK(in.port); err != nil {
+			if err := serves(t, in.port); err != nil {
 				t.Errorf("%s: %v", in.name, err)
 			}
 			v := dockerOut(t, "exec", in.name+"-php", "php", "-r", "echo PHP_MAJOR_VERSION.'.'.PHP_MINOR_VERSION;")
@@ -136,7 +136,7 @@ func TestInstancesIntegration(t *testing.T) {
 		if title != "kept across PHP versions" {
 			t.Errorf("post %s after the change: %q", post, title)
 		}
-		if err := siteOK(a.port); err != nil {
+		if err := serves(t, a.port); err != nil {
 			t.Error(err)
 		}
 	})
@@ -166,7 +166,7 @@ func TestInstancesIntegration(t *testing.T) {
 		passAfter(t, r, time.Minute) // a pass over the bad file: it must change nothing
 		unchanged(t, before)
 		for _, in := range []itInstance{a, b, c} {
-			if err := siteOK(in.port); err != nil {
+			if err := serves(t, in.port); err != nil {
 				t.Error(err)
 			}
 		}

@@ -28,7 +28,7 @@ func TestMySQLIntegration(t *testing.T) {
 	r := startReconciler(t, w.eng, w.opt)
 	for name, port := range names {
 		waitRunning(t, r, name)
-		if err := siteOK(port); err != nil {
+		if err := serves(t, port); err != nil {
 			t.Errorf("%s: %v", name, err)
 		}
 		if got := wpPHP(t, name, `global $wpdb; echo $wpdb->db_server_info();`); !strings.HasPrefix(got, "9.7.") {
@@ -75,7 +75,7 @@ func TestMySQLIntegration(t *testing.T) {
 		if got := title(); got != "on mysql" {
 			t.Errorf("post after the snapshot restore: %q", got)
 		}
-		if err := siteOK(names[in]); err != nil {
+		if err := serves(t, names[in]); err != nil {
 			t.Error(err)
 		}
 	})
