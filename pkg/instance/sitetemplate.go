@@ -50,6 +50,9 @@ type TemplateInfo struct {
 	DBImage   string    `json:"db_image"`  // image IDs
 	PHPImage  string    `json:"php_image"` //
 	WordPress string    `json:"wordpress"` // $wp_version of the copied core
+	// Scripts are the core scripts its site's opcache held after its first front page: a
+	// site made from the template has them compiled before its first request.
+	Scripts []string `json:"opcache_scripts,omitempty"`
 }
 
 // Template is one template's folder under an instances root.

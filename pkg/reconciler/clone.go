@@ -130,7 +130,7 @@ func (w *worker) cloneFrom(ctx context.Context, in *config.Instance, p *instance
 	if m.Bytes > rewriteMemoryFrom {
 		grow = rewriteSettings(in.DB)
 	}
-	ids, back, err := w.personalize(ctx, in, p, "clone", old, m.URL, nil, grow, nil)
+	ids, back, err := w.personalize(ctx, in, p, "clone", old, m.URL, nil, grow, nil, nil)
 	if err != nil {
 		return outcome{}, err
 	}
@@ -168,18 +168,22 @@ func (w *worker) cloneFrom(ctx context.Context, in *config.Instance, p *instance
 // gives WordPress fresh salts, the instance's URL instead of oldURL across the database and
 // its admin password; extra are its further arguments (a template's), grow the database's
 // variables it gets more of meanwhile (rewritemem.go), created the containers made already
-// (nil: none). It returns the two containers' IDs
+// (nil: none); onStart, when not nil, is told the two containers' IDs as soon as both have
+// started (a template's precompile runs from there). It returns the two containers' IDs
 // and, when the database got more, what gives it back its own values, logging a failure (the
 // database only keeps more memory until its next start; nil when it got none). The
 // step of clones and of sites made from a template (sitetemplates.go); the web server
 // starts once it is done.
-func (w *worker) personalize(ctx context.Context, in *config.Instance, p *instance.Prepared, reason string, old instance.Secrets, oldURL string, extra, grow []string, created map[instance.Role]string) (map[instance.Role]string, func(context.Context), error) {
+func (w *worker) personalize(ctx context.Context, in *config.Instance, p *instance.Prepared, reason string, old instance.Secrets, oldURL string, extra, grow []string, created map[instance.Role]string, onStart func(ids map[instance.Role]string)) (map[instance.Role]string, func(context.Context), error) {
 	start := time.Now()
 	ids, err := w.startCreated(ctx, in, p, reason, created, instance.RoleDB, instance.RolePHP)
 	if err != nil {
 		return nil, nil, err
 	}
 	started := time.Since(start)
+	if onStart != nil {
+		onStart(ids)
+	}
 	// No wait for the two health checks (each an exec, a round of the engine's): the
 	// passwords are set once the server answers, wp-dind-personalize logs in as the site's
 	// user (and fails with the reason when it cannot), and it runs PHP's CLI, not PHP-FPM,

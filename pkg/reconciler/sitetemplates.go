@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
+	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -204,9 +204,22 @@ func (w *worker) fromTemplate(ctx context.Context, in *config.Instance, p *insta
 		return outcome{}, err
 	}
 	w.log.Info("seeded site from template", "instance", in.Name, "template", t.Key, "duration", seeded, "created", time.Since(start))
+	// The template's scripts are compiled into the new PHP-FPM's opcache while its database
+	// starts and it is personalized (opcache.go).
+	var pre precompiled
+	var compiling sync.WaitGroup
+	pctx, stopCompiling := context.WithCancel(ctx)
+	defer stopCompiling()
+	onStart := func(ids map[instance.Role]string) {
+		if len(info.Scripts) > 0 {
+			compiling.Go(func() { pre = w.precompile(pctx, in, ids[instance.RolePHP], info.Scripts) })
+		}
+	}
 	ids, _, err := w.personalize(ctx, in, p, "template", old, info.URL, []string{"--rename-admin", info.AdminUser, "--title", in.Title}, nil,
-		map[instance.Role]string{instance.RoleDB: created[0], instance.RolePHP: created[1]})
+		map[instance.Role]string{instance.RoleDB: created[0], instance.RolePHP: created[1]}, onStart)
 	if err != nil {
+		stopCompiling()
+		compiling.Wait()
 		return outcome{}, err
 	}
 	webID := created[2]
@@ -215,8 +228,14 @@ func (w *worker) fromTemplate(ctx context.Context, in *config.Instance, p *insta
 	}
 	p.Info.Seeded = "template " + t.Key
 	webStart := time.Now()
-	var warmed sync.WaitGroup // PHP-FPM's opcache is filled while the web server starts
-	warmed.Go(func() { w.warmPHP(ctx, in, ids[instance.RolePHP]) })
+	var warmed sync.WaitGroup // PHP-FPM's first request runs while the web server starts
+	warmed.Go(func() {
+		compiling.Wait()
+		if pre.err != nil {
+			w.log.Warn("failed to compile the template's scripts into the opcache", "instance", in.Name, "error", pre.err)
+		}
+		w.warmPHP(ctx, in, ids[instance.RolePHP])
+	})
 	err = w.eng.StartContainer(ctx, webID)
 	webStarted := time.Since(webStart)
 	warmed.Wait()
@@ -235,7 +254,8 @@ func (w *worker) fromTemplate(ctx context.Context, in *config.Instance, p *insta
 	out.probe, err = w.waitSiteEvery(ctx, in, newSitePoll)
 	if err == nil {
 		w.log.Info("site from template serves", "instance", in.Name, "web_started", webStarted.Round(time.Millisecond),
-			"web_to_serving", time.Since(webStart).Round(time.Millisecond), "duration", time.Since(start).Round(time.Millisecond))
+			"web_to_serving", time.Since(webStart).Round(time.Millisecond), "precompiled", pre.compiled, "of", pre.listed,
+			"precompile", pre.took.Round(time.Millisecond), "duration", time.Since(start).Round(time.Millisecond))
 	}
 	return out, err
 }
@@ -249,22 +269,8 @@ func (w *worker) fromTemplate(ctx context.Context, in *config.Instance, p *insta
 func (w *worker) warmPHP(ctx context.Context, in *config.Instance, phpID string) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	host := w.siteHost(in)
-	env := []string{
-		"REQUEST_METHOD=GET", "REQUEST_URI=/", "QUERY_STRING=", "SCRIPT_NAME=/index.php",
-		"SCRIPT_FILENAME=" + instance.DocRoot + "/index.php", "DOCUMENT_ROOT=" + instance.DocRoot,
-		"DOCUMENT_URI=/index.php", "SERVER_PROTOCOL=HTTP/1.1", "REQUEST_SCHEME=http", "GATEWAY_INTERFACE=CGI/1.1",
-		"REMOTE_ADDR=127.0.0.1", "SERVER_NAME=" + host, "SERVER_PORT=80", "HTTP_HOST=" + host,
-	}
 	start := time.Now()
-	res, err := w.eng.ExecStream(ctx, phpID, docker.ExecIO{
-		Cmd: []string{"cgi-fcgi", "-bind", "-connect", "127.0.0.1:9000"}, Env: env,
-		Stdout: io.Discard, Stderr: io.Discard, MaxOutput: 64 << 20,
-	})
-	if err == nil && res.ExitCode != 0 {
-		err = fmt.Errorf("cgi-fcgi exit %d: %s", res.ExitCode, lastLine(res.Output))
-	}
-	if err != nil {
+	if _, _, err := w.fcgi(ctx, in, phpID, instance.DocRoot+"/index.php", http.MethodGet, nil, 64<<20); err != nil {
 		w.log.Debug("failed to warm PHP-FPM's opcache", "instance", in.Name, "error", err)
 		return
 	}
@@ -422,7 +428,26 @@ func (w *worker) scrubTemplate(ctx context.Context, in config.Instance, s instan
 	return instance.InstallTemplate(s, t, instance.TemplateInfo{
 		From: in.Name, Created: time.Now().UTC(), AdminUser: in.AdminUser, URL: in.URL(),
 		DBImage: ids[w.opt.instance.Images.Ref(in.DB)], PHPImage: ids[w.opt.instance.Images.Ref(in.PHP)],
+		Scripts: w.templateScripts(ctx, &in),
 	})
+}
+
+// templateScripts are the core scripts the template's site's opcache holds (its front page
+// served), for the sites made from it; none when they cannot be read (logged): those sites
+// compile them at their first request.
+func (w *worker) templateScripts(ctx context.Context, in *config.Instance) []string {
+	php, err := w.runningContainer(ctx, in.Name, instance.RolePHP)
+	if err == nil && php == nil {
+		err = fmt.Errorf("the PHP container of %q is not running", in.Name)
+	}
+	var scripts []string
+	if err == nil {
+		scripts, err = w.opcacheScripts(ctx, in, php.ID)
+	}
+	if err != nil {
+		w.log.Warn("failed to record the template's opcache scripts", "instance", in.Name, "error", err)
+	}
+	return scripts
 }
 
 // scrubTemplateCmd starts a second server in the database container, on the snapshot's data

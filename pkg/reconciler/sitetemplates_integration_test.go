@@ -2,13 +2,19 @@ package reconciler
 
 import (
 	"encoding/json"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/hashicorp/go-hclog"
 
 	"github.com/wp-dind/wp-dind/pkg/instance"
 	"github.com/wp-dind/wp-dind/pkg/testutil"
@@ -24,6 +30,9 @@ import (
 func TestSiteTemplatesIntegration(t *testing.T) {
 	w := newEngineWorld(t, "WPDIND_INTEGRATION", 4, "wp-php:8.4", "wp-mariadb:11.8", "wp-nginx:1.26")
 	w.opt.SiteTemplates = true
+	var logged logBuffer
+	w.opt.Logger = hclog.New(&hclog.LoggerOptions{Name: "reconciler", Level: hclog.LevelFromString(os.Getenv("WPDIND_TEST_LOG")),
+		Output: io.MultiWriter(testWriter{t}, &logged)})
 	mk := func(short string, id, port int) itInstance {
 		return itInstance{name: w.instance(short), php: "8.4", dbVersion: "11.8", web: "1.26", id: id, port: port}
 	}
@@ -51,6 +60,7 @@ func TestSiteTemplatesIntegration(t *testing.T) {
 		}
 	}
 	checkTwins(t, w, b, c)
+	checkPrecompiled(t, w, &logged, tpl, b, c)
 
 	// A template of other images: the same versions' kind, another key.
 	ids := "000000000000_000000000000" // the two image IDs of a key
@@ -79,7 +89,7 @@ func waitServing(t *testing.T, r *Reconciler, timeout time.Duration, ins ...itIn
 	t.Helper()
 	for _, in := range ins {
 		testutil.WaitFor(t, timeout, in.name+" running", func() bool { return r.instanceState(in.name).State == StateRunning })
-		if err := siteOK(in.port); err != nil {
+		if err := serves(t, in.port); err != nil {
 			t.Errorf("%s: %v", in.name, err)
 		}
 	}
@@ -101,6 +111,66 @@ func waitTemplate(t *testing.T, root, key string) instance.Template {
 		return false
 	})
 	return found
+}
+
+// checkPrecompiled: the template recorded the core scripts of its site's front page; each
+// site made from it had all of them compiled into its opcache before its first request
+// (its log line); opcache-warm.php compiles only core scripts, whatever it is sent.
+func checkPrecompiled(t *testing.T, w *engineWorld, logged *logBuffer, tpl instance.Template, ins ...itInstance) {
+	t.Helper()
+	info, err := instance.ReadTemplate(tpl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(info.Scripts) < 100 || !slices.ContainsFunc(info.Scripts, func(s string) bool { return strings.HasSuffix(s, "/wp-includes/load.php") }) {
+		t.Fatalf("the template recorded %d opcache scripts: %.300q", len(info.Scripts), info.Scripts)
+	}
+	for _, s := range info.Scripts {
+		if !coreScript(s) {
+			t.Errorf("the template recorded %q", s)
+		}
+	}
+	t.Logf("the template recorded %d core scripts", len(info.Scripts))
+	for _, in := range ins {
+		re := regexp.MustCompile(`site from template serves: instance=` + regexp.QuoteMeta(in.name) + ` .*precompiled=(\d+) of=(\d+) precompile=(\S+)`)
+		m := re.FindStringSubmatch(logged.String())
+		if m == nil {
+			t.Errorf("%s: no precompile in its log line", in.name)
+			continue
+		}
+		if n, _ := strconv.Atoi(m[1]); n != len(info.Scripts) || m[2] != m[1] {
+			t.Errorf("%s: precompiled %s of %s, want all %d", in.name, m[1], m[2], len(info.Scripts))
+		}
+		t.Logf("%s: precompiled %s scripts in %s", in.name, m[1], m[3])
+	}
+	// Sent to a site's PHP-FPM: what is not core is refused, core already cached is skipped.
+	in := ins[0]
+	body := strings.Join(append([]string{"/etc/passwd", instance.DocRoot + "/wp-config.php", instance.DocRoot + "/wp-includes/../wp-config.php",
+		instance.DocRoot + "/wp-includes/no-such-file.php"}, info.Scripts...), "\n")
+	out := dockerOut(t, "exec", "-e", "SCRIPT_FILENAME="+opcacheScript, "-e", "DOCUMENT_ROOT="+instance.DocRoot, "-e", "REQUEST_METHOD=POST",
+		"-e", "CONTENT_LENGTH="+strconv.Itoa(len(body)), "-i", in.name+"-php", "sh", "-c", "printf %s \"$1\" | cgi-fcgi -bind -connect 127.0.0.1:9000", "sh", body)
+	want := fmt.Sprintf("wp-dind-opcache compiled 0 of %d", len(info.Scripts)+4)
+	if !strings.Contains(out, want) || strings.Count(out, "not core: ") != 4 {
+		t.Errorf("opcache-warm.php on %s: %q, want %q and 4 not core", in.name, out, want)
+	}
+}
+
+// logBuffer keeps what a test's reconciler logs, for its checks.
+type logBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 // checkTemplate: the template has its own database passwords and no wp-config.php.
