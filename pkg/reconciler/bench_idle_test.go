@@ -2,6 +2,7 @@ package reconciler
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -29,6 +30,7 @@ func TestBenchIdle(t *testing.T) {
 	ttfb := map[string]float64{}
 	for _, in := range []itInstance{a, b} {
 		ttfb[in.php] = medianTTFB(t, in.port, 50)
+		fmt.Printf("bench: opcache of %s (PHP %s) after its front pages: %s\n", in.name, in.php, opcacheUsage(t, in.name+"-php"))
 	}
 	time.Sleep(idleWait) // no traffic: what an idle site costs is the point
 	mem := map[instance.Role][]float64{}
@@ -69,3 +71,18 @@ func medianTTFB(t *testing.T, port, n int) float64 {
 }
 
 func median(v []float64) float64 { return testutil.Median(v) }
+
+// opcacheUsage is what the PHP container's opcache holds, asked of its PHP-FPM over FastCGI
+// (a script written to /tmp in the container: the command line has no opcache).
+func opcacheUsage(t *testing.T, php string) string {
+	t.Helper()
+	const script = `<?php $s = opcache_get_status(false); $i = $s['interned_strings_usage']; $m = $s['memory_usage'];
+printf("scripts=%d used_mb=%.2f interned_used_mb=%.2f interned_buffer_mb=%.2f", $s['opcache_statistics']['num_cached_scripts'],
+	$m['used_memory'] / 1048576, $i['used_memory'] / 1048576, $i['buffer_size'] / 1048576);`
+	out := dockerOut(t, "exec", "-e", "SCRIPT_FILENAME=/tmp/wp-dind-bench-opcache.php", "-e", "REQUEST_METHOD=GET", php, "sh", "-c",
+		`printf '%s' "$1" > /tmp/wp-dind-bench-opcache.php && cgi-fcgi -bind -connect 127.0.0.1:9000; rm -f /tmp/wp-dind-bench-opcache.php`, "sh", script)
+	if i := strings.Index(out, "scripts="); i >= 0 {
+		return out[i:]
+	}
+	return "unknown: " + out
+}
