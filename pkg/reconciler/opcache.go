@@ -34,9 +34,10 @@ const (
 
 // fcgi runs one FastCGI request in the PHP container, to its PHP-FPM (cgi-fcgi), for script
 // with method and body, and returns the response's body (its CGI headers cut) and status;
-// the response may be limit bytes at most. cgi-fcgi failing (PHP-FPM not listening yet)
-// is an *fcgiError.
-func (w *worker) fcgi(ctx context.Context, in *config.Instance, phpID, script, method string, body []byte, limit int64) (string, int, error) {
+// the response may be limit bytes at most, and is dropped as it comes unless keep (a site's
+// own page is never held in wpinit's memory). cgi-fcgi failing (PHP-FPM not listening
+// yet) is an *fcgiError.
+func (w *worker) fcgi(ctx context.Context, in *config.Instance, phpID, script, method string, body []byte, limit int64, keep bool) (string, int, error) {
 	host := w.siteHost(in)
 	name := "/" + path.Base(script)
 	env := []string{
@@ -49,15 +50,22 @@ func (w *worker) fcgi(ctx context.Context, in *config.Instance, phpID, script, m
 		env = append(env, "CONTENT_TYPE=text/plain", "CONTENT_LENGTH="+strconv.Itoa(len(body)))
 	}
 	var out bytes.Buffer
+	stdout := io.Discard
+	if keep {
+		stdout = &out
+	}
 	res, err := w.eng.ExecStream(ctx, phpID, docker.ExecIO{
 		Cmd: []string{"cgi-fcgi", "-bind", "-connect", "127.0.0.1:9000"}, Env: env,
-		Stdin: bytes.NewReader(body), Stdout: &out, Stderr: io.Discard, MaxOutput: limit,
+		Stdin: bytes.NewReader(body), Stdout: stdout, Stderr: io.Discard, MaxOutput: limit,
 	})
 	if err != nil {
 		return "", 0, err
 	}
 	if res.ExitCode != 0 {
 		return "", 0, &fcgiError{code: res.ExitCode, output: lastLine(res.Output)}
+	}
+	if !keep {
+		return "", 0, nil
 	}
 	return cgiBody(out.String())
 }
@@ -106,7 +114,7 @@ func firstLine(s string) string {
 func (w *worker) opcacheScripts(ctx context.Context, in *config.Instance, phpID string) ([]string, error) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	body, status, err := w.fcgi(ctx, in, phpID, opcacheScript, http.MethodGet, nil, maxOpcacheOutput)
+	body, status, err := w.fcgi(ctx, in, phpID, opcacheScript, http.MethodGet, nil, maxOpcacheOutput, true)
 	if err != nil {
 		return nil, fmt.Errorf("list the opcache's scripts: %w", err)
 	}
@@ -167,7 +175,7 @@ func (w *worker) precompile(ctx context.Context, in *config.Instance, phpID stri
 	defer cancel()
 	body := []byte(strings.Join(scripts, "\n") + "\n")
 	for {
-		out, status, err := w.fcgi(ctx, in, phpID, opcacheScript, http.MethodPost, body, 64<<10)
+		out, status, err := w.fcgi(ctx, in, phpID, opcacheScript, http.MethodPost, body, 64<<10, true)
 		if err == nil {
 			res := precompiled{took: time.Since(start)}
 			head := firstLine(out)

@@ -271,7 +271,7 @@ func (w *worker) warmPHP(ctx context.Context, in *config.Instance, phpID string)
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	start := time.Now()
-	if _, _, err := w.fcgi(ctx, in, phpID, instance.DocRoot+"/index.php", http.MethodGet, nil, 64<<20); err != nil {
+	if _, _, err := w.fcgi(ctx, in, phpID, instance.DocRoot+"/index.php", http.MethodGet, nil, 64<<20, false); err != nil {
 		w.log.Debug("failed to warm PHP-FPM's opcache", "instance", in.Name, "error", err)
 		return
 	}
