@@ -218,9 +218,10 @@ func containerStarts(t *testing.T, name string) string {
 	t.Helper()
 	var b strings.Builder
 	for _, role := range instance.Roles {
-		out, err := exec.Command("docker", "inspect", "-f", "{{.Id}} {{.State.StartedAt}}", name+"-"+string(role)).Output()
+		c := instance.ContainerName(name, role)
+		out, err := exec.Command("docker", "inspect", "-f", "{{.Id}} {{.State.StartedAt}}", c).Output()
 		if err != nil {
-			t.Fatalf("inspect %s-%s: %v", name, role, err)
+			t.Fatalf("inspect %s: %v", c, err)
 		}
 		fmt.Fprintf(&b, "%s: %s\n", role, strings.TrimSpace(string(out)))
 	}
