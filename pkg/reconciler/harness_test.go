@@ -3,6 +3,7 @@ package reconciler
 import (
 	"context"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"net/netip"
@@ -282,9 +283,11 @@ func runReconciler(t *testing.T, eng docker.Engine, opt Options) (*Reconciler, f
 	return r, stop
 }
 
-// testLogger logs into the test's output, at WPDIND_TEST_LOG's level (default info).
-func testLogger(t testing.TB) hclog.Logger {
-	return hclog.New(&hclog.LoggerOptions{Name: "reconciler", Level: hclog.LevelFromString(os.Getenv("WPDIND_TEST_LOG")), Output: testWriter{t}})
+// testLogger logs into the test's output, and into also (what a test checks its log with),
+// at WPDIND_TEST_LOG's level (default info).
+func testLogger(t testing.TB, also ...io.Writer) hclog.Logger {
+	out := io.MultiWriter(append([]io.Writer{testWriter{t}}, also...)...)
+	return hclog.New(&hclog.LoggerOptions{Name: "reconciler", Level: hclog.LevelFromString(os.Getenv("WPDIND_TEST_LOG")), Output: out})
 }
 
 type testWriter struct{ t testing.TB }

@@ -3,18 +3,14 @@ package reconciler
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
-
-	"github.com/hashicorp/go-hclog"
 
 	"github.com/wp-dind/wp-dind/pkg/instance"
 	"github.com/wp-dind/wp-dind/pkg/testutil"
@@ -30,9 +26,8 @@ import (
 func TestSiteTemplatesIntegration(t *testing.T) {
 	w := newEngineWorld(t, "WPDIND_INTEGRATION", 4, "wp-php:8.4", "wp-mariadb:11.8", "wp-nginx:1.26")
 	w.opt.SiteTemplates = true
-	var logged logBuffer
-	w.opt.Logger = hclog.New(&hclog.LoggerOptions{Name: "reconciler", Level: hclog.LevelFromString(os.Getenv("WPDIND_TEST_LOG")),
-		Output: io.MultiWriter(testWriter{t}, &logged)})
+	var logged testutil.SyncBuffer
+	w.opt.Logger = testLogger(t, &logged)
 	mk := func(short string, id, port int) itInstance {
 		return itInstance{name: w.instance(short), php: "8.4", dbVersion: "11.8", web: "1.26", id: id, port: port}
 	}
@@ -116,7 +111,7 @@ func waitTemplate(t *testing.T, root, key string) instance.Template {
 // checkPrecompiled: the template recorded the core scripts of its site's front page; each
 // site made from it had all of them compiled into its opcache before its first request
 // (its log line); opcache-warm.php compiles only core scripts, whatever it is sent.
-func checkPrecompiled(t *testing.T, w *engineWorld, logged *logBuffer, tpl instance.Template, ins ...itInstance) {
+func checkPrecompiled(t *testing.T, w *engineWorld, logged *testutil.SyncBuffer, tpl instance.Template, ins ...itInstance) {
 	t.Helper()
 	info, err := instance.ReadTemplate(tpl)
 	if err != nil {
@@ -153,24 +148,6 @@ func checkPrecompiled(t *testing.T, w *engineWorld, logged *logBuffer, tpl insta
 	if !strings.Contains(out, want) || strings.Count(out, "not core: ") != 4 {
 		t.Errorf("opcache-warm.php on %s: %q, want %q and 4 not core", in.name, out, want)
 	}
-}
-
-// logBuffer keeps what a test's reconciler logs, for its checks.
-type logBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // checkTemplate: the template has its own database passwords and no wp-config.php.
