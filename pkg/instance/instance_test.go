@@ -259,6 +259,20 @@ func TestLeanDefaults(t *testing.T) {
 	if cnf := myCNF(mysql); strings.Contains(cnf, "aria_") || strings.Contains(cnf, "innodb_log_file_size") {
 		t.Errorf("MySQL's my.cnf has MariaDB's settings:\n%s", cnf)
 	}
+	for _, tc := range []struct {
+		db   string
+		want bool
+	}{
+		{"db = \"mariadb\"\ndb_version = \"11.8\"\n", true},
+		{"db = \"mariadb\"\ndb_version = \"10.11\"\n", false}, // no such variable: the server would not start
+		{"db = \"mariadb\"\ndb_version = \"10.5\"\n", false},
+		{"db = \"mysql\"\ndb_version = \"9.7\"\n", false},
+	} {
+		cnf := myCNF(testInstance(t, tc.db))
+		if got := strings.Contains(cnf, "character_set_collations = utf8mb3=utf8mb3_unicode_ci,utf8mb4=utf8mb4_unicode_ci\n"); got != tc.want {
+			t.Errorf("%q: character_set_collations written %v, want %v:\n%s", tc.db, got, tc.want, cnf)
+		}
+	}
 	hash := p.Def.Container(RolePHP).Hash
 	if err := os.WriteFile(p.Layout.FPMConfigFile(in.PHP), []byte(read(p.Layout.FPMConfigFile(in.PHP))+"pm = static\n"), 0o644); err != nil {
 		t.Fatal(err)

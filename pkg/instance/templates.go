@@ -114,6 +114,14 @@ table_definition_cache = 400
 	if in.DB.Flavor == config.FlavorMariaDB {
 		b.WriteString("innodb_log_file_size = 16M\naria_pagecache_buffer_size = 1M\n")
 	}
+	if collationMap(in.DB) {
+		b.WriteString(`
+# A client that names only its character set (WordPress's SET NAMES utf8mb4, then its own
+# COLLATE) gets the server's collation, as before MariaDB 11.2, instead of uca1400_ai_ci,
+# whose tables cost 12 MB at the first use (an idle MariaDB 11.8 of a site: 45 -> 33 MB).
+character_set_collations = utf8mb3=utf8mb3_unicode_ci,utf8mb4=utf8mb4_unicode_ci
+`)
+	}
 	b.WriteString(`
 log_error = /var/log/wp-dind/error.log
 slow_query_log = 1
@@ -128,6 +136,19 @@ long_query_time = 2
 	}
 	writeSettings(&b, "# From my_cnf in instances.toml", in.MyCnf, " = ")
 	return b.String()
+}
+
+// collationMap tells whether the database server has character_set_collations, whose
+// defaults map a character set to its UCA 14.0 collation: MariaDB 11.2 and later.
+func collationMap(db config.Component) bool {
+	if db.Flavor != config.FlavorMariaDB {
+		return false
+	}
+	var major, minor int
+	if _, err := fmt.Sscanf(db.Version, "%d.%d", &major, &minor); err != nil {
+		return false
+	}
+	return major > 11 || major == 11 && minor >= 2
 }
 
 // nginxConf is the default server block; PHP goes over FastCGI to the instance's PHP container.
