@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -273,7 +274,9 @@ func newSites(t *testing.T, d *dind, sites []site, f *densityFigures) []site {
 		if _, err := d.waitSites([]site{s}, 10*time.Minute); err != nil {
 			t.Fatal(err)
 		}
-		return time.Since(start).Seconds()
+		took := time.Since(start)
+		logSteps(t, d, start, s.Name, took)
+		return took.Seconds()
 	}
 	templates := filepath.Join(d.inst, ".templates")
 	var warm, install []float64
@@ -290,6 +293,29 @@ func newSites(t *testing.T, d *dind, sites []site, f *densityFigures) []site {
 	f.newSite, f.newSiteInstall = testutil.Median(warm), testutil.Median(install)
 	t.Logf("single sites added: template warm %v s, no template %v s", warm, install)
 	return set[densityKept:]
+}
+
+// newSiteSteps are wpinit's log lines that time a new site's steps (docs/operations.md,
+// "Where a new site's time goes").
+var newSiteSteps = []string{"reconcile pass: ", "converging container: ", "seeded site from template: ",
+	"personalized instance: ", "site from template serves: ", "instance running: "}
+
+// logSteps logs wpinit's lines of the new site name's steps since start, each with its time
+// from the save, and the site's first 200 after took.
+func logSteps(t *testing.T, d *dind, start time.Time, name string, took time.Duration) {
+	t.Helper()
+	mark := "instance=" + name + " "
+	for _, line := range strings.Split(wpinitLog(t, d, start), "\n") {
+		stamp, rest, _ := strings.Cut(line, " ")
+		at, err := time.Parse(time.RFC3339Nano, stamp)
+		if err != nil || !slices.ContainsFunc(newSiteSteps, func(step string) bool { return strings.Contains(rest, step) }) {
+			continue
+		}
+		if strings.Contains(rest, "reconcile pass: ") || strings.Contains(rest+" ", mark) {
+			t.Logf("%s: +%.2fs %s", name, at.Sub(start).Seconds(), rest)
+		}
+	}
+	t.Logf("%s: +%.2fs its first 200", name, took.Seconds())
 }
 
 // waitTemplateFile waits until the templates folder holds a finished template.
