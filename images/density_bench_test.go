@@ -301,11 +301,18 @@ var newSiteSteps = []string{"reconcile pass: ", "converging container: ", "seede
 	"personalized instance: ", "site from template serves: ", "instance running: "}
 
 // logSteps logs wpinit's lines of the new site name's steps since start, each with its time
-// from the save, and the site's first 200 after took.
+// from the save, and the site's first 200 after took. The site's last line may reach the
+// engine's log after its 200: the log is read again until it is there, 5 s at most.
 func logSteps(t *testing.T, d *dind, start time.Time, name string, took time.Duration) {
 	t.Helper()
 	mark := "instance=" + name + " "
-	for _, line := range strings.Split(wpinitLog(t, d, start), "\n") {
+	var log string
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if log = wpinitLog(t, d, start); strings.Contains(log, "instance running: "+mark) || time.Now().After(deadline) {
+			break
+		}
+	}
+	for _, line := range strings.Split(log, "\n") {
 		stamp, rest, _ := strings.Cut(line, " ")
 		at, err := time.Parse(time.RFC3339Nano, stamp)
 		if err != nil || !slices.ContainsFunc(newSiteSteps, func(step string) bool { return strings.Contains(rest, step) }) {
