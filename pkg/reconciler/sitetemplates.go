@@ -229,12 +229,13 @@ func (w *worker) fromTemplate(ctx context.Context, in *config.Instance, p *insta
 	p.Info.Seeded = "template " + t.Key
 	webStart := time.Now()
 	var warmed sync.WaitGroup // PHP-FPM's first request runs while the web server starts
+	var warmTook time.Duration
 	warmed.Go(func() {
 		compiling.Wait()
 		if pre.err != nil {
 			w.log.Warn("failed to compile the template's scripts into the opcache", "instance", in.Name, "error", pre.err)
 		}
-		w.warmPHP(ctx, in, ids[instance.RolePHP])
+		warmTook = w.warmPHP(ctx, in, ids[instance.RolePHP])
 	})
 	err = w.eng.StartContainer(ctx, webID)
 	webStarted := time.Since(webStart)
@@ -254,7 +255,8 @@ func (w *worker) fromTemplate(ctx context.Context, in *config.Instance, p *insta
 	out.probe, err = w.waitSiteEvery(ctx, in, newSitePoll)
 	if err == nil {
 		w.log.Info("site from template serves", "instance", in.Name, "web_started", webStarted.Round(time.Millisecond),
-			"web_to_serving", time.Since(webStart).Round(time.Millisecond), "precompiled", pre.compiled, "of", pre.listed,
+			"web_to_serving", time.Since(webStart).Round(time.Millisecond), "warm_php", warmTook.Round(time.Millisecond),
+			"precompiled", pre.compiled, "of", pre.listed,
 			"precompile", pre.took.Round(time.Millisecond), "duration", time.Since(start).Round(time.Millisecond))
 	}
 	return out, err
@@ -267,15 +269,15 @@ func (w *worker) fromTemplate(ctx context.Context, in *config.Instance, p *insta
 // and the first requests that come while nothing is compiled yet, the probe's and a user's,
 // each compile all of it. It runs once the site is personalized and the precompile is done,
 // while the web server starts; a failure only costs that time, and goes to the debug log.
-func (w *worker) warmPHP(ctx context.Context, in *config.Instance, phpID string) {
+// It returns how long it took (on the log line of the site serving).
+func (w *worker) warmPHP(ctx context.Context, in *config.Instance, phpID string) time.Duration {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	start := time.Now()
 	if _, _, err := w.fcgi(ctx, in, phpID, instance.DocRoot+"/index.php", http.MethodGet, nil, 64<<20, false); err != nil {
 		w.log.Debug("failed to warm PHP-FPM's opcache", "instance", in.Name, "error", err)
-		return
 	}
-	w.log.Debug("warmed PHP-FPM's opcache", "instance", in.Name, "duration", time.Since(start))
+	return time.Since(start)
 }
 
 // newSitePoll is how often a site made from a template (or a clone) asks its copied
