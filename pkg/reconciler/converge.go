@@ -206,7 +206,8 @@ func (w *worker) ensureImages(ctx context.Context, in *config.Instance, p *insta
 	return nil
 }
 
-// waitHealthy runs the image's wp-dind-health through docker exec until it passes.
+// waitHealthy runs the image's wp-dind-health through docker exec until it passes, or until
+// the container is no longer running.
 func (w *worker) waitHealthy(ctx context.Context, id string, spec instance.ContainerSpec) error {
 	return w.waitHealthyEvery(ctx, id, spec, 500*time.Millisecond)
 }
@@ -223,6 +224,11 @@ func (w *worker) waitHealthyEvery(ctx context.Context, id string, spec instance.
 		switch {
 		case err == nil && res.ExitCode == 0:
 			return nil
+		case docker.IsConflict(err) || docker.IsNotFound(err):
+			// Stopped, paused or removed meanwhile (by hand, or by its own crash): no check
+			// will pass until a pass starts it again, so fail now and let the retry replan
+			// rather than ask until the deadline, minutes away.
+			return fmt.Errorf("wait for %s to be healthy: %w", spec.Name, err)
 		case err != nil:
 			last = err.Error()
 		default:

@@ -154,6 +154,32 @@ func TestEngineReturnReplans(t *testing.T) {
 	}
 }
 
+// TestStoppedWhileWaitingReplans: a new instance's PHP container stops (by hand, or by its
+// own crash) while the reconciler waits for it to turn healthy. The wait ends at the engine's
+// refusal to exec into a stopped container, and the retry starts the container again, rather
+// than asking until the health deadline (a minute away).
+func TestStoppedWhileWaitingReplans(t *testing.T) {
+	f, dir, r := runServed(t, func(o *Options) { o.Timeouts.Healthy = time.Minute })
+	f.SetUnhealthy("fresh-php", true)
+	stopped := false
+	f.onExec = func(c *fakeContainer, cmd []string) {
+		if c.Name != "fresh-php" || len(cmd) == 0 || cmd[0] != "wp-dind-health" {
+			return
+		}
+		if !stopped { // this check fails, and the container stops under the next one
+			c.State, stopped = "exited", true
+			return
+		}
+		delete(f.unhealthy, c.Name) // started again: what a fresh start brings
+	}
+	writeSites(t, dir, fakeSite{"served", 1, 8001}, fakeSite{"fresh", 2, 8002})
+	began := time.Now()
+	testutil.WaitFor(t, 20*time.Second, "fresh running after its PHP container stopped", func() bool {
+		return f.serving("fresh") && r.instanceState("fresh").State == StateRunning
+	})
+	t.Logf("fresh serves %.1f s after it was declared", time.Since(began).Seconds())
+}
+
 // TestAddressInUseRetriedSoon: a start refused because another container still holds the
 // address is retried about a second later, by the reconciler's own timer, not after the
 // usual 5 s backoff or at the next resync.
